@@ -1,0 +1,61 @@
+# rekoflow: every entry point a developer or CI needs. `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRAS ?= local,engine,objects,dev
+PYTEST_ARGS ?=
+# The Terraform provider mirror, when this machine has one (else the registry is used).
+TF_PLUGIN_MIRROR ?= $(shell find / -maxdepth 6 -path '*registry.terraform.io/hashicorp/aws' 2>/dev/null | head -n 1 | sed 's|/registry.terraform.io/hashicorp/aws||')
+export TF_PLUGIN_MIRROR
+
+.PHONY: help install system-deps demo test unit tf-check tf-local build bench lint clean
+
+help:
+	@echo "make demo      install, then analyse a bundled sample photo end to end, offline"
+	@echo "make test      install, then run every test (unit, state machine, engine, terraform)"
+	@echo "make build     build the Lambda zips and the dependency layer into build/"
+	@echo "make tf-check  terraform fmt/validate + checkov"
+	@echo "make tf-local  apply the Terraform root module to the local emulator, run an execution, destroy"
+	@echo "make bench     engine and workflow benchmarks (tables in bench/results/)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml functions/requirements.txt
+	@command -v dot >/dev/null 2>&1 || { echo "installing graphviz (dot) for rekoflow trace"; \
+		(apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || echo "warning: graphviz not installed; trace graphs will be skipped"; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/rekoflow demo
+
+test: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(MAKE) tf-check
+	$(MAKE) tf-local
+
+unit: install
+	$(BIN)/python -m pytest -q -m "not engine and not terraform" $(PYTEST_ARGS)
+
+build: install
+	$(BIN)/python -m rekoflow.build --out build
+
+tf-check: install
+	bash scripts/tf_check.sh
+
+tf-local: build
+	$(BIN)/python -m rekoflow.local.tf_local
+
+bench: install
+	$(BIN)/python bench/engine_bench.py
+	$(BIN)/python bench/workflow_bench.py
+
+lint: install
+	$(BIN)/python -m ruff check src functions tests || true
+
+clean:
+	rm -rf build .rekoflow out .pytest_cache
