@@ -1,0 +1,78 @@
+"""The in-process engine: validate a request against botocore's model, run the operation."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from rekoflow.engine import errors
+from rekoflow.engine.images import S3ClientFactory
+from rekoflow.engine.operations import faces, labels, moderation, text
+from rekoflow.engine.operations._common import Context
+
+log = logging.getLogger(__name__)
+
+Operation = Callable[[dict[str, Any], Context], dict[str, Any]]
+
+OPERATIONS: dict[str, Operation] = {
+    "DetectLabels": labels.detect_labels,
+    "DetectFaces": faces.detect_faces,
+    "CompareFaces": faces.compare_faces,
+    "DetectText": text.detect_text,
+    "DetectModerationLabels": moderation.detect_moderation_labels,
+}
+
+
+def _default_s3_client():
+    import boto3
+
+    return boto3.client("s3")
+
+
+@functools.cache
+def _service_model():
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("rekognition")
+
+
+class Engine:
+    """Answers Rekognition operations. Thread-safe: models are shared, requests are independent."""
+
+    def __init__(self, s3_client_factory: S3ClientFactory | None = None) -> None:
+        self._context = Context(s3_client_factory=s3_client_factory or _default_s3_client)
+
+    @property
+    def operations(self) -> list[str]:
+        return sorted(OPERATIONS)
+
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        handler = OPERATIONS.get(operation)
+        if handler is None:
+            raise errors.unknown_operation(operation)
+        if not isinstance(params, dict):
+            raise errors.serialization("The request body must be a JSON object")
+        _validate(operation, params)
+        try:
+            return handler(params, self._context)
+        except errors.RekognitionError:
+            raise
+        except Exception as exc:
+            log.exception("%s failed", operation)
+            raise errors.internal(f"{operation} failed: {type(exc).__name__}") from exc
+
+
+def _validate(operation: str, params: dict[str, Any]) -> None:
+    """Apply the same checks botocore applies client-side (required members, types, ranges, enums).
+
+    Real Rekognition answers these with InvalidParameterException, naming the offending field here
+    instead of its terse "Request has invalid parameters".
+    """
+    from botocore.validate import ParamValidator
+
+    shape = _service_model().operation_model(operation).input_shape
+    report = ParamValidator().validate(params, shape)
+    if report.has_errors():
+        raise errors.invalid_parameter(report.generate_report())

@@ -1,0 +1,1 @@
+"""Models that ship inside PyPI packages, each loaded once, lazily and thread-safely."""
