@@ -1,0 +1,65 @@
+"""Combines the per-analysis outputs (fresh or cached) into the record stored in DynamoDB."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from rekoflow_common.records import (
+    MAX_RESULTS_JSON_BYTES,
+    RECORD_TYPE_ANALYSIS,
+    compact_json,
+    expires_at,
+    now_iso,
+    to_dynamodb_item,
+)
+
+
+def fit_results(summaries: dict[str, Any], result_keys: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
+    """Summaries as they are, or, when too large for one item, pointers to the full results in S3."""
+    if len(compact_json(summaries).encode()) <= MAX_RESULTS_JSON_BYTES:
+        return summaries, False
+    return {name: {"truncated": True, "resultKey": result_keys.get(name)} for name in summaries}, True
+
+
+def aggregate(event: Mapping[str, Any], record_ttl_days: int) -> dict[str, Any]:
+    outputs = event["results"]
+    summaries = {o["type"]: o["summary"] for o in outputs}
+    result_keys = {o["type"]: o["resultKey"] for o in outputs if o.get("resultKey")}
+    cached = sorted(o["type"] for o in outputs if o.get("cached"))
+    stored_summaries, truncated = fit_results(summaries, result_keys)
+    completed = now_iso()
+    record = {
+        "requestId": event["requestId"],
+        "status": "SUCCEEDED",
+        "image": event["image"],
+        "analyses": [o["type"] for o in outputs],
+        "results": stored_summaries,
+        "resultKeys": result_keys,
+        "cachedAnalyses": cached,
+        "executionArn": event.get("executionArn"),
+        "createdAt": event.get("startedAt") or completed,
+        "completedAt": completed,
+    }
+    if event.get("batchId"):
+        record["batchId"] = event["batchId"]
+    item = to_dynamodb_item(
+        {
+            "pk": record["requestId"],
+            "recordType": RECORD_TYPE_ANALYSIS,
+            "requestId": record["requestId"],
+            "status": "SUCCEEDED",
+            "image": compact_json(record["image"]),
+            "analyses": record["analyses"],
+            "results": compact_json(stored_summaries),
+            "resultsTruncated": truncated,
+            "resultKeys": compact_json(result_keys),
+            "cachedAnalyses": cached,
+            "cacheHits": len(cached),
+            "executionArn": record["executionArn"],
+            "createdAt": record["createdAt"],
+            "updatedAt": completed,
+            "batchId": record.get("batchId"),
+            "expiresAt": expires_at(record_ttl_days),
+        }
+    )
+    return {"record": record, "item": item}

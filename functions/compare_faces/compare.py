@@ -1,0 +1,59 @@
+"""CompareFaces: is the largest face of the request image (source) in the target image?"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from rekoflow_common.analysis import confidence, run_analysis, s3_object
+from rekoflow_common.config import ResultsLocation
+from rekoflow_common.results import round_box
+
+
+def request_params(item: Mapping[str, Any]) -> dict[str, Any]:
+    options = item["options"]
+    return {
+        "SourceImage": s3_object(item["image"]),
+        "TargetImage": s3_object(item["targetImage"]),
+        "SimilarityThreshold": options["similarityThreshold"],
+        "QualityFilter": options["qualityFilter"],
+    }
+
+
+def summarize(response: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    matches = sorted(response.get("FaceMatches", []), key=lambda m: -m.get("Similarity", 0))
+    source = response.get("SourceImageFace") or {}
+    return {
+        "count": len(matches),
+        "matched": bool(matches),
+        "similarityThreshold": options["similarityThreshold"],
+        "bestSimilarity": confidence(matches[0]["Similarity"]) if matches else None,
+        "matches": [
+            {
+                "similarity": confidence(m.get("Similarity", 0)),
+                "confidence": confidence(m.get("Face", {}).get("Confidence", 0)),
+                "boundingBox": round_box(m.get("Face", {}).get("BoundingBox")),
+            }
+            for m in matches
+        ],
+        "unmatchedCount": len(response.get("UnmatchedFaces", [])),
+        "sourceFace": {
+            "confidence": confidence(source.get("Confidence", 0)),
+            "boundingBox": round_box(source.get("BoundingBox")),
+        }
+        if source
+        else None,
+        "target": {"bucket": options["targetImage"]["bucket"], "key": options["targetImage"]["key"]},
+    }
+
+
+def compare_faces(rekognition: Any, s3: Any, results: ResultsLocation, item: Mapping[str, Any]) -> dict[str, Any]:
+    return run_analysis(
+        analysis="compare",
+        operation="CompareFaces",
+        call=rekognition.compare_faces,
+        params=request_params(item),
+        summarize=summarize,
+        s3=s3,
+        results=results,
+        item=item,
+    )

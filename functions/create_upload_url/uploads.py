@@ -1,0 +1,105 @@
+"""Presigned upload URLs for the images bucket (POST /uploads), kept free of Lambda specifics.
+
+The client asks for a URL for one image (``contentType`` image/png or image/jpeg, and optionally a
+file name); the answer is a presigned ``PUT`` URL whose signature covers the Content-Type header,
+so the upload must send exactly that content type, plus the bucket/key to put in an analysis request.
+Keys are always under the uploads prefix and contain a fresh UUID, so a client cannot overwrite
+another upload or write outside the prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+ALLOWED_CONTENT_TYPES = {"image/png": "png", "image/jpeg": "jpg"}
+_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_EXTENSIONS = {"image/png": {"png"}, "image/jpeg": {"jpg", "jpeg"}}
+
+
+class UploadRequestError(ValueError):
+    """The upload request is invalid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    bucket: str
+    prefix: str = "uploads/"
+    expiry_s: int = 300
+
+
+def parse_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body of an API Gateway proxy event (or the event itself when invoked directly)."""
+    if "body" not in event:
+        return event
+    body = event.get("body") or "{}"
+    if event.get("isBase64Encoded"):
+        import base64
+
+        body = base64.b64decode(body).decode("utf-8")
+    try:
+        parsed = json.loads(body)
+    except ValueError as error:
+        raise UploadRequestError(f"body is not valid JSON: {error}") from error
+    if not isinstance(parsed, dict):
+        raise UploadRequestError("body must be a JSON object")
+    return parsed
+
+
+def build_key(request: dict[str, Any], settings: UploadSettings) -> tuple[str, str]:
+    """Validate ``contentType`` and ``filename``; return ``(content_type, key)``."""
+    content_type = request.get("contentType")
+    if content_type not in ALLOWED_CONTENT_TYPES:
+        raise UploadRequestError(
+            f"contentType must be one of {', '.join(sorted(ALLOWED_CONTENT_TYPES))}, got {content_type!r}"
+        )
+    filename = request.get("filename")
+    if filename is None:
+        filename = f"image.{ALLOWED_CONTENT_TYPES[content_type]}"
+    if not isinstance(filename, str) or not _FILENAME.match(filename) or ".." in filename:
+        raise UploadRequestError(
+            "filename must be 1-128 characters of letters, digits, '.', '_' and '-', starting with a letter or digit"
+        )
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in _EXTENSIONS[content_type]:
+        raise UploadRequestError(f"filename extension must match contentType {content_type} ({', '.join(sorted(_EXTENSIONS[content_type]))})")
+    prefix = settings.prefix if settings.prefix.endswith("/") else settings.prefix + "/"
+    return content_type, f"{prefix}{uuid.uuid4()}/{filename}"
+
+
+def create_upload_url(s3_client: Any, request: dict[str, Any], settings: UploadSettings) -> dict[str, Any]:
+    """A presigned PUT URL (signed Content-Type) and where the image will be."""
+    content_type, key = build_key(request, settings)
+    url = s3_client.generate_presigned_url(
+        "put_object",
+        Params={"Bucket": settings.bucket, "Key": key, "ContentType": content_type},
+        ExpiresIn=settings.expiry_s,
+        HttpMethod="PUT",
+    )
+    return {
+        "uploadUrl": url,
+        "method": "PUT",
+        "headers": {"Content-Type": content_type},
+        "expiresIn": settings.expiry_s,
+        "image": {"bucket": settings.bucket, "key": key},
+    }
+
+
+def api_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+        "body": json.dumps(body),
+    }
+
+
+def handle(s3_client: Any, event: dict[str, Any], settings: UploadSettings) -> dict[str, Any]:
+    """API Gateway proxy event in, proxy response out: 200 with the URL, 400 naming the bad field."""
+    try:
+        request = parse_body(event)
+        return api_response(200, create_upload_url(s3_client, request, settings))
+    except UploadRequestError as error:
+        return api_response(400, {"error": "UploadRequestError", "message": str(error)})

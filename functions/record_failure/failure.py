@@ -1,0 +1,69 @@
+"""Records a failed execution in DynamoDB with a readable reason, so no failed request is lost.
+
+A Lambda error reaches the state machine as Error = exception class name and Cause = a JSON
+document (errorMessage, errorType, stackTrace); other errors (States.Timeout, Map failures) carry a
+plain-text cause. The record keeps the readable message and the original cause.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from rekoflow_common.records import RECORD_TYPE_ANALYSIS, compact_json, now_iso, to_dynamodb_item
+
+MAX_REQUEST_JSON_BYTES = 100_000
+MAX_CAUSE_CHARS = 8_000
+
+
+def readable_cause(cause: str | None) -> str:
+    if not cause:
+        return "no cause given"
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        return cause[:MAX_CAUSE_CHARS]
+    if isinstance(parsed, dict):
+        # A Map state wraps the failed iteration's cause; unwrap until a message is found.
+        for key in ("errorMessage", "Cause", "cause", "message"):
+            if isinstance(parsed.get(key), str):
+                return readable_cause(parsed[key])
+    return cause[:MAX_CAUSE_CHARS]
+
+
+def failure_record(event: Mapping[str, Any]) -> dict[str, Any]:
+    failure = event.get("failure") or {}
+    request = event.get("input")
+    batch_id = request.get("batchId") if isinstance(request, dict) else None
+    request_json = compact_json(request)
+    if len(request_json.encode()) > MAX_REQUEST_JSON_BYTES:
+        request_json = request_json[:MAX_REQUEST_JSON_BYTES] + "...(truncated)"
+    now = now_iso()
+    return {
+        "requestId": event["requestId"],
+        "status": "FAILED",
+        "error": failure.get("Error") or "States.Unknown",
+        "cause": readable_cause(failure.get("Cause")),
+        "request": request_json,
+        "executionArn": event.get("executionArn"),
+        "createdAt": event.get("startedAt") or now,
+        "updatedAt": now,
+        "batchId": batch_id if isinstance(batch_id, str) and batch_id else None,
+    }
+
+
+def fail_state_error(error: str) -> str:
+    """The error name the Fail state may raise: names starting with "States." are reserved (ASL spec)."""
+    return "Workflow." + error.removeprefix("States.") if error.startswith("States.") else error
+
+
+def record_failure(dynamodb: Any, table: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    record = failure_record(event)
+    item = to_dynamodb_item({"pk": record["requestId"], "recordType": RECORD_TYPE_ANALYSIS, **record})
+    dynamodb.put_item(TableName=table, Item=item)
+    return {
+        "requestId": record["requestId"],
+        "status": "FAILED",
+        "error": fail_state_error(record["error"]),
+        "cause": record["cause"],
+    }

@@ -1,0 +1,50 @@
+"""What every analysis Lambda shares: image references for Rekognition and the output it returns."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping
+
+from rekoflow_common.config import ResultsLocation, env_int
+from rekoflow_common.errors import rekognition_errors
+from rekoflow_common.results import write_result
+
+CACHE_TTL_DAYS_DEFAULT = 30
+
+
+def s3_object(reference: Mapping[str, str]) -> dict[str, Any]:
+    """Rekognition reads the image from S3 itself (design decision 4)."""
+    obj = {"Bucket": reference["bucket"], "Name": reference["key"]}
+    if reference.get("versionId"):
+        obj["Version"] = reference["versionId"]
+    return {"S3Object": obj}
+
+
+def run_analysis(
+    *,
+    analysis: str,
+    operation: str,
+    call: Callable[..., Mapping[str, Any]],
+    params: Mapping[str, Any],
+    summarize: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]],
+    s3: Any,
+    results: ResultsLocation,
+    item: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Call Rekognition, store the full response in S3, return the compact summary for the state machine."""
+    with rekognition_errors(operation):
+        response = call(**params)
+    summary = summarize(response, item["options"])
+    key = write_result(s3, results, item["requestId"], analysis, response, summary)
+    ttl_days = env_int("CACHE_TTL_DAYS", CACHE_TTL_DAYS_DEFAULT, minimum=1)
+    return {
+        "type": analysis,
+        "cached": False,
+        "summary": summary,
+        "resultKey": key,
+        "cacheExpiresAt": int(time.time()) + ttl_days * 86400,
+    }
+
+
+def confidence(value: Any) -> float:
+    return round(float(value), 2)

@@ -1,0 +1,72 @@
+"""Errors that handlers raise. Their class names are the error names Step Functions Retry/Catch match.
+
+A Lambda error's name in Step Functions is the exception's class name, so these names are part of
+the contract with ``statemachines/*.asl.json`` (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+
+
+class RekoflowError(Exception):
+    """Base class: every error here has a message meant for the person who sent the request."""
+
+
+class RequestValidationError(RekoflowError):
+    """The request breaks the schema or a rule; the message names the field."""
+
+
+class ImageValidationError(RekoflowError):
+    """The image is missing, of the wrong format, or outside Rekognition's limits; the message says which."""
+
+
+class RekognitionThrottlingError(RekoflowError):
+    """Rekognition throttled the call after the client's own retries. Step Functions retries it."""
+
+
+class RekognitionTransientError(RekoflowError):
+    """Rekognition failed on its side (5xx, connection) after the client's own retries. Retried."""
+
+
+class RekognitionRequestError(RekoflowError):
+    """Rekognition rejected the call itself (bad image, bad parameter, access). Not retried."""
+
+
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "LimitExceededException",
+        "TooManyRequestsException",
+    }
+)
+TRANSIENT_CODES = frozenset({"InternalServerError", "ServiceUnavailableException", "ServiceUnavailable"})
+
+
+@contextlib.contextmanager
+def rekognition_errors(operation: str) -> Iterator[None]:
+    """Translate botocore errors from a Rekognition call into the errors the state machine knows."""
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        message = error.response.get("Error", {}).get("Message", str(error))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        text = f"{operation} failed: {code}: {message}"
+        if code in THROTTLING_CODES:
+            raise RekognitionThrottlingError(text) from error
+        if code in TRANSIENT_CODES or status >= 500:
+            raise RekognitionTransientError(text) from error
+        raise RekognitionRequestError(text) from error
+    except BotoConnectionError as error:
+        raise RekognitionTransientError(f"{operation} failed: cannot reach Rekognition: {error}") from error
+    except BotoCoreError as error:
+        raise RekognitionTransientError(f"{operation} failed: {error}") from error
+
+
+class TransientServiceError(RekoflowError):
+    """S3 or DynamoDB failed on its side after the client's own retries. Retried by the state machine."""

@@ -1,0 +1,17 @@
+"""Shared Powertools settings: every log line carries the Step Functions execution's request id."""
+
+# The state machine passes the execution name (= request id) as "requestId" to every Lambda, so the
+# logs of all functions of one execution share one correlation id.
+correlation_id_path = "requestId"
+
+
+def record_analysis_metrics(metrics, output: dict) -> dict:
+    """One metric per analysis, named after it, counting what it found (faces, labels, words...)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    summary = output.get("summary", {})
+    metrics.add_metric(name=f"{output['type'].capitalize()}Analyses", unit=MetricUnit.Count, value=1)
+    found = summary.get("count")
+    if isinstance(found, (int, float)):
+        metrics.add_metric(name=f"{output['type'].capitalize()}Found", unit=MetricUnit.Count, value=found)
+    return output

@@ -1,0 +1,173 @@
+"""Turns an analysis request into the plan the state machine runs, or rejects it with a specific reason.
+
+Checks, in order: the JSON Schema; rules the schema cannot express; then each image in S3 (it
+exists, is PNG/JPEG by its magic bytes, and is within Rekognition's size and dimension limits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from botocore.exceptions import ClientError
+
+from rekoflow_common.errors import ImageValidationError, RequestValidationError, TransientServiceError
+from rekoflow_common.images import (
+    ImageHeaderError,
+    ImageInfo,
+    ImageLimits,
+    NeedMoreBytes,
+    describe_magic,
+    limit_violation,
+    read_image_info,
+)
+from rekoflow_common.options import cache_key, content_identity, with_defaults
+from rekoflow_common.schema import validate_request_schema
+
+# Bytes read to find the dimensions; JPEGs with large EXIF/ICC blocks need the second, larger read.
+HEADER_READS = (64 * 1024, 1024 * 1024)
+# Options of the custom analysis that change how the model is run, not what it answers.
+_CUSTOM_LIFECYCLE_OPTIONS = {"keepRunning", "minInferenceUnits", "pollIntervalSeconds", "maxPolls", "training"}
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    bucket: str
+    key: str
+    version_id: str | None
+    info: ImageInfo
+    size_bytes: int
+    identity: str
+
+    def reference(self) -> dict[str, str]:
+        ref = {"bucket": self.bucket, "key": self.key}
+        if self.version_id:
+            ref["versionId"] = self.version_id
+        return ref
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **self.reference(),
+            "format": self.info.format,
+            "width": self.info.width,
+            "height": self.info.height,
+            "sizeBytes": self.size_bytes,
+        }
+
+
+def check_rules(request: Mapping[str, Any]) -> None:
+    """Rules across fields that JSON Schema draft-04 cannot state."""
+    analyses = request["analyses"]
+    options = request.get("options", {})
+    for name in options:
+        if name not in analyses:
+            raise RequestValidationError(
+                f"options.{name} is given but {name!r} is not in analyses ({', '.join(analyses)})"
+            )
+    if "compare" in analyses and "targetImage" not in options.get("compare", {}):
+        raise RequestValidationError("options.compare.targetImage is required when analyses includes 'compare'")
+    if "custom" in analyses:
+        custom = options.get("custom", {})
+        if "projectVersionArn" not in custom and "training" not in custom:
+            raise RequestValidationError(
+                "options.custom needs projectVersionArn (an existing model version) or training "
+                "(to train one) when analyses includes 'custom'"
+            )
+        if "projectVersionArn" in custom and "training" in custom:
+            raise RequestValidationError(
+                "options.custom: give either projectVersionArn or training, not both"
+            )
+        training = custom.get("training", {})
+        if training and "testManifest" in training and training.get("autoSplit"):
+            raise RequestValidationError(
+                "options.custom.training: give either testManifest or autoSplit=true, not both"
+            )
+
+
+def check_image(s3: Any, reference: Mapping[str, str], field: str, limits: ImageLimits) -> CheckedImage:
+    bucket, key = reference["bucket"], reference["key"]
+    version = reference.get("versionId")
+    where = f"{field} s3://{bucket}/{key}" + (f" (version {version})" if version else "")
+    extra = {"VersionId": version} if version else {}
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key, **extra)
+    except ClientError as error:
+        raise _s3_error(error, where) from error
+    size = int(head.get("ContentLength", 0))
+    if size == 0:
+        raise ImageValidationError(f"{where}: image is empty (0 bytes)")
+    info = _read_info(s3, bucket, key, extra, size, where)
+    problem = limit_violation(size, info, limits)
+    if problem:
+        raise ImageValidationError(f"{where}: {problem}")
+    return CheckedImage(bucket, key, version or head.get("VersionId") or None, info, size, content_identity(head))
+
+
+def _read_info(s3: Any, bucket: str, key: str, extra: dict, size: int, where: str) -> ImageInfo:
+    header = b""
+    for length in HEADER_READS:
+        try:
+            header = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}", **extra)["Body"].read()
+        except ClientError as error:
+            raise _s3_error(error, where) from error
+        try:
+            return read_image_info(header)
+        except NeedMoreBytes:
+            if length >= size:
+                break
+            continue
+        except ImageHeaderError as error:
+            raise ImageValidationError(
+                f"{where}: not a PNG or JPEG image ({describe_magic(header)}); Rekognition accepts PNG and JPEG"
+                if "not a PNG or JPEG" in str(error)
+                else f"{where}: {error}"
+            ) from error
+    raise ImageValidationError(f"{where}: JPEG is malformed: no frame header found in its first {len(header):,} bytes")
+
+
+def _s3_error(error: ClientError, where: str) -> Exception:
+    code = error.response.get("Error", {}).get("Code", "")
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code in ("NoSuchKey", "404", "NotFound"):
+        return ImageValidationError(f"{where}: object does not exist")
+    if code in ("NoSuchBucket",):
+        return ImageValidationError(f"{where}: bucket does not exist")
+    if code in ("NoSuchVersion", "InvalidArgument") and "ersion" in str(error):
+        return ImageValidationError(f"{where}: version does not exist")
+    if code in ("AccessDenied", "403", "Forbidden"):
+        return ImageValidationError(f"{where}: access denied (the workflow may only read its images bucket)")
+    if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
+        return TransientServiceError(f"{where}: S3 failed: {code}")
+    return ImageValidationError(f"{where}: cannot be read: {code or error}")
+
+
+def build_plan(s3: Any, request: Mapping[str, Any], request_id: str, limits: ImageLimits) -> dict[str, Any]:
+    validate_request_schema(request)
+    check_rules(request)
+    image = check_image(s3, request["image"], "image", limits)
+    use_cache = bool(request.get("useCache", True))
+    options = request.get("options", {})
+    items = []
+    for analysis in request["analyses"]:
+        resolved = with_defaults(analysis, options.get(analysis))
+        others: list[str] = []
+        item: dict[str, Any] = {"type": analysis, "requestId": request_id, "image": image.reference(), "options": resolved}
+        keyed_options = dict(resolved)
+        if analysis == "compare":
+            target = check_image(s3, resolved["targetImage"], "options.compare.targetImage", limits)
+            item["targetImage"] = target.reference()
+            others.append(target.identity)
+        if analysis == "custom":
+            keyed_options = {k: v for k, v in resolved.items() if k not in _CUSTOM_LIFECYCLE_OPTIONS}
+        item["cacheKey"] = cache_key(analysis, image.identity, keyed_options, others)
+        # Training makes a new model version: its answer is never a cached one.
+        item["useCache"] = use_cache and not (analysis == "custom" and "training" in resolved)
+        items.append(item)
+    # batchId is always present (null outside a batch): JSONPath in the ASL cannot read a missing field.
+    return {
+        "requestId": request_id,
+        "batchId": request.get("batchId"),
+        "image": image.describe(),
+        "analyses": items,
+        "useCache": use_cache,
+    }
