@@ -76,3 +76,28 @@ def _validate(operation: str, params: dict[str, Any]) -> None:
     report = ParamValidator().validate(params, shape)
     if report.has_errors():
         raise errors.invalid_parameter(report.generate_report())
+    # botocore checks only minimums client-side; the service also enforces maximums.
+    problem = _above_max(params, shape, "")
+    if problem:
+        raise errors.invalid_parameter(problem)
+
+
+def _above_max(value: Any, shape, path: str) -> str | None:
+    limit = shape.metadata.get("max")
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for key, member in shape.members.items():
+            if key in value and (problem := _above_max(value[key], member, f"{path}.{key}".lstrip("."))):
+                return problem
+    elif shape.type_name == "list" and isinstance(value, list):
+        if limit is not None and len(value) > limit:
+            return f"{path} has {len(value)} items, more than the maximum {limit}"
+        for i, item in enumerate(value):
+            if problem := _above_max(item, shape.member, f"{path}[{i}]"):
+                return problem
+    elif shape.type_name in ("integer", "long", "float", "double") and isinstance(value, (int, float)):
+        if limit is not None and value > limit:
+            return f"{path} is {value}, more than the maximum {limit}"
+    elif shape.type_name == "string" and isinstance(value, str):
+        if limit is not None and len(value) > limit:
+            return f"{path} is longer than {limit} characters"
+    return None

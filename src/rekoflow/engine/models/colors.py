@@ -52,7 +52,9 @@ def _parse_css() -> tuple[list[str], np.ndarray]:
 
 
 _CSS_NAMES, _CSS_RGB = _parse_css()
-_ANALYSIS_SIDE = 256  # colors and quality are measured on a downscaled copy: stable and fast
+# Measured on downscaled copies: quality needs some detail, colour clustering only needs coverage.
+_QUALITY_SIDE = 256
+_COLOR_SIDE = 96
 _KMEANS_ITERATIONS = 12
 
 
@@ -64,18 +66,19 @@ class Quality:
 
 
 def quality(bgr: np.ndarray, mask: np.ndarray | None = None) -> Quality:
-    """0-100 scores. Sharpness maps the Laplacian's variance (edge energy) onto a saturating curve."""
+    """0-100 scores: mean luminance, Laplacian variance (edge energy), luminance standard deviation."""
     import cv2
 
-    gray = cv2.cvtColor(_downscale(bgr), cv2.COLOR_BGR2GRAY).astype(np.float64)
-    small_mask = None if mask is None else _downscale(mask.astype(np.uint8)) > 0
+    gray = cv2.cvtColor(_downscale(bgr, _QUALITY_SIDE), cv2.COLOR_BGR2GRAY).astype(np.float64)
+    small_mask = None if mask is None else _downscale(mask.astype(np.uint8), _QUALITY_SIDE) > 0
     values = gray if small_mask is None else gray[small_mask]
     lap = cv2.Laplacian(gray, cv2.CV_64F, ksize=3)
     lap_values = lap if small_mask is None else lap[small_mask]
     if values.size == 0:
         return Quality(0.0, 0.0, 0.0)
     brightness = float(values.mean()) / 255.0 * 100.0
-    sharpness = 100.0 * (1.0 - math.exp(-float(lap_values.var()) / 400.0))
+    # Edge energy spans decades (heavy blur ~10, crisp photos ~10^4): score it on a log scale.
+    sharpness = min(100.0, max(0.0, (math.log10(float(lap_values.var()) + 1.0) - 1.0) / 3.3 * 100.0))
     contrast = min(100.0, float(values.std()) / 127.5 * 100.0)
     return Quality(round(brightness, 4), round(sharpness, 4), round(contrast, 4))
 
@@ -110,10 +113,9 @@ class DominantColor:
 
 def dominant_colors(bgr: np.ndarray, max_colors: int = 10, mask: np.ndarray | None = None) -> list[DominantColor]:
     """k-means over pixels, clusters merged by CSS name, ordered by share of pixels."""
-    small = _downscale(bgr)
-    pixels = small.reshape(-1, 3)[:, ::-1].astype(np.float64)  # RGB
+    pixels = _downscale(bgr, _COLOR_SIDE).reshape(-1, 3)[:, ::-1].astype(np.float64)  # RGB
     if mask is not None:
-        pixels = pixels[(_downscale(mask.astype(np.uint8)) > 0).reshape(-1)]
+        pixels = pixels[(_downscale(mask.astype(np.uint8), _COLOR_SIDE) > 0).reshape(-1)]
     if len(pixels) == 0 or max_colors <= 0:
         return []
     centers, counts = _kmeans(pixels, min(max_colors, 10, len(pixels)))
@@ -172,11 +174,11 @@ def _simplified(r: int, g: int, b: int) -> str:
     return "pink" if lightness > 0.6 else "purple"
 
 
-def _downscale(image: np.ndarray) -> np.ndarray:
+def _downscale(image: np.ndarray, side: int) -> np.ndarray:
     import cv2
 
     height, width = image.shape[:2]
-    scale = _ANALYSIS_SIDE / max(height, width)
+    scale = side / max(height, width)
     if scale >= 1:
         return image
     return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)

@@ -74,6 +74,7 @@ def _with_parents(found: dict[str, _Label], min_confidence: float) -> list[_Labe
     out: dict[str, _Label] = {}
     for label in found.values():
         label.boxes = [b for b in label.boxes if b[1] >= min_confidence]
+    for label in found.values():
         if label.confidence < min_confidence:
             continue
         out[label.name] = label
