@@ -1,0 +1,365 @@
+# Least privilege: one role per function, built from its manifest entry; one role per state
+# machine; one for API Gateway's service integrations; one for the scheduler.
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  for_each = local.functions
+
+  name               = "${local.function_names[each.key]}-fn"
+  description        = "Execution role of ${local.function_names[each.key]}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+data "aws_iam_policy_document" "lambda" {
+  for_each = local.functions
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda[each.key].arn}:*"]
+  }
+
+  # X-Ray trace submission does not support resource-level permissions.
+  statement {
+    sid       = "XRay"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  # Rekognition's Detect*/CompareFaces image operations do not support resource-level
+  # permissions: the only valid Resource is "*". The actions are exactly the manifest's.
+  dynamic "statement" {
+    for_each = length(lookup(each.value, "rekognition_actions", [])) > 0 ? [1] : []
+    content {
+      sid       = "Rekognition"
+      actions   = each.value.rekognition_actions
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = lookup(each.value, "reads_images", false) ? [1] : []
+    content {
+      sid       = "ReadImages"
+      actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+      resources = ["${aws_s3_bucket.images.arn}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = lookup(each.value, "writes_results", false) ? [1] : []
+    content {
+      sid       = "WriteResults"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.results.arn}/${local.results_prefix}*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = lookup(each.value, "writes_table", false) ? [1] : []
+    content {
+      sid       = "WriteRecords"
+      actions   = ["dynamodb:PutItem"]
+      resources = [aws_dynamodb_table.results.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = lookup(each.value, "writes_uploads", false) ? [1] : []
+    content {
+      sid       = "SignUploads"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.images.arn}/${local.uploads_prefix}*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  for_each = local.functions
+
+  name   = "least-privilege"
+  role   = aws_iam_role.lambda[each.key].id
+  policy = data.aws_iam_policy_document.lambda[each.key].json
+}
+
+# --- Step Functions --------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "states_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+# Log delivery to CloudWatch Logs and X-Ray do not support resource-level permissions; AWS
+# documents Resource "*" for these actions (Step Functions "Logging using CloudWatch Logs").
+data "aws_iam_policy_document" "states_observability" {
+  # checkov:skip=CKV_AWS_111:The log-delivery actions (logs:*LogDelivery, PutResourcePolicy) only accept Resource "*"; AWS documents exactly this statement for Step Functions logging.
+  # checkov:skip=CKV_AWS_356:Same: these log-delivery and X-Ray actions have no resource-level permissions.
+  statement {
+    sid = "LogDelivery"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+      "logs:DescribeLogGroups",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "XRay"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role" "image_analysis" {
+  name               = "${local.image_analysis_name}-sfn"
+  description        = "Execution role of the ${local.image_analysis_name} state machine"
+  assume_role_policy = data.aws_iam_policy_document.states_assume.json
+}
+
+data "aws_iam_policy_document" "image_analysis" {
+  source_policy_documents = [data.aws_iam_policy_document.states_observability.json]
+
+  statement {
+    sid       = "InvokeFunctions"
+    actions   = ["lambda:InvokeFunction"]
+    resources = flatten([for arn in values(local.function_arns) : [arn, "${arn}:*"]])
+  }
+
+  statement {
+    sid       = "ResultsTable"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.results.arn]
+  }
+
+  # Rekognition actions the ASL calls directly (aws-sdk integration), derived from the file.
+  dynamic "statement" {
+    for_each = length(local.asl_rekognition_actions) > 0 ? [1] : []
+    content {
+      sid       = "RekognitionSdkTasks"
+      actions   = local.asl_rekognition_actions
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "image_analysis" {
+  name   = "least-privilege"
+  role   = aws_iam_role.image_analysis.id
+  policy = data.aws_iam_policy_document.image_analysis.json
+}
+
+resource "aws_iam_role" "batch_analysis" {
+  count = local.batch_enabled ? 1 : 0
+
+  name               = "${local.batch_analysis_name}-sfn"
+  description        = "Execution role of the ${local.batch_analysis_name} state machine"
+  assume_role_policy = data.aws_iam_policy_document.states_assume.json
+}
+
+data "aws_iam_policy_document" "batch_analysis" {
+  count = local.batch_enabled ? 1 : 0
+
+  source_policy_documents = [data.aws_iam_policy_document.states_observability.json]
+
+  # Child executions of the image-analysis machine, and the Distributed Map's own child
+  # workflow executions (which run as executions of this state machine).
+  statement {
+    sid       = "StartExecutions"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.image_analysis.arn, local.batch_analysis_arn]
+  }
+
+  statement {
+    sid     = "ManageExecutions"
+    actions = ["states:DescribeExecution", "states:StopExecution"]
+    resources = [
+      "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.image_analysis_name}:*",
+      "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.batch_analysis_name}/*",
+      "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.batch_analysis_name}:*",
+    ]
+  }
+
+  # startExecution.sync waits on the managed EventBridge rule that Step Functions creates.
+  statement {
+    sid       = "SyncExecutionEvents"
+    actions   = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
+    resources = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"]
+  }
+
+  statement {
+    sid       = "ListImages"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.images.arn]
+  }
+
+  statement {
+    sid       = "ReadImages"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.images.arn}/*"]
+  }
+
+  # Distributed Map ResultWriter writes its manifest and result files with multipart uploads.
+  statement {
+    sid       = "WriteBatchResults"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = ["${aws_s3_bucket.results.arn}/*"]
+  }
+
+  statement {
+    sid       = "ResultsTable"
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.results.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "batch_analysis" {
+  count = local.batch_enabled ? 1 : 0
+
+  name   = "least-privilege"
+  role   = aws_iam_role.batch_analysis[0].id
+  policy = data.aws_iam_policy_document.batch_analysis[0].json
+}
+
+# --- API Gateway service integrations --------------------------------------------------------
+
+data "aws_iam_policy_document" "apigateway_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["apigateway.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "api" {
+  name               = "${var.name_prefix}-api-integrations"
+  description        = "Role API Gateway assumes for the StartExecution and GetItem integrations"
+  assume_role_policy = data.aws_iam_policy_document.apigateway_assume.json
+}
+
+data "aws_iam_policy_document" "api" {
+  statement {
+    sid       = "StartAnalysis"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.image_analysis.arn]
+  }
+
+  statement {
+    sid       = "ReadResult"
+    actions   = ["dynamodb:GetItem"]
+    resources = [aws_dynamodb_table.results.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "api" {
+  name   = "least-privilege"
+  role   = aws_iam_role.api.id
+  policy = data.aws_iam_policy_document.api.json
+}
+
+# The per-region API Gateway account role that lets API Gateway write access and execution logs.
+resource "aws_iam_role" "apigateway_cloudwatch" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  name               = "${var.name_prefix}-apigateway-cloudwatch"
+  description        = "API Gateway account role: pushes API access and execution logs to CloudWatch Logs"
+  assume_role_policy = data.aws_iam_policy_document.apigateway_assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "apigateway_cloudwatch" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  role       = aws_iam_role.apigateway_cloudwatch[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+}
+
+# --- EventBridge Scheduler -------------------------------------------------------------------
+
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  count = local.batch_enabled ? 1 : 0
+
+  name               = "${var.name_prefix}-batch-scheduler"
+  description        = "Role EventBridge Scheduler assumes to start the batch state machine"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  count = local.batch_enabled ? 1 : 0
+
+  statement {
+    sid       = "StartBatch"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.batch_analysis[0].arn]
+  }
+
+  statement {
+    sid       = "DeadLetter"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.scheduler_dlq[0].arn]
+  }
+
+  statement {
+    sid       = "ScheduleKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  count = local.batch_enabled ? 1 : 0
+
+  name   = "least-privilege"
+  role   = aws_iam_role.scheduler[0].id
+  policy = data.aws_iam_policy_document.scheduler[0].json
+}

@@ -1,0 +1,75 @@
+# One function per entry of functions/manifest.json: adding a function there (and its package
+# under functions/) needs no change here. Zips and the layer come from `make build`.
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name          = "${var.name_prefix}-dependencies"
+  description         = "Third-party dependencies of the functions (functions/requirements.txt)"
+  filename            = "${local.build_dir}/layer.zip"
+  source_code_hash    = filebase64sha256("${local.build_dir}/layer.zip")
+  compatible_runtimes = [var.lambda_runtime]
+}
+
+resource "aws_cloudwatch_log_group" "lambda" {
+  for_each = local.function_names
+
+  name              = "/aws/lambda/${each.value}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.this.arn
+}
+
+resource "aws_lambda_function" "this" {
+  for_each = local.functions
+  # checkov:skip=CKV_AWS_116:Functions are invoked synchronously (Step Functions, API Gateway); a DLQ applies only to asynchronous invocations. Failures are recorded by the state machine's Catch.
+  # checkov:skip=CKV_AWS_117:The functions call only public AWS APIs (S3, Rekognition); a VPC would add NAT/endpoint cost and cold-start latency without protecting anything.
+  # checkov:skip=CKV_AWS_272:Code signing is not used: zips are built reproducibly from the repository by `make build` in the deploying pipeline.
+  # checkov:skip=CKV_AWS_115:Reserved concurrency is set for Rekognition callers through rekognition_max_concurrency; the default (-1) reserves nothing because new accounts have a concurrency limit of 10.
+
+  function_name    = local.function_names[each.key]
+  description      = substr(each.value.description, 0, 256)
+  role             = aws_iam_role.lambda[each.key].arn
+  handler          = each.value.handler
+  runtime          = var.lambda_runtime
+  architectures    = ["x86_64"]
+  memory_size      = coalesce(var.lambda_memory_mb, each.value.memory_mb)
+  timeout          = coalesce(var.lambda_timeout_s, each.value.timeout_s)
+  filename         = "${local.build_dir}/functions/${each.key}.zip"
+  source_code_hash = filebase64sha256("${local.build_dir}/functions/${each.key}.zip")
+  layers           = [aws_lambda_layer_version.dependencies.arn]
+  kms_key_arn      = aws_kms_key.this.arn
+
+  reserved_concurrent_executions = contains(keys(local.rekognition_callers), each.key) ? var.rekognition_max_concurrency : -1
+
+  environment {
+    variables = merge(
+      local.powertools_environment,
+      lookup(each.value, "writes_results", false) ? {
+        RESULTS_BUCKET = aws_s3_bucket.results.id
+        RESULTS_PREFIX = local.results_prefix
+      } : {},
+      length(lookup(each.value, "rekognition_actions", [])) > 0 ? {
+        REKOGNITION_MAX_ATTEMPTS = "3"
+      } : {},
+      lookup(each.value, "writes_table", false) ? {
+        RESULTS_TABLE = aws_dynamodb_table.results.name
+      } : {},
+      lookup(each.value, "writes_uploads", false) ? {
+        IMAGES_BUCKET       = aws_s3_bucket.images.id
+        UPLOADS_PREFIX      = local.uploads_prefix
+        UPLOAD_URL_EXPIRY_S = tostring(var.upload_url_expiry_s)
+      } : {},
+    )
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.lambda[each.key].name
+  }
+
+  depends_on = [
+    aws_cloudwatch_log_group.lambda,
+    aws_iam_role_policy.lambda,
+  ]
+}

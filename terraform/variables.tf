@@ -1,0 +1,312 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (functions, state machines, buckets, table). Lower case letters, digits and hyphens."
+  type        = string
+  default     = "rekoflow"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-20 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy to (must offer Amazon Rekognition)."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must look like an AWS region name, e.g. us-east-1."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (merged with Project/ManagedBy) through the provider's default_tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "build_dir" {
+  description = "Folder holding functions/<name>.zip and layer.zip from `make build`; null means ../build next to this module."
+  type        = string
+  default     = null
+}
+
+variable "lambda_runtime" {
+  description = "Python runtime of the functions and the layer (the layer is built for CPython 3.11 wheels)."
+  type        = string
+  default     = "python3.11"
+
+  validation {
+    condition     = contains(["python3.11", "python3.12"], var.lambda_runtime)
+    error_message = "lambda_runtime must be python3.11 or python3.12."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory per function in MB, overriding functions/manifest.json; null keeps the manifest's memory_mb."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lambda_memory_mb == null ? true : (var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240)
+    error_message = "lambda_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "lambda_timeout_s" {
+  description = "Timeout per function in seconds, overriding functions/manifest.json; null keeps the manifest's timeout_s."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lambda_timeout_s == null ? true : (var.lambda_timeout_s >= 1 && var.lambda_timeout_s <= 900)
+    error_message = "lambda_timeout_s must be between 1 and 900."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group this stack creates (Lambda, Step Functions, API Gateway)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch Logs' allowed values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "rekognition_max_concurrency" {
+  description = "Reserved concurrency of each Rekognition-calling function, which bounds the calls per second against Rekognition's TPS quota (e.g. 50 for DetectLabels in large regions, 5 elsewhere). -1 reserves nothing (needed on new accounts whose concurrency limit is 10)."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.rekognition_max_concurrency == -1 || (var.rekognition_max_concurrency >= 1 && var.rekognition_max_concurrency <= 1000)
+    error_message = "rekognition_max_concurrency must be -1 (unreserved) or between 1 and 1000."
+  }
+}
+
+variable "log_level" {
+  description = "Powertools log level of the functions."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch metrics namespace of the functions' Powertools metrics."
+  type        = string
+  default     = "Rekoflow"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace))
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . _ / # : -."
+  }
+}
+
+variable "sfn_log_level" {
+  description = "Step Functions execution logging level."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL"], var.sfn_log_level)
+    error_message = "sfn_log_level must be ALL, ERROR or FATAL (OFF is not allowed: failures must be visible)."
+  }
+}
+
+variable "sfn_include_execution_data" {
+  description = "Whether Step Functions logs include execution input/output (image locations and results)."
+  type        = bool
+  default     = true
+}
+
+variable "batch_schedule_enabled" {
+  description = "Whether the EventBridge Scheduler schedule that starts the batch state machine is enabled (created only when statemachines/batch_analysis.asl.json exists)."
+  type        = bool
+  default     = false
+}
+
+variable "batch_schedule_expression" {
+  description = "EventBridge Scheduler expression of the batch run: rate(...), cron(...) or at(...)."
+  type        = string
+  default     = "cron(0 3 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(rate|cron|at)\\(.+\\)$", var.batch_schedule_expression))
+    error_message = "batch_schedule_expression must be rate(...), cron(...) or at(...)."
+  }
+}
+
+variable "batch_schedule_timezone" {
+  description = "Time zone of batch_schedule_expression (IANA name)."
+  type        = string
+  default     = "UTC"
+}
+
+variable "batch_prefix" {
+  description = "Key prefix in the images bucket that the scheduled batch run analyses."
+  type        = string
+  default     = "batch/"
+
+  validation {
+    condition     = !startswith(var.batch_prefix, "/") && length(var.batch_prefix) <= 512
+    error_message = "batch_prefix must not start with '/' and must be at most 512 characters."
+  }
+}
+
+variable "batch_analyses" {
+  description = "Analyses the scheduled batch run requests for every image."
+  type        = list(string)
+  default     = ["labels"]
+
+  validation {
+    condition     = length(var.batch_analyses) > 0 && alltrue([for a in var.batch_analyses : contains(["labels", "faces", "text", "moderation"], a)])
+    error_message = "batch_analyses must be a non-empty list of labels, faces, text, moderation."
+  }
+}
+
+variable "api_authorization" {
+  description = "Authorisation of the REST API methods: IAM (SigV4-signed requests, the default) or NONE (open; for demos behind another control only)."
+  type        = string
+  default     = "IAM"
+
+  validation {
+    condition     = contains(["IAM", "NONE"], var.api_authorization)
+    error_message = "api_authorization must be IAM or NONE."
+  }
+}
+
+variable "api_stage_name" {
+  description = "Name of the API Gateway stage."
+  type        = string
+  default     = "v1"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.api_stage_name))
+    error_message = "api_stage_name must be 1-64 characters of letters, digits, '-' and '_'."
+  }
+}
+
+variable "api_throttling_rate_limit" {
+  description = "Steady-state requests per second allowed on the API stage."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.api_throttling_rate_limit > 0
+    error_message = "api_throttling_rate_limit must be positive."
+  }
+}
+
+variable "api_throttling_burst_limit" {
+  description = "Burst of requests allowed on the API stage."
+  type        = number
+  default     = 40
+
+  validation {
+    condition     = var.api_throttling_burst_limit > 0
+    error_message = "api_throttling_burst_limit must be positive."
+  }
+}
+
+variable "manage_api_gateway_account" {
+  description = "Whether to set this region's API Gateway account CloudWatch role (a per-region singleton that API Gateway logging needs). Set false if another stack already manages it."
+  type        = bool
+  default     = true
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins allowed to PUT/GET images in the images bucket from a browser (presigned URLs)."
+  type        = list(string)
+  default     = ["*"]
+}
+
+variable "upload_url_expiry_s" {
+  description = "Lifetime of the presigned upload URLs returned by POST /uploads, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.upload_url_expiry_s >= 60 && var.upload_url_expiry_s <= 3600
+    error_message = "upload_url_expiry_s must be between 60 and 3600."
+  }
+}
+
+variable "results_noncurrent_days" {
+  description = "Days after which noncurrent versions of objects in the buckets expire."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.results_noncurrent_days >= 1
+    error_message = "results_noncurrent_days must be at least 1."
+  }
+}
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic; null for no subscription."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null ? true : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address or null."
+  }
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before the stack's KMS key is deleted after destroy."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
+  }
+}
+
+variable "force_destroy" {
+  description = "Whether destroy empties the buckets (all versions) instead of failing on non-empty buckets."
+  type        = bool
+  default     = false
+}
+
+variable "endpoint_overrides" {
+  description = "Service endpoint overrides for the local emulator (service => URL). Read only by terraform/local/provider_override.tf, which `make tf-local` copies in; production leaves it empty."
+  type        = map(string)
+  default     = {}
+}
+
+variable "table_deletion_protection" {
+  description = "Whether the results table has DynamoDB deletion protection (turn off before destroying the stack)."
+  type        = bool
+  default     = true
+}
+
+variable "cache_ttl_days" {
+  description = "How long a cached analysis result is reused, in days (CACHE_TTL_DAYS of the functions)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.cache_ttl_days >= 1
+    error_message = "cache_ttl_days must be at least 1."
+  }
+}
+
+variable "record_ttl_days" {
+  description = "TTL of successful analysis records in days (RECORD_TTL_DAYS); 0 keeps them. Failure records never expire."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.record_ttl_days >= 0
+    error_message = "record_ttl_days must be 0 or more."
+  }
+}
