@@ -1,0 +1,50 @@
+"""The `rekoflow` command: the workflow and its local engine, offline on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from rekoflow import __version__
+
+# Each command is a module in rekoflow.commands with register(subparsers) and run(args) -> int.
+COMMANDS = ["analyze", "demo", "engine"]
+
+
+class CommandError(Exception):
+    """A failure to report in one line (exit code 1), not as a stack trace."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rekoflow",
+        description="Image recognition workflow (Step Functions + Rekognition), runnable offline on one machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"rekoflow {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the workflow's logs")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMANDS:
+        module = importlib.import_module(f"rekoflow.commands.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except CommandError as error:
+        print(f"rekoflow {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"rekoflow {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Readable terminal summaries of an analysis record (rich tables), shared by analyze, demo and batch."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from rich.console import Console
+from rich.table import Table
+
+from rekoflow.annotate import face_caption
+
+
+def _yes(attribute: Mapping[str, Any] | None) -> str:
+    if not attribute:
+        return "-"
+    return f"{'yes' if attribute['value'] else 'no'} ({attribute['confidence']:.0f}%)"
+
+
+def print_record(console: Console, record: Mapping[str, Any], duration_s: float | None = None) -> None:
+    results = record.get("results", {})
+    image = record.get("image", {})
+    cached = set(record.get("cachedAnalyses", []))
+    console.print(
+        f"[bold]Request[/bold] {record['requestId']}  [bold]image[/bold] s3://{image.get('bucket')}/{image.get('key')} "
+        f"({image.get('format')}, {image.get('width')}x{image.get('height')} px)"
+    )
+
+    def title(name: str, text: str) -> str:
+        return f"{text} [dim](from cache)[/dim]" if name in cached else text
+
+    labels = results.get("labels")
+    if labels:
+        table = Table(title=title("labels", f"Labels ({labels['count']})"), title_justify="left")
+        table.add_column("label")
+        table.add_column("confidence", justify="right")
+        table.add_column("parents")
+        table.add_column("instances", justify="right")
+        for label in labels["labels"][:20]:
+            table.add_row(label["name"], f"{label['confidence']:.1f}%", ", ".join(label["parents"]), str(len(label["instances"])))
+        console.print(table)
+        colors = labels.get("imageProperties", {}).get("dominantColors", [])
+        if colors:
+            console.print("Dominant colours: " + ", ".join(f"{c['simplified'] or c['name']} {c['hex']} {c['pixelPercent']:.0f}%" for c in colors))
+    faces = results.get("faces")
+    if faces:
+        table = Table(title=title("faces", f"Faces ({faces['count']})"), title_justify="left")
+        for column in ("#", "face", "confidence", "smile", "eyes open", "mouth open", "eyeglasses", "pose (yaw/pitch/roll)"):
+            table.add_column(column)
+        for index, face in enumerate(faces["faces"], 1):
+            pose = face.get("pose")
+            table.add_row(
+                str(index),
+                face_caption(face).removeprefix("face ").strip() or "-",
+                f"{face['confidence']:.1f}%",
+                _yes(face.get("smile")),
+                _yes(face.get("eyesOpen")),
+                _yes(face.get("mouthOpen")),
+                _yes(face.get("eyeglasses")),
+                f"{pose['yaw']:.0f}/{pose['pitch']:.0f}/{pose['roll']:.0f}" if pose else "-",
+            )
+        console.print(table)
+    text = results.get("text")
+    if text:
+        heading = title("text", f"Text ({len(text['lines'])} lines, {text['count']} words)")
+        console.print(f"[bold]{heading}[/bold]")
+        console.print(text["fullText"] or "(none)")
+    compare = results.get("compare")
+    if compare:
+        verdict = f"match, similarity {compare['bestSimilarity']:.1f}%" if compare["matched"] else "no match"
+        console.print(
+            f"[bold]{title('compare', 'Face comparison')}[/bold] with s3://{compare['target']['bucket']}/{compare['target']['key']}: "
+            f"{verdict} (threshold {compare['similarityThreshold']:g}%, {compare['unmatchedCount']} other face(s))"
+        )
+    moderation = results.get("moderation")
+    if moderation:
+        verdict = "flagged: " + ", ".join(moderation["categories"]) if moderation["flagged"] else "nothing unsafe found"
+        console.print(f"[bold]{title('moderation', 'Moderation')}[/bold]: {verdict}")
+    custom = results.get("custom")
+    if custom:
+        console.print(f"[bold]{title('custom', 'Custom labels')}[/bold]: " + (", ".join(f"{l['name']} {l['confidence']:.1f}%" for l in custom.get("labels", [])) or "none"))
+    footer = f"[dim]status {record['status']}"
+    if duration_s is not None:
+        footer += f", {duration_s:.2f} s"
+    if cached:
+        footer += f", cached: {', '.join(sorted(cached))}"
+    console.print(footer + "[/dim]")
