@@ -5,12 +5,20 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import pkgutil
 import sys
 
 from rekoflow import __version__
 
-# Each command is a module in rekoflow.commands with register(subparsers) and run(args) -> int.
-COMMANDS = ["analyze", "demo", "engine"]
+# Each command is a module in rekoflow.commands with register(subparsers); its parser sets `handler`.
+HELPER_MODULES = {"common"}
+
+
+def command_modules() -> list[str]:
+    import rekoflow.commands
+
+    names = (m.name for m in pkgutil.iter_modules(rekoflow.commands.__path__))
+    return sorted(n for n in names if n not in HELPER_MODULES and not n.startswith("_"))
 
 
 class CommandError(Exception):
@@ -26,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show the workflow's logs")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for name in COMMANDS:
+    for name in command_modules():
         module = importlib.import_module(f"rekoflow.commands.{name}")
         module.register(subparsers)
     return parser

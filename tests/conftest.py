@@ -1,0 +1,46 @@
+"""Shared fixtures: a scripted Rekognition endpoint and the local runtime (real ASL, real handlers)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support.fake_rekognition import FakeRekognition  # noqa: E402
+
+# Tests never reach AWS: fake credentials, one region.
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "RekoflowTests")
+
+
+@pytest.fixture(scope="session")
+def fake_rekognition():
+    fake = FakeRekognition().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture()
+def rekognition(fake_rekognition):
+    """The scripted endpoint with no faults queued and a fresh call log, for one test."""
+    fake_rekognition.calls.clear()
+    fake_rekognition._faults.clear()
+    yield fake_rekognition
+    fake_rekognition._faults.clear()
+
+
+@pytest.fixture(scope="module")
+def workflow(fake_rekognition):
+    """The local runtime against the scripted endpoint; Retry waits compressed 1000x."""
+    from rekoflow.local.runtime import LocalConfig, LocalRuntime
+
+    config = LocalConfig(rekognition_endpoint=fake_rekognition.url, retry_time_scale=0.001)
+    with LocalRuntime(config) as runtime:
+        yield runtime
