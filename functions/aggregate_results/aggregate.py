@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from aws_lambda_powertools import Logger
+
 from rekoflow_common.records import (
     MAX_RESULTS_JSON_BYTES,
     RECORD_TYPE_ANALYSIS,
@@ -12,6 +14,9 @@ from rekoflow_common.records import (
     now_iso,
     to_dynamodb_item,
 )
+
+
+logger = Logger(child=True)
 
 
 def fit_results(summaries: dict[str, Any], result_keys: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
@@ -62,4 +67,5 @@ def aggregate(event: Mapping[str, Any], record_ttl_days: int) -> dict[str, Any]:
             "expiresAt": expires_at(record_ttl_days),
         }
     )
+    logger.info("record ready", extra={"analyses": record["analyses"], "cached": cached, "truncated": truncated})
     return {"record": record, "item": item}

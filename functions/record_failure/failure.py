@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from aws_lambda_powertools import Logger
+
 from rekoflow_common.records import RECORD_TYPE_ANALYSIS, compact_json, now_iso, to_dynamodb_item
 
+logger = Logger(child=True)
 MAX_REQUEST_JSON_BYTES = 100_000
 MAX_CAUSE_CHARS = 8_000
 
@@ -61,6 +64,7 @@ def record_failure(dynamodb: Any, table: str, event: Mapping[str, Any]) -> dict[
     record = failure_record(event)
     item = to_dynamodb_item({"pk": record["requestId"], "recordType": RECORD_TYPE_ANALYSIS, **record})
     dynamodb.put_item(TableName=table, Item=item)
+    logger.warning("request failed", extra={"error": record["error"], "cause": record["cause"]})
     return {
         "requestId": record["requestId"],
         "status": "FAILED",

@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
+from aws_lambda_powertools import Logger
+
 from rekoflow_common.config import ResultsLocation, env_int
 from rekoflow_common.errors import rekognition_errors
 from rekoflow_common.results import write_result
 
 CACHE_TTL_DAYS_DEFAULT = 30
+
+logger = Logger(child=True)
 
 
 def s3_object(reference: Mapping[str, str]) -> dict[str, Any]:
@@ -36,6 +40,7 @@ def run_analysis(
         response = call(**params)
     summary = summarize(response, item["options"])
     key = write_result(s3, results, item["requestId"], analysis, response, summary)
+    logger.info("analysis complete", extra={"analysis": analysis, "found": summary.get("count"), "result_key": key})
     ttl_days = env_int("CACHE_TTL_DAYS", CACHE_TTL_DAYS_DEFAULT, minimum=1)
     return {
         "type": analysis,

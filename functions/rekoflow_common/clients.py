@@ -18,7 +18,7 @@ from rekoflow_common.config import env_int
 def rekognition_client() -> Any:
     attempts = env_int("REKOGNITION_MAX_ATTEMPTS", 3, minimum=1)
     config = Config(
-        retries={"mode": "standard", "max_attempts": attempts},
+        retries={"mode": "standard", "total_max_attempts": attempts},
         connect_timeout=5,
         read_timeout=60,
         user_agent_appid="rekoflow",
@@ -27,8 +27,8 @@ def rekognition_client() -> Any:
 
 
 def s3_client() -> Any:
-    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    return boto3.client("s3", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))
 
 
 def dynamodb_client() -> Any:
-    return boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    return boto3.client("dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))

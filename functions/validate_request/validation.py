@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from rekoflow_common.errors import ImageValidationError, RequestValidationError, TransientServiceError
@@ -27,6 +28,7 @@ from rekoflow_common.schema import validate_request_schema
 # Bytes read to find the dimensions; JPEGs with large EXIF/ICC blocks need the second, larger read.
 HEADER_READS = (64 * 1024, 1024 * 1024)
 # Options of the custom analysis that change how the model is run, not what it answers.
+logger = Logger(child=True)
 _CUSTOM_LIFECYCLE_OPTIONS = {"keepRunning", "minInferenceUnits", "pollIntervalSeconds", "maxPolls", "training"}
 
 
@@ -163,6 +165,10 @@ def build_plan(s3: Any, request: Mapping[str, Any], request_id: str, limits: Ima
         # Training makes a new model version: its answer is never a cached one.
         item["useCache"] = use_cache and not (analysis == "custom" and "training" in resolved)
         items.append(item)
+    logger.info(
+        "request validated",
+        extra={"analyses": [i["type"] for i in items], "image": image.describe(), "use_cache": use_cache},
+    )
     # batchId is always present (null outside a batch): JSONPath in the ASL cannot read a missing field.
     return {
         "requestId": request_id,

@@ -12,6 +12,8 @@ Patches:
   Step Functions Retry/Catch see the same error names as on AWS.
 - ``scale_retry_waits``: Step Functions Retry really sleeps in moto. Tests and demos keep the
   production Retry policy from the ASL file and compress only the waiting.
+- ``install_terraform_compat``: the APIs the Terraform AWS provider calls that moto's server lacks
+  or answers differently (``make tf-local``); see its docstring for the list.
 """
 
 from __future__ import annotations
@@ -66,6 +68,11 @@ class _InvocationStream(io.TextIOBase):
         return None
 
 
+# One stream for the whole process: loggers created by an earlier runtime's imports keep a reference
+# to it (logging handlers outlive purged modules), so it must be the same object for every runtime.
+INVOCATION_STREAM = _InvocationStream()
+
+
 @dataclass
 class LambdaContext:
     """The attributes of the Lambda context object that Powertools and handlers read."""
@@ -100,7 +107,7 @@ class InProcessLambdaRuntime:
     def __init__(self, functions_dir: Path, base_environment: dict[str, str] | None = None) -> None:
         self.functions_dir = Path(functions_dir).resolve()
         self.base_environment = dict(base_environment or {})
-        self.stream = _InvocationStream()
+        self.stream = INVOCATION_STREAM
         self.invocations: list[InvocationRecord] = []
         self.listeners: list[Callable[[InvocationRecord], None]] = []
 
@@ -227,5 +234,380 @@ def scale_retry_waits(scale: float) -> Callable[[], None]:
     def undo() -> None:
         with _PATCH_LOCK:
             retrier_decl.time = original  # type: ignore[assignment]
+
+    return undo
+
+
+def _set_attribute(owner: Any, name: str, value: Any) -> Callable[[], None]:
+    """Set ``owner.name = value``; return a function that restores what was there (or removes it)."""
+    had = name in owner.__dict__
+    previous = owner.__dict__.get(name)
+    setattr(owner, name, value)
+
+    def restore() -> None:
+        if had:
+            setattr(owner, name, previous)
+        else:
+            delattr(owner, name)
+
+    return restore
+
+
+def _sfn_list_state_machine_versions(self: Any) -> Any:
+    """``ListStateMachineVersions`` for moto's Step Functions server (moto has the model, not the route)."""
+    from moto.core.responses import ActionResult
+
+    arn = self._get_param("stateMachineArn")
+    state_machine = self.stepfunction_backend.describe_state_machine(arn)
+    versions = sorted(getattr(state_machine, "versions", {}).values(), key=lambda v: v.version, reverse=True)
+    return ActionResult(
+        {
+            "stateMachineVersions": [
+                {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions
+            ]
+        }
+    )
+
+
+def _sfn_validate_state_machine_definition(self: Any) -> Any:
+    """``ValidateStateMachineDefinition``: OK for a JSON object with ``StartAt`` and ``States``, else FAIL."""
+    from moto.core.responses import ActionResult
+
+    definition = self._get_param("definition") or ""
+    diagnostics = []
+    try:
+        parsed = json.loads(definition)
+        if not isinstance(parsed, dict) or "StartAt" not in parsed or "States" not in parsed:
+            diagnostics.append({"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED",
+                                "message": "definition must be an object with StartAt and States", "location": "/"})
+    except ValueError as error:
+        diagnostics.append({"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": str(error), "location": "/"})
+    return ActionResult({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
+
+
+def install_terraform_compat() -> Callable[[], None]:
+    """Fill the gaps between moto's server and what the Terraform AWS provider (5.x) calls.
+
+    - Step Functions ``ListStateMachineVersions``: the provider lists versions after creating
+      ``aws_sfn_state_machine``; moto has no route for it and answers HTTP 500, which the provider
+      retries for ~50 minutes. The patch adds the route, answering from moto's own version list
+      (empty unless the machine was published).
+    - Step Functions ``ValidateStateMachineDefinition``: the provider validates the definition
+      before creating/updating the machine; moto lacks it (HTTP 500, retried). The patch answers OK
+      for a JSON object with StartAt/States and FAIL with a diagnostic otherwise.
+
+    Returns a function that undoes every patch.
+    """
+    check_moto_version()
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    undo_steps: list[Callable[[], None]] = []
+    with _PATCH_LOCK:
+        undo_steps.append(_set_attribute(StepFunctionResponse, "list_state_machine_versions", _sfn_list_state_machine_versions))
+        undo_steps.append(
+            _set_attribute(StepFunctionResponse, "validate_state_machine_definition", _sfn_validate_state_machine_definition)
+        )
+
+    def undo() -> None:
+        with _PATCH_LOCK:
+            while undo_steps:
+                undo_steps.pop()()
+
+    return undo
+
+
+# ----- nested executions and Distributed Map fidelity (batch runs) -------------------------------
+
+_SYNC_POLL_SECONDS = 0.05
+
+
+def _sfn_operation_model(action: str) -> Any:
+    """botocore's operation model for a snake_case Step Functions action (``start_execution``)."""
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model("stepfunctions")
+    for name in model.operation_names:
+        if xform_name(name) == action:
+            return model.operation_model(name)
+    raise KeyError(action)
+
+
+def _epoch_millis(value: Any) -> Any:
+    """Datetimes as Step Functions passes them between states (epoch milliseconds), recursively."""
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1000)
+    if isinstance(value, dict):
+        return {key: _epoch_millis(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_epoch_millis(item) for item in value]
+    return value
+
+
+def install_nested_executions() -> Callable[[], None]:
+    """Let Task states start other state machines: ``arn:aws:states:::states:startExecution[.sync[:2]]``.
+
+    moto's port of the LocalStack interpreter dropped the request/response normalisation the other
+    service integrations rely on: the task's ``Parameters`` (``StateMachineArn``, ``Name``,
+    ``Input``) reach boto3 in the ASL's PascalCase and serialisation fails with
+    ``KeyError: 'StateMachineArn'``; the ``.sync`` resolvers then read ``ExecutionArn`` from a
+    camelCase response. The patch gives ``StateTaskServiceSfn`` the normalisation from botocore's
+    Step Functions model (parameters to boto3 names, responses to Step Functions' PascalCase,
+    datetimes to epoch milliseconds as on AWS). The interpreter's own resolvers then do what AWS does:
+    ``.sync:2`` waits for the child and returns DescribeExecution with ``Output`` as JSON; a failed
+    child fails the task with ``States.TaskFailed`` and a cause holding the child's ``Error`` and
+    ``Cause``. The poll interval of the ``.sync`` wait drops from 0.5 s to 50 ms.
+
+    Returns a function that undoes the patch.
+    """
+    check_moto_version()
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback_module,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    with _PATCH_LOCK:
+        original_parameters = StateTaskServiceSfn.__dict__["_normalise_parameters"]
+        had_response = "_normalise_response" in StateTaskServiceSfn.__dict__
+        original_response = StateTaskServiceSfn.__dict__.get("_normalise_response")
+        original_delay = callback_module._DELAY_SECONDS_SYNC_CONDITION_CHECK
+
+        def _normalise_parameters(self: Any, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None) -> None:
+            original_parameters(self, parameters, boto_service_name, service_action_name)  # Input -> JSON string
+            shape = _sfn_operation_model(self._get_boto_service_action(service_action_name)).input_shape
+            if shape is not None:
+                self._to_boto_request(parameters, shape)
+
+        def _normalise_response(self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None) -> None:
+            if not isinstance(response, dict):
+                return
+            shape = _sfn_operation_model(self._get_boto_service_action(service_action_name)).output_shape
+            if shape is not None:
+                self._from_boto_response(response, shape)
+            converted = _epoch_millis(response)
+            response.clear()
+            response.update(converted)
+
+        StateTaskServiceSfn._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
+        StateTaskServiceSfn._normalise_response = _normalise_response  # type: ignore[method-assign]
+        callback_module._DELAY_SECONDS_SYNC_CONDITION_CHECK = _SYNC_POLL_SECONDS  # type: ignore[misc]
+
+    def undo() -> None:
+        with _PATCH_LOCK:
+            StateTaskServiceSfn._normalise_parameters = original_parameters  # type: ignore[method-assign]
+            if had_response:
+                StateTaskServiceSfn._normalise_response = original_response  # type: ignore[method-assign]
+            else:
+                delattr(StateTaskServiceSfn, "_normalise_response")
+            callback_module._DELAY_SECONDS_SYNC_CONDITION_CHECK = original_delay  # type: ignore[misc]
+
+    return undo
+
+
+def _iso_now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def install_distributed_map_fidelity() -> Callable[[], None]:
+    """Make moto's Distributed Map behave like AWS where a batch run depends on it.
+
+    - **Tolerated failures**: moto counts failed items but never compares them with
+      ``ToleratedFailureCount(Path)`` / ``ToleratedFailurePercentage(Path)``, so a Map Run with
+      failures always succeeds. The patch fails the Map Run with
+      ``States.ExceedToleratedFailureThreshold`` when a declared threshold is exceeded (no
+      threshold declared = none tolerated, as on AWS).
+    - **ResultWriter**: moto evaluates its ``Parameters`` against the Map's results instead of the
+      state's input (so ``"Prefix.$": "$.batchId"`` fails), and writes only an empty
+      ``manifest.json`` ("TODO: generate result files"). The patch evaluates them against the
+      input and writes what AWS writes under ``<Prefix>/<map run id>/``:
+      ``SUCCEEDED_0.json`` / ``FAILED_0.json`` (one entry per child workflow execution with
+      ``Input``/``Output`` as JSON strings, ``Status``, ``Error``/``Cause`` for failures) and a
+      manifest listing them with their sizes.
+
+    Returns a function that undoes every patch.
+    """
+    check_moto_version()
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
+        DistributedIterationComponent,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (
+        DistributedItemProcessorWorker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
+        ResourceEvalS3,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import ResultWriter
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.tolerated_failure import (
+        ToleratedFailureCountDecl,
+        ToleratedFailurePercentageDecl,
+    )
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramError, ProgramStopped, ProgramTimedOut
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    undo_steps: list[Callable[[], None]] = []
+
+    def replace(owner: Any, name: str, new: Any) -> None:
+        had = name in owner.__dict__
+        previous = owner.__dict__.get(name)
+        setattr(owner, name, new)
+
+        def _undo() -> None:
+            if had:
+                setattr(owner, name, previous)
+            else:
+                delattr(owner, name)
+
+        undo_steps.append(_undo)
+
+    original_from_state_props = StateMap.from_state_props
+    original_eval_input = DistributedItemProcessorWorker._eval_input
+    original_eval_job = DistributedItemProcessorWorker._eval_job
+    original_map_run = DistributedIterationComponent._map_run
+
+    def from_state_props(self: Any, state_props: Any) -> None:
+        original_from_state_props(self, state_props)
+        # Which thresholds the ASL declares: an undeclared one is not checked (none declared = 0 tolerated).
+        self.iteration_component._rekoflow_thresholds = (
+            state_props.get(ToleratedFailureCountDecl) is not None,
+            state_props.get(ToleratedFailurePercentageDecl) is not None,
+        )
+
+    def eval_input(self: Any, env_frame: Any) -> None:
+        original_eval_input(self, env_frame)
+        env_frame._rekoflow_item_input = env_frame.states.get_input()
+
+    def eval_job(self: Any, env: Any, job: Any) -> None:
+        started = _iso_now()
+        original_eval_job(self, env, job)
+        entry: dict[str, Any] = {"StartDate": started, "StopDate": _iso_now()}
+        try:
+            state = env.program_state()
+        except Exception:  # noqa: BLE001 - the frame may be gone after an interpreter error
+            state = None
+        if isinstance(state, ProgramEnded):
+            entry.update(Status="SUCCEEDED", Output=json.dumps(job.job_output, separators=(",", ":"), default=str))
+        elif isinstance(state, ProgramStopped):
+            entry["Status"] = "ABORTED"
+        elif isinstance(state, ProgramTimedOut):
+            entry.update(Status="TIMED_OUT", Error="States.Timeout")
+        else:
+            details = (state.error if isinstance(state, ProgramError) else None) or {}
+            entry.update(Status="FAILED", Error=details.get("error") or "States.Runtime", Cause=details.get("cause") or "")
+        entry["Input"] = json.dumps(getattr(env, "_rekoflow_item_input", job.job_input), separators=(",", ":"), default=str)
+        entry["Index"] = job.job_index
+        with _PATCH_LOCK:
+            self._map_run_record.__dict__.setdefault("_rekoflow_results", []).append(entry)
+
+    def map_run(self: Any, env: Any, eval_input: Any) -> None:
+        original_map_run(self, env, eval_input)
+        record = eval_input.map_run_record
+        counter = record.item_counter
+        total = counter.total.get()
+        failed = counter.failed.get() + counter.timed_out.get() + counter.aborted.get()
+        count_declared, percentage_declared = getattr(self, "_rekoflow_thresholds", (False, False))
+        exceeded = False
+        if failed:
+            if not (count_declared or percentage_declared):
+                exceeded = True
+            if count_declared and failed > eval_input.tolerated_failure_count:
+                exceeded = True
+            if percentage_declared and total and failed * 100.0 / total > eval_input.tolerated_failure_percentage:
+                exceeded = True
+        if exceeded:
+            cause = "The specified tolerated failure threshold was exceeded"
+            error = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
+            raise FailureEventException(
+                FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
+                    event_type=HistoryEventType.ExecutionFailed,
+                    event_details={"executionFailedEventDetails": ExecutionFailedEventDetails(error=error, cause=cause)},
+                )
+            )
+
+    def handle_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        parameters = env.stack.pop()
+        env.stack.pop()  # the Map's outputs: replaced by the result files below, as on AWS
+        s3 = boto_client_for(service="s3", region=resource_runtime_part.region, state_credentials=state_credentials)
+        map_run_record = env.map_run_record_pool_manager.get_all().pop()
+        map_run_arn = map_run_record.map_run_arn
+        map_run_id = map_run_arn.split(":")[-1]
+        prefix = parameters.get("Prefix", "")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        bucket = parameters["Bucket"]
+        entries = sorted(map_run_record.__dict__.get("_rekoflow_results", []), key=lambda e: e["Index"])
+        execution_base = map_run_arn.replace(":mapRun:", ":execution:")
+        files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for entry in entries:
+            name = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{map_run_arn}#{entry['Index']}"))
+            item = {
+                "ExecutionArn": f"{execution_base}:{name}",
+                "Input": entry["Input"],
+                "InputDetails": {"Included": True},
+                "Name": name,
+                "RedriveCount": 0,
+                "RedriveStatus": "NOT_REDRIVABLE",
+                "StartDate": entry["StartDate"],
+                "StateMachineArn": map_run_arn,
+                "Status": entry["Status"],
+                "StopDate": entry["StopDate"],
+            }
+            if "Output" in entry:
+                item.update(Output=entry["Output"], OutputDetails={"Included": True})
+            for key in ("Error", "Cause"):
+                if key in entry:
+                    item[key] = entry[key]
+            group = "SUCCEEDED" if entry["Status"] == "SUCCEEDED" else "FAILED"
+            grouped.setdefault(group, []).append(item)
+        for group, items in grouped.items():
+            key = f"{prefix}{map_run_id}/{group}_0.json"
+            body = json.dumps(items, indent=2).encode()
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            files[group].append({"Key": key, "Size": len(body)})
+        manifest_key = f"{prefix}{map_run_id}/manifest.json"
+        manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files}
+        s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest, indent=2).encode())
+        env.stack.append({"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}})
+
+    def result_writer_eval_body(self: Any, env: Any) -> None:
+        # AWS evaluates the ResultWriter's Parameters ("Prefix.$") against the Map state's input;
+        # moto evaluated them against the Map's results.
+        results = env.stack.pop()
+        env.stack.append(env.states.get_input())
+        self.parargs.eval(env=env)
+        parameters = env.stack.pop()
+        env.stack.pop()
+        env.stack.append(results)
+        env.stack.append(parameters)
+        self.resource_eval.eval_resource(env=env)
+
+    with _PATCH_LOCK:
+        replace(ResultWriter, "_eval_body", result_writer_eval_body)
+        replace(StateMap, "from_state_props", from_state_props)
+        replace(DistributedItemProcessorWorker, "_eval_input", eval_input)
+        replace(DistributedItemProcessorWorker, "_eval_job", eval_job)
+        replace(DistributedIterationComponent, "_map_run", map_run)
+        replace(ResourceEvalS3, "_handle_put_object", staticmethod(handle_put_object))
+
+    def undo() -> None:
+        with _PATCH_LOCK:
+            while undo_steps:
+                undo_steps.pop()()
 
     return undo

@@ -1,0 +1,129 @@
+"""validate_request: schema, cross-field rules and the image itself, against moto's S3."""
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from rekoflow_common.errors import ImageValidationError, RequestValidationError
+from rekoflow_common.images import ImageLimits
+from support.images import GIF_BYTES, TEXT_BYTES, image_bytes
+from validate_request.validation import build_plan
+
+BUCKET = "images-bucket"
+
+
+@pytest.fixture()
+def s3():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        client.put_object(Bucket=BUCKET, Key="ok.png", Body=image_bytes(200, 150))
+        client.put_object(Bucket=BUCKET, Key="ok.jpg", Body=image_bytes(320, 240, "JPEG"))
+        yield client
+
+
+def request(key="ok.png", analyses=("labels",), **extra):
+    return {"image": {"bucket": BUCKET, "key": key}, "analyses": list(analyses), **extra}
+
+
+def test_plan_has_one_item_per_analysis_with_defaults_and_cache_keys(s3):
+    plan = build_plan(s3, request(analyses=["labels", "faces", "text"]), "req-1", ImageLimits())
+    assert plan["requestId"] == "req-1"
+    assert plan["batchId"] is None
+    assert plan["image"] == {"bucket": BUCKET, "key": "ok.png", "format": "PNG", "width": 200, "height": 150, "sizeBytes": plan["image"]["sizeBytes"]}
+    assert [i["type"] for i in plan["analyses"]] == ["labels", "faces", "text"]
+    labels = plan["analyses"][0]
+    assert labels["options"]["features"] == ["GENERAL_LABELS", "IMAGE_PROPERTIES"]
+    assert labels["requestId"] == "req-1" and labels["useCache"] is True
+    assert len({i["cacheKey"] for i in plan["analyses"]}) == 3
+    assert all(i["cacheKey"].startswith("cache#") for i in plan["analyses"])
+
+
+def test_user_options_override_defaults_and_change_the_cache_key(s3):
+    default = build_plan(s3, request(), "a", ImageLimits())["analyses"][0]
+    tuned = build_plan(s3, request(options={"labels": {"minConfidence": 90}}), "b", ImageLimits())["analyses"][0]
+    assert tuned["options"]["minConfidence"] == 90 and tuned["options"]["maxLabels"] == default["options"]["maxLabels"]
+    assert tuned["cacheKey"] != default["cacheKey"]
+    # Same content under another key is the same cache entry; another request id does not matter.
+    s3.put_object(Bucket=BUCKET, Key="copy.png", Body=s3.get_object(Bucket=BUCKET, Key="ok.png")["Body"].read())
+    copy = build_plan(s3, request("copy.png"), "c", ImageLimits())["analyses"][0]
+    assert copy["cacheKey"] == default["cacheKey"]
+
+
+def test_use_cache_false_is_carried_to_every_item(s3):
+    plan = build_plan(s3, request(analyses=["labels", "text"], useCache=False), "r", ImageLimits())
+    assert [i["useCache"] for i in plan["analyses"]] == [False, False]
+
+
+def test_batch_id_is_passed_through(s3):
+    assert build_plan(s3, request(batchId="nightly-1"), "r", ImageLimits())["batchId"] == "nightly-1"
+
+
+def test_compare_checks_the_target_and_keys_on_it(s3):
+    target = {"bucket": BUCKET, "key": "ok.jpg"}
+    plan = build_plan(s3, request(analyses=["compare"], options={"compare": {"targetImage": target}}), "r", ImageLimits())
+    item = plan["analyses"][0]
+    assert item["targetImage"] == target and item["options"]["similarityThreshold"] == 80.0
+    with pytest.raises(ImageValidationError, match=r"options.compare.targetImage s3://images-bucket/nope.jpg: object does not exist"):
+        build_plan(s3, request(analyses=["compare"], options={"compare": {"targetImage": {"bucket": BUCKET, "key": "nope.jpg"}}}), "r", ImageLimits())
+
+
+@pytest.mark.parametrize(
+    "req,message",
+    [
+        (request(analyses=["compare"]), "options.compare.targetImage is required when analyses includes 'compare'"),
+        (request(analyses=["labels"], options={"faces": {"minConfidence": 50}}), "options.faces is given but 'faces' is not in analyses"),
+        (request(analyses=["custom"]), "options.custom needs projectVersionArn"),
+        (request(analyses=["labels"], extra_field=True), "unknown field(s) extra_field"),
+    ],
+)
+def test_rule_violations_are_specific(s3, req, message):
+    with pytest.raises(RequestValidationError) as error:
+        build_plan(s3, req, "r", ImageLimits())
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "key,body,message",
+    [
+        ("missing.png", None, "image s3://images-bucket/missing.png: object does not exist"),
+        ("anim.gif", GIF_BYTES, "not a PNG or JPEG image (GIF); Rekognition accepts PNG and JPEG"),
+        ("notes.png", TEXT_BYTES, "not a PNG or JPEG image (starts with bytes"),
+        ("empty.png", b"", "image is empty (0 bytes)"),
+        ("tiny.png", image_bytes(60, 200), "image is 60x200 px; each side must be at least 80 px"),
+        ("huge.png", image_bytes(10_050, 90), "image is 10050x90 px; each side must be at most 10000 px"),
+        ("truncated.png", image_bytes()[:18], "PNG header is truncated"),
+    ],
+)
+def test_bad_images_are_rejected_with_the_reason(s3, key, body, message):
+    if body is not None:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    with pytest.raises(ImageValidationError) as error:
+        build_plan(s3, request(key), "r", ImageLimits())
+    assert message in str(error.value)
+
+
+def test_missing_bucket_is_named(s3):
+    with pytest.raises(ImageValidationError, match="bucket does not exist"):
+        build_plan(s3, {"image": {"bucket": "no-such-bucket", "key": "a.png"}, "analyses": ["labels"]}, "r", ImageLimits())
+
+
+def test_size_limit_is_enforced_from_the_object_size(s3):
+    with pytest.raises(ImageValidationError, match="the limit for images read from S3 is 500 bytes"):
+        build_plan(s3, request("ok.jpg"), "r", ImageLimits(max_bytes=500))
+
+
+def test_jpeg_with_large_metadata_is_measured_with_a_second_read(s3):
+    s3.put_object(Bucket=BUCKET, Key="camera.jpg", Body=image_bytes(640, 480, "JPEG", exif_padding=200_000))
+    plan = build_plan(s3, request("camera.jpg"), "r", ImageLimits())
+    assert (plan["image"]["width"], plan["image"]["height"]) == (640, 480)
+
+
+def test_versioned_image_is_pinned(s3):
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    version = s3.put_object(Bucket=BUCKET, Key="v.png", Body=image_bytes(100, 100))["VersionId"]
+    s3.put_object(Bucket=BUCKET, Key="v.png", Body=image_bytes(50, 50))  # a newer, too-small version
+    plan = build_plan(s3, {"image": {"bucket": BUCKET, "key": "v.png", "versionId": version}, "analyses": ["labels"]}, "r", ImageLimits())
+    assert plan["image"]["versionId"] == version and plan["analyses"][0]["image"]["versionId"] == version
+    with pytest.raises(ImageValidationError, match="each side must be at least 80 px"):
+        build_plan(s3, request("v.png"), "r", ImageLimits())
