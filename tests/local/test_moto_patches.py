@@ -1,0 +1,114 @@
+"""The patches the offline runtime applies to moto: each fails loudly if a moto upgrade breaks it."""
+
+import io
+import json
+import os
+import time
+import zipfile
+
+import boto3
+import moto
+import pytest
+from moto import mock_aws
+
+from rekoflow.local import moto_patches
+
+
+@pytest.fixture()
+def functions_dir(tmp_path):
+    package = tmp_path / "sample_fn"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "handler.py").write_text(
+        "import os\n"
+        "CONFIGURED = os.environ.get('GREETING')\n"
+        "class SampleThrottled(Exception):\n    pass\n"
+        "def lambda_handler(event, context):\n"
+        "    print('log line for', context.function_name)\n"
+        "    if event.get('fail'):\n        raise SampleThrottled('slow down')\n"
+        "    return {'greeting': CONFIGURED, 'env_now': os.environ.get('GREETING'), 'event': event,\n"
+        "            'remaining_ms': context.get_remaining_time_in_millis()}\n"
+    )
+    yield tmp_path
+    import sys
+
+    for name in [m for m in sys.modules if m.startswith("sample_fn")]:
+        del sys.modules[name]
+
+
+def zip_bytes():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("x.txt", "")
+    return buffer.getvalue()
+
+
+def create_function(env):
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    return boto3.client("lambda", region_name="us-east-1").create_function(
+        FunctionName="sample", Runtime="python3.11", Role=role, Handler="sample_fn.handler.lambda_handler",
+        Code={"ZipFile": zip_bytes()}, Environment={"Variables": env}, Timeout=30,
+    )["FunctionArn"]
+
+
+def test_moto_is_the_pinned_version():
+    assert moto.__version__ == moto_patches.MOTO_VERSION
+    moto_patches.check_moto_version()
+
+
+def test_invoke_runs_the_handler_in_process_with_the_function_environment(functions_dir):
+    runtime = moto_patches.InProcessLambdaRuntime(functions_dir, {"BASE": "1"})
+    undo = moto_patches.install_in_process_lambda(runtime)
+    try:
+        with mock_aws():
+            create_function({"GREETING": "hello"})
+            response = boto3.client("lambda", region_name="us-east-1").invoke(FunctionName="sample", Payload=json.dumps({"a": 1}))
+            payload = json.loads(response["Payload"].read())
+    finally:
+        undo()
+    assert payload["greeting"] == "hello" and payload["env_now"] == "hello" and payload["event"] == {"a": 1}
+    assert 0 < payload["remaining_ms"] <= 30_000
+    assert "GREETING" not in os.environ, "the function's environment must not leak into the process"
+    record = runtime.invocations[-1]
+    assert record.function_name == "sample" and not record.errored and "log line for sample" in record.logs
+
+
+def test_handler_errors_become_lambda_errors_with_the_exception_name(functions_dir):
+    runtime = moto_patches.InProcessLambdaRuntime(functions_dir)
+    undo = moto_patches.install_in_process_lambda(runtime)
+    try:
+        with mock_aws():
+            create_function({})
+            response = boto3.client("lambda", region_name="us-east-1").invoke(FunctionName="sample", Payload=json.dumps({"fail": True}))
+    finally:
+        undo()
+    assert response["FunctionError"] == "Handled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "SampleThrottled" and error["errorMessage"] == "slow down" and error["stackTrace"]
+    assert runtime.invocations[-1].errored
+
+
+def test_undo_restores_moto(functions_dir):
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction._invoke_lambda
+    undo = moto_patches.install_in_process_lambda(moto_patches.InProcessLambdaRuntime(functions_dir))
+    assert LambdaFunction._invoke_lambda is not original
+    undo()
+    assert LambdaFunction._invoke_lambda is original
+
+
+def test_retry_waits_are_scaled_and_restored():
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    undo = moto_patches.scale_retry_waits(0.001)
+    try:
+        started = time.perf_counter()
+        retrier_decl.time.sleep(2.0)
+        assert time.perf_counter() - started < 0.5
+    finally:
+        undo()
+    assert retrier_decl.time is time
+    with pytest.raises(ValueError):
+        moto_patches.scale_retry_waits(2)
