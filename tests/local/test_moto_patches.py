@@ -112,3 +112,30 @@ def test_retry_waits_are_scaled_and_restored():
     assert retrier_decl.time is time
     with pytest.raises(ValueError):
         moto_patches.scale_retry_waits(2)
+
+
+def test_each_function_gets_its_own_copy_of_shared_modules(tmp_path):
+    """Like separate Lambda processes: module state of one function never serves another."""
+    for name in ("shared_lib", "fn_a", "fn_b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("")
+    (tmp_path / "shared_lib" / "state.py").write_text("import os\nOWNER = os.environ['AWS_LAMBDA_FUNCTION_NAME']\n")
+    for name in ("fn_a", "fn_b"):
+        (tmp_path / name / "handler.py").write_text("from shared_lib import state\ndef lambda_handler(event, context):\n    return state.OWNER\n")
+    runtime = moto_patches.InProcessLambdaRuntime(tmp_path)
+    undo = moto_patches.install_in_process_lambda(runtime)
+    try:
+        with mock_aws():
+            iam = boto3.client("iam", region_name="us-east-1")
+            role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            lam = boto3.client("lambda", region_name="us-east-1")
+            for name in ("fn_a", "fn_b"):
+                lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler=f"{name}.handler.lambda_handler", Code={"ZipFile": zip_bytes()})
+            answers = [json.loads(lam.invoke(FunctionName=n)["Payload"].read()) for n in ("fn_a", "fn_b", "fn_a")]
+    finally:
+        undo()
+        import sys
+
+        for name in [m for m in sys.modules if m.split(".")[0] in ("shared_lib", "fn_a", "fn_b")]:
+            del sys.modules[name]
+    assert answers == ["fn_a", "fn_b", "fn_a"]

@@ -217,4 +217,4 @@ def test_logs_carry_the_request_id_as_correlation_id(workflow, rekognition):
     assert len(logs) >= 3  # validate, detect labels, aggregate
     structured = [json.loads(line) for text in logs for line in text.splitlines() if line.startswith("{") and '"level"' in line]
     assert structured, f"Powertools should have logged structured lines: {logs}"
-    assert all(entry.get("correlation_id") == request_id for entry in structured)
+    assert all(entry.get("correlation_id") == request_id for entry in structured), [e for e in structured if e.get("correlation_id") != request_id]

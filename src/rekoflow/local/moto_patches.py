@@ -12,6 +12,11 @@ Patches:
   Step Functions Retry/Catch see the same error names as on AWS.
 - ``scale_retry_waits``: Step Functions Retry really sleeps in moto. Tests and demos keep the
   production Retry policy from the ASL file and compress only the waiting.
+- ``install_nested_executions``: Task states that start another state machine
+  (``states:startExecution``, ``.sync``, ``.sync:2``) fail in moto with ``KeyError: 'StateMachineArn'``;
+  the patch restores the request/response normalisation they need (tests/local/test_moto_patches_nested.py).
+- ``install_distributed_map_fidelity``: Distributed Map tolerated-failure thresholds are enforced
+  and ResultWriter writes the manifest and result files AWS writes (same test file).
 - ``install_terraform_compat``: the APIs the Terraform AWS provider calls that moto's server lacks
   or answers differently (``make tf-local``); see its docstring for the list.
 """
@@ -110,6 +115,27 @@ class InProcessLambdaRuntime:
         self.stream = INVOCATION_STREAM
         self.invocations: list[InvocationRecord] = []
         self.listeners: list[Callable[[InvocationRecord], None]] = []
+        # Top-level packages under functions/: each function gets its own copy of them (see _isolated).
+        self._packages = {p.name for p in self.functions_dir.iterdir() if (p / "__init__.py").is_file()}
+        self._modules_by_function: dict[str, dict[str, Any]] = {}
+
+    @contextlib.contextmanager
+    def _isolated(self, function_name: str):
+        """Give each function its own imported modules, as its own Lambda process would have.
+
+        Shared code (rekoflow_common) keeps module-level state such as clients and child loggers
+        bound to the function that imported it; in AWS every function is a separate process, so
+        one function's copy must never serve another here either.
+        """
+        for name in [m for m in sys.modules if m.split(".")[0] in self._packages]:
+            del sys.modules[name]
+        sys.modules.update(self._modules_by_function.get(function_name, {}))
+        try:
+            yield
+        finally:
+            self._modules_by_function[function_name] = {
+                m: module for m, module in sys.modules.items() if m.split(".")[0] in self._packages
+            }
 
     def _resolve(self, handler_path: str) -> Callable[[Any, Any], Any]:
         module_name, _, attribute = handler_path.rpartition(".")
@@ -143,7 +169,7 @@ class InProcessLambdaRuntime:
         )
         buffer = io.StringIO()
         started = time.perf_counter()
-        with _INVOKE_LOCK, _patched_environ(environment):
+        with _INVOKE_LOCK, _patched_environ(environment), self._isolated(fn.function_name):
             self.stream.current = buffer
             try:
                 handler = self._resolve(fn.handler)
@@ -285,6 +311,34 @@ def _sfn_validate_state_machine_definition(self: Any) -> Any:
     return ActionResult({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
 
 
+def _drop_secure_transport_denials(policy: dict[str, Any]) -> dict[str, Any]:
+    """The policy without its ``Deny ... Bool aws:SecureTransport = false`` statements."""
+
+    def insecure_only(statement: dict[str, Any]) -> bool:
+        condition = statement.get("Condition") or {}
+        value = (condition.get("Bool") or {}).get("aws:SecureTransport")
+        values = value if isinstance(value, list) else [value]
+        return statement.get("Effect") == "Deny" and [str(v).lower() for v in values] == ["false"]
+
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    return {**policy, "Statement": [st for st in statements if not insecure_only(st)]}
+
+
+def _s3_bucket_get_permission(self: Any, action: str, resource: str) -> Any:
+    """``FakeBucket.get_permission`` that treats every request as arriving over TLS."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    raw = self.policy.decode() if isinstance(self.policy, bytes) else self.policy
+    policy = _drop_secure_transport_denials(json.loads(raw))
+    if not policy["Statement"]:
+        return PermissionResult.NEUTRAL
+    return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+
 def install_terraform_compat() -> Callable[[], None]:
     """Fill the gaps between moto's server and what the Terraform AWS provider (5.x) calls.
 
@@ -295,10 +349,16 @@ def install_terraform_compat() -> Callable[[], None]:
     - Step Functions ``ValidateStateMachineDefinition``: the provider validates the definition
       before creating/updating the machine; moto lacks it (HTTP 500, retried). The patch answers OK
       for a JSON object with StartAt/States and FAIL with a diagnostic otherwise.
+    - S3 bucket policies: moto evaluates only ``StringEquals`` conditions and treats any other
+      condition as matching, so the TLS-only statement (``Deny s3:* if aws:SecureTransport is
+      false``) denies every request, including the Lambdas' and the test's uploads. The emulator
+      stands in for AWS's HTTPS endpoints, so the patch evaluates bucket policies as for a request
+      over TLS: those Deny statements are left out; every other statement is evaluated as before.
 
     Returns a function that undoes every patch.
     """
     check_moto_version()
+    from moto.s3.models import FakeBucket
     from moto.stepfunctions.responses import StepFunctionResponse
 
     undo_steps: list[Callable[[], None]] = []
@@ -307,6 +367,7 @@ def install_terraform_compat() -> Callable[[], None]:
         undo_steps.append(
             _set_attribute(StepFunctionResponse, "validate_state_machine_definition", _sfn_validate_state_machine_definition)
         )
+        undo_steps.append(_set_attribute(FakeBucket, "get_permission", _s3_bucket_get_permission))
 
     def undo() -> None:
         with _PATCH_LOCK:
@@ -318,7 +379,7 @@ def install_terraform_compat() -> Callable[[], None]:
 
 # ----- nested executions and Distributed Map fidelity (batch runs) -------------------------------
 
-_SYNC_POLL_SECONDS = 0.05
+_SYNC_POLL_SECONDS = 0.25
 
 
 def _sfn_operation_model(action: str) -> Any:

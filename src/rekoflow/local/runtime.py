@@ -116,13 +116,6 @@ def function_environment(config: LocalConfig, name: str, spec: dict[str, Any]) -
     return env
 
 
-def _purge_function_modules(packages: Iterable[str]) -> None:
-    """Forget imported handler modules, so each runtime starts its Lambdas cold with its own config."""
-    prefixes = tuple(packages) + ("rekoflow_common",)
-    for module in [m for m in sys.modules if m.split(".")[0] in prefixes]:
-        del sys.modules[module]
-
-
 class LocalRuntime:
     """Context manager: ``with LocalRuntime(config) as rt: rt.analyze({...})``."""
 
@@ -167,9 +160,11 @@ class LocalRuntime:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 **self.config.extra_function_environment,
             }
-            _purge_function_modules(self.manifest)
             self.lambda_runtime = moto_patches.InProcessLambdaRuntime(functions_dir(), base_env)
             self._undo.append(moto_patches.install_in_process_lambda(self.lambda_runtime))
+            # Batch runs: child executions (states:startExecution.sync:2) and Distributed Map fidelity.
+            self._undo.append(moto_patches.install_nested_executions())
+            self._undo.append(moto_patches.install_distributed_map_fidelity())
             if self.config.retry_time_scale != 1.0:
                 self._undo.append(moto_patches.scale_retry_waits(self.config.retry_time_scale))
             self._create_resources()
