@@ -29,5 +29,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     console = Console()
-    console.print(f"[bold]rekoflow demo[/bold]: {args.image} through the image-analysis state machine, offline\n")
+    if not args.json:
+        console.print(f"[bold]rekoflow demo[/bold]: {args.image} through the image-analysis state machine, offline\n")
     return analyze_file(args, console)

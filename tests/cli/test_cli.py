@@ -1,0 +1,107 @@
+"""`rekoflow analyze` / `demo`: one real local execution, the record, the annotated image, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from rekoflow.annotate import COLORS
+from rekoflow.cli import main
+from support.images import GIF_BYTES, image_bytes
+
+
+@pytest.fixture()
+def cli(tmp_path, rekognition, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REKOFLOW_HOME", str(tmp_path / "state"))
+
+    def run(*argv, endpoint=True):
+        args = list(argv) + (["--rekognition-endpoint", rekognition.url] if endpoint else [])
+        return main(args)
+
+    return run
+
+
+def write(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_analyze_prints_json_writes_record_and_annotated_image(cli, tmp_path, capsys, rekognition):
+    photo = write(tmp_path, "photo.png", image_bytes(320, 240))
+    assert cli("analyze", str(photo), "--analyses", "labels,faces,text", "--json", "--request-id", "cli-1") == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["requestId"] == "cli-1" and record["status"] == "SUCCEEDED"
+    assert record["results"]["labels"]["labels"][0]["name"] == "Cat"
+    assert (tmp_path / "out/cli-1/record.json").is_file()
+    annotated = Image.open(tmp_path / "out/cli-1/annotated.png")
+    assert annotated.size == (320, 240)
+    # The face box was drawn: a pixel on its left edge is an annotation colour, not the photo's.
+    box = record["results"]["faces"]["faces"][0]["boundingBox"]
+    edge = (int(box["Left"] * 320) + 1, int((box["Top"] + box["Height"] / 2) * 240))
+    assert annotated.getpixel(edge) in COLORS.values()
+    assert Image.open(photo).convert("RGB").getpixel(edge) not in COLORS.values()
+
+
+def test_second_run_is_served_from_the_saved_cache(cli, tmp_path, capsys, rekognition):
+    photo = write(tmp_path, "again.png", image_bytes(300, 200, color=(1, 2, 3)))
+    assert cli("analyze", str(photo), "--analyses", "labels", "--json") == 0
+    calls = rekognition.count("DetectLabels")
+    capsys.readouterr()
+    # A new process would start from the saved state: the runtime restores buckets and table.
+    assert cli("analyze", str(photo), "--analyses", "labels") == 0
+    out = capsys.readouterr().out
+    assert "from cache" in out and "cached: labels" in out
+    assert rekognition.count("DetectLabels") == calls
+
+
+def test_human_summary(cli, tmp_path, capsys):
+    photo = write(tmp_path, "p.jpg", image_bytes(300, 200, "JPEG"))
+    target = write(tmp_path, "t.jpg", image_bytes(200, 300, "JPEG"))
+    assert cli("analyze", str(photo), "--target", str(target), "--analyses", "labels,text") == 0
+    out = capsys.readouterr().out
+    assert "Labels (2)" in out and "Cat" in out and "HELLO WORLD" in out
+    assert "Face comparison" in out and "match, similarity 98.7%" in out
+
+
+def test_failure_exits_non_zero_with_one_line_reason(cli, tmp_path, capsys):
+    gif = write(tmp_path, "anim.png", GIF_BYTES)
+    assert cli("analyze", str(gif), "--request-id", "bad-1") == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith("rekoflow analyze: analysis bad-1 failed: ImageValidationError:")
+    assert "not a PNG or JPEG image (GIF)" in err
+    assert json.loads((tmp_path / "out/bad-1/record.json").read_text())["status"] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["analyze", "missing.png"], "image missing.png does not exist"),
+        (["analyze", "x.png", "--analyses", "colours"], "unknown analysis colours"),
+        (["analyze", "x.png", "--analyses", "compare"], "'compare' needs --target IMAGE"),
+    ],
+)
+def test_bad_arguments_are_explained(cli, tmp_path, capsys, argv, message):
+    write(tmp_path, "x.png", image_bytes())
+    assert cli(*argv) == 1
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.engine
+def test_demo_runs_the_real_engine_on_the_sample_photo(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REKOFLOW_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("REKOFLOW_REKOGNITION_ENDPOINT", raising=False)
+    assert main(["demo", "--json", "--request-id", "demo-1"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    results = record["results"]
+    assert record["status"] == "SUCCEEDED"
+    assert results["faces"]["count"] == 1 and results["faces"]["faces"][0]["gender"]["value"] == "Female"
+    assert "Person" in [l["name"] for l in results["labels"]["labels"]]
+    assert results["text"]["fullText"] == "ASTRONAUT EILEEN COLLINS"
+    assert results["moderation"]["flagged"] is False
+    assert (tmp_path / "out/demo-1/annotated.png").is_file()
