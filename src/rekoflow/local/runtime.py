@@ -128,6 +128,7 @@ class LocalRuntime:
         self._undo: list[Callable[[], None]] = []
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
+        self._clients: dict[str, Any] = {}
         self.manifest = load_manifest()
 
     # ----- lifecycle -------------------------------------------------------------------------
@@ -165,6 +166,7 @@ class LocalRuntime:
             # Batch runs: child executions (states:startExecution.sync:2) and Distributed Map fidelity.
             self._undo.append(moto_patches.install_nested_executions())
             self._undo.append(moto_patches.install_distributed_map_fidelity())
+            self._undo.append(moto_patches.install_parse_cache())
             if self.config.retry_time_scale != 1.0:
                 self._undo.append(moto_patches.scale_retry_waits(self.config.retry_time_scale))
             self._create_resources()
@@ -187,6 +189,7 @@ class LocalRuntime:
             if self._mock is not None:
                 self._mock.stop()
                 self._mock = None
+            self._clients.clear()
             for key, value in self._saved_env.items():
                 if value is None:
                     os.environ.pop(key, None)
@@ -197,12 +200,17 @@ class LocalRuntime:
     def _start_engine(self) -> str:
         from rekoflow.engine import EngineServer
 
-        self.engine = EngineServer(host="127.0.0.1", port=0).start()
+        # Custom Labels projects and trained models persist with the rest of the local state.
+        state_dir = Path(self.config.state_dir) / "engine" if self.config.state_dir else None
+        self.engine = EngineServer(host="127.0.0.1", port=0, state_dir=state_dir).start()
         return self.engine.url
 
     # ----- clients ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)
+        # Clients are cached: creating one costs ~10 ms, and wait() polls in a loop.
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=REGION)
+        return self._clients[service]
 
     @property
     def s3(self) -> Any:
