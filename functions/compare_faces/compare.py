@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from rekoflow_common.analysis import confidence, run_analysis, s3_object
-from rekoflow_common.config import ResultsLocation
+from rekoflow_common.analysis import Analysis, confidence, s3_object
 from rekoflow_common.results import round_box
 
 
@@ -46,14 +45,4 @@ def summarize(response: Mapping[str, Any], options: Mapping[str, Any]) -> dict[s
     }
 
 
-def compare_faces(rekognition: Any, s3: Any, results: ResultsLocation, item: Mapping[str, Any]) -> dict[str, Any]:
-    return run_analysis(
-        analysis="compare",
-        operation="CompareFaces",
-        call=rekognition.compare_faces,
-        params=request_params(item),
-        summarize=summarize,
-        s3=s3,
-        results=results,
-        item=item,
-    )
+compare_faces = Analysis(name="compare", operation="CompareFaces", request_params=request_params, summarize=summarize)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from rekoflow_common.analysis import confidence, run_analysis, s3_object
-from rekoflow_common.config import ResultsLocation
+from rekoflow_common.analysis import Analysis, confidence, s3_object
 from rekoflow_common.results import round_box
 
 _FILTERS = {
@@ -83,14 +82,4 @@ def summarize(response: Mapping[str, Any], options: Mapping[str, Any]) -> dict[s
     return summary
 
 
-def detect_labels(rekognition: Any, s3: Any, results: ResultsLocation, item: Mapping[str, Any]) -> dict[str, Any]:
-    return run_analysis(
-        analysis="labels",
-        operation="DetectLabels",
-        call=rekognition.detect_labels,
-        params=request_params(item),
-        summarize=summarize,
-        s3=s3,
-        results=results,
-        item=item,
-    )
+detect_labels = Analysis(name="labels", operation="DetectLabels", request_params=request_params, summarize=summarize)

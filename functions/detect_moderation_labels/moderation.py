@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from rekoflow_common.analysis import confidence, run_analysis, s3_object
-from rekoflow_common.config import ResultsLocation
+from rekoflow_common.analysis import Analysis, confidence, s3_object
 
 
 def request_params(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -33,14 +32,4 @@ def summarize(response: Mapping[str, Any], options: Mapping[str, Any]) -> dict[s
     }
 
 
-def detect_moderation_labels(rekognition: Any, s3: Any, results: ResultsLocation, item: Mapping[str, Any]) -> dict[str, Any]:
-    return run_analysis(
-        analysis="moderation",
-        operation="DetectModerationLabels",
-        call=rekognition.detect_moderation_labels,
-        params=request_params(item),
-        summarize=summarize,
-        s3=s3,
-        results=results,
-        item=item,
-    )
+detect_moderation_labels = Analysis(name="moderation", operation="DetectModerationLabels", request_params=request_params, summarize=summarize)

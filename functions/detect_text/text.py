@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from rekoflow_common.analysis import confidence, run_analysis, s3_object
-from rekoflow_common.config import ResultsLocation
+from rekoflow_common.analysis import Analysis, confidence, s3_object
 from rekoflow_common.results import round_box
 
 _WORD_FILTER = {
@@ -62,14 +61,4 @@ def summarize(response: Mapping[str, Any], options: Mapping[str, Any]) -> dict[s
     }
 
 
-def detect_text(rekognition: Any, s3: Any, results: ResultsLocation, item: Mapping[str, Any]) -> dict[str, Any]:
-    return run_analysis(
-        analysis="text",
-        operation="DetectText",
-        call=rekognition.detect_text,
-        params=request_params(item),
-        summarize=summarize,
-        s3=s3,
-        results=results,
-        item=item,
-    )
+detect_text = Analysis(name="text", operation="DetectText", request_params=request_params, summarize=summarize)

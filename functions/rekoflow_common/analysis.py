@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from aws_lambda_powertools import Logger
+from botocore import xform_name
 
 from rekoflow_common.config import ResultsLocation, env_int
 from rekoflow_common.errors import rekognition_errors
@@ -49,6 +51,31 @@ def run_analysis(
         "resultKey": key,
         "cacheExpiresAt": int(time.time()) + ttl_days * 86400,
     }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One Rekognition analysis: which operation, how its request is built, how its answer is summarised.
+
+    Calling it runs the analysis for one planned item: ``detect_labels(rekognition, s3, results, item)``.
+    """
+
+    name: str
+    operation: str
+    request_params: Callable[[Mapping[str, Any]], dict[str, Any]]
+    summarize: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+
+    def __call__(self, rekognition: Any, s3: Any, results: ResultsLocation, item: Mapping[str, Any]) -> dict[str, Any]:
+        return run_analysis(
+            analysis=self.name,
+            operation=self.operation,
+            call=getattr(rekognition, xform_name(self.operation)),
+            params=self.request_params(item),
+            summarize=self.summarize,
+            s3=s3,
+            results=results,
+            item=item,
+        )
 
 
 def confidence(value: Any) -> float:
