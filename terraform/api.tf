@@ -312,7 +312,7 @@ resource "aws_api_gateway_account" "this" {
 
   cloudwatch_role_arn = aws_iam_role.apigateway_cloudwatch[0].arn
 
-  depends_on = [aws_iam_role_policy_attachment.apigateway_cloudwatch]
+  depends_on = [aws_iam_role_policy.apigateway_cloudwatch]
 }
 
 resource "aws_cloudwatch_log_group" "api_access" {

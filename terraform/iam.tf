@@ -216,6 +216,15 @@ data "aws_iam_policy_document" "batch_analysis" {
     resources = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"]
   }
 
+  dynamic "statement" {
+    for_each = length(local.batch_function_keys) > 0 ? [1] : []
+    content {
+      sid       = "InvokeFunctions"
+      actions   = ["lambda:InvokeFunction"]
+      resources = flatten([for k in local.batch_function_keys : [local.function_arns[k], "${local.function_arns[k]}:*"]])
+    }
+  }
+
   statement {
     sid       = "ListImages"
     actions   = ["s3:ListBucket"]
@@ -302,11 +311,33 @@ resource "aws_iam_role" "apigateway_cloudwatch" {
   assume_role_policy = data.aws_iam_policy_document.apigateway_assume.json
 }
 
-resource "aws_iam_role_policy_attachment" "apigateway_cloudwatch" {
+# The permissions of the AWS-managed AmazonAPIGatewayPushToCloudWatchLogs policy, scoped to log
+# groups instead of "*".
+data "aws_iam_policy_document" "apigateway_cloudwatch" {
+  statement {
+    sid = "PushApiLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:DescribeLogGroups",
+      "logs:DescribeLogStreams",
+      "logs:PutLogEvents",
+      "logs:GetLogEvents",
+      "logs:FilterLogEvents",
+    ]
+    resources = [
+      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*",
+      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*:log-stream:*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "apigateway_cloudwatch" {
   count = var.manage_api_gateway_account ? 1 : 0
 
-  role       = aws_iam_role.apigateway_cloudwatch[0].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+  name   = "push-api-logs"
+  role   = aws_iam_role.apigateway_cloudwatch[0].id
+  policy = data.aws_iam_policy_document.apigateway_cloudwatch.json
 }
 
 # --- EventBridge Scheduler -------------------------------------------------------------------

@@ -44,6 +44,11 @@ locals {
     "rekognition:${upper(substr(m[0], 0, 1))}${substr(m[0], 1, -1)}"
   ])
 
+  # Functions the batch ASL invokes (its ${<name>_function_arn} placeholders): its role may invoke exactly those.
+  batch_function_keys = local.batch_enabled ? distinct([
+    for m in regexall("\\$\\{([a-z0-9_]+)_function_arn\\}", file(local.batch_analysis_asl_path)) : m[0] if contains(keys(local.functions), m[0])
+  ]) : []
+
   # The analysis request JSON Schema (draft-04 compatible) doubles as the API Gateway model.
   request_schema_path = "${local.repo_root}/functions/rekoflow_common/schemas/analysis_request.schema.json"
   request_schema_json = fileexists(local.request_schema_path) ? file(local.request_schema_path) : jsonencode({

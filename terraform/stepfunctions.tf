@@ -52,12 +52,15 @@ resource "aws_sfn_state_machine" "batch_analysis" {
   name     = local.batch_analysis_name
   type     = "STANDARD"
   role_arn = aws_iam_role.batch_analysis[0].arn
-  definition = local.batch_enabled ? templatefile(local.batch_analysis_asl_path, {
-    image_analysis_state_machine_arn = aws_sfn_state_machine.image_analysis.arn
-    results_bucket                   = aws_s3_bucket.results.id
-    results_table_name               = aws_dynamodb_table.results.name
-    images_bucket                    = aws_s3_bucket.images.id
-  }) : ""
+  definition = local.batch_enabled ? templatefile(local.batch_analysis_asl_path, merge(
+    { for k, f in aws_lambda_function.this : "${k}_function_arn" => f.arn },
+    {
+      image_analysis_state_machine_arn = aws_sfn_state_machine.image_analysis.arn
+      results_bucket                   = aws_s3_bucket.results.id
+      results_table_name               = aws_dynamodb_table.results.name
+      images_bucket                    = aws_s3_bucket.images.id
+    },
+  )) : ""
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.batch_analysis[0].arn}:*"

@@ -17,6 +17,10 @@ Patches:
   the patch restores the request/response normalisation they need (tests/local/test_moto_patches_nested.py).
 - ``install_distributed_map_fidelity``: Distributed Map tolerated-failure thresholds are enforced
   and ResultWriter writes the manifest and result files AWS writes (same test file).
+- ``install_parse_cache``: moto lexes and parses the ASL (ANTLR's pure-Python runtime) for every
+  execution, ~0.2 s of CPU for the image-analysis machine; a batch starts one per image. The
+  patch parses each definition (and each intrinsic function) once and builds a fresh program
+  from the cached parse tree per execution.
 - ``install_terraform_compat``: the APIs the Terraform AWS provider calls that moto's server lacks
   or answers differently (``make tf-local``); see its docstring for the list.
 """
@@ -379,7 +383,7 @@ def install_terraform_compat() -> Callable[[], None]:
 
 # ----- nested executions and Distributed Map fidelity (batch runs) -------------------------------
 
-_SYNC_POLL_SECONDS = 0.25
+_SYNC_POLL_SECONDS = 0.1
 
 
 def _sfn_operation_model(action: str) -> Any:
@@ -670,5 +674,69 @@ def install_distributed_map_fidelity() -> Callable[[], None]:
         with _PATCH_LOCK:
             while undo_steps:
                 undo_steps.pop()()
+
+    return undo
+
+
+def install_parse_cache(max_entries: int = 256) -> Callable[[], None]:
+    """Parse each ASL definition and intrinsic function once; build a fresh program per execution.
+
+    Only the ANTLR parse tree is cached (read-only once built); the evaluation components are
+    rebuilt from it by moto's own preprocessor every time, so executions share no state.
+    Returns a function that undoes the patch.
+    """
+    check_moto_version()
+    from antlr4 import CommonTokenStream, InputStream
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLIntrinsicLexer import ASLIntrinsicLexer
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLIntrinsicParser import ASLIntrinsicParser
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+    from moto.stepfunctions.parser.asl.parse.intrinsic import intrinsic_parser
+    from moto.stepfunctions.parser.asl.parse.intrinsic.preprocessor import Preprocessor as IntrinsicPreprocessor
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    trees: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def cached_tree(kind: str, source: str, build: Callable[[], Any]) -> Any:
+        with lock:
+            tree = trees.get((kind, source))
+        if tree is None:
+            tree = build()
+            with lock:
+                if len(trees) >= max_entries:
+                    trees.pop(next(iter(trees)))
+                trees[(kind, source)] = tree
+        return tree
+
+    def parse_asl(definition: str) -> tuple[Any, Any]:
+        def build() -> Any:
+            listener = asl_parser.SyntaxErrorListener()
+            parser = ASLParser(CommonTokenStream(ASLLexer(InputStream(definition))))
+            parser.removeErrorListeners()
+            parser.addErrorListener(listener)
+            tree = parser.state_machine()
+            if listener.errors:
+                raise asl_parser.ASLParserException(errors=listener.errors)
+            return tree
+
+        tree = cached_tree("asl", definition, build)
+        return Preprocessor().visit(tree), tree
+
+    def parse_intrinsic(src: str) -> tuple[Any, Any]:
+        tree = cached_tree("intrinsic", src, lambda: ASLIntrinsicParser(CommonTokenStream(ASLIntrinsicLexer(InputStream(src)))).func_decl())
+        return IntrinsicPreprocessor().visit(tree), tree
+
+    with _PATCH_LOCK:
+        original_asl = asl_parser.AmazonStateLanguageParser.__dict__["parse"]
+        original_intrinsic = intrinsic_parser.IntrinsicParser.__dict__["parse"]
+        asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse_asl)  # type: ignore[method-assign]
+        intrinsic_parser.IntrinsicParser.parse = staticmethod(parse_intrinsic)  # type: ignore[method-assign]
+
+    def undo() -> None:
+        with _PATCH_LOCK:
+            asl_parser.AmazonStateLanguageParser.parse = original_asl  # type: ignore[method-assign]
+            intrinsic_parser.IntrinsicParser.parse = original_intrinsic  # type: ignore[method-assign]
 
     return undo

@@ -1,0 +1,213 @@
+"""The local AWS emulator that Terraform deploys to (``make tf-local``).
+
+A moto ``ThreadedMotoServer`` on a free 127.0.0.1 port, in this process, so that:
+
+- Lambda functions created through the API (by Terraform) run in-process: moto's function
+  ``Handler`` (``<name>.handler.lambda_handler``) names the module imported from the repository's
+  ``functions/`` tree (``moto_patches.install_in_process_lambda``); the uploaded zip is not used;
+- state machines really execute (moto's ASL interpreter, ``execute_state_machine``);
+- the gaps the Terraform AWS provider trips over are patched (``moto_patches.install_terraform_compat``);
+- the handlers' boto3 clients reach the emulator through ``AWS_ENDPOINT_URL`` and Rekognition
+  through ``AWS_ENDPOINT_URL_REKOGNITION``: the local engine (``rekoflow.engine.EngineServer``),
+  or a tiny fixed DetectLabels answer when the engine is not importable. Both are set only in the
+  emulator's base environment for in-process Lambdas, never in the Terraform.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+from rekoflow.local import moto_patches
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
+REPO_ROOT = Path(__file__).resolve().parents[3]
+# The services the Terraform root module uses; each gets an endpoint override.
+TERRAFORM_SERVICES = (
+    "apigateway", "cloudwatch", "logs", "dynamodb", "iam", "kms", "lambda",
+    "s3", "scheduler", "sfn", "sns", "sqs", "sts",
+)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class _FixedRekognition(BaseHTTPRequestHandler):
+    """Fallback Rekognition endpoint: a fixed, valid DetectLabels answer (AWS JSON 1.1)."""
+
+    ANSWER = {
+        "Labels": [
+            {"Name": "Pattern", "Confidence": 91.5, "Instances": [], "Parents": [], "Aliases": [], "Categories": []},
+        ],
+        "LabelModelVersion": "3.0",
+    }
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.headers.get("X-Amz-Target", "")
+        if target.endswith(".DetectLabels"):
+            status, body = 200, self.ANSWER
+        else:
+            status, body = 400, {"__type": "InvalidParameterException", "Message": f"fixed fake: {target} unsupported"}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+class _FixedRekognitionServer:
+    def __init__(self) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _FixedRekognition)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> "_FixedRekognitionServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class Emulator:
+    """``with Emulator() as emu:`` a moto server at ``emu.url`` whose Lambdas run in-process."""
+
+    def __init__(
+        self,
+        functions_dir: Path | None = None,
+        rekognition: str = "engine",
+        extra_environment: dict[str, str] | None = None,
+        retry_time_scale: float = 1.0,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        if rekognition not in ("engine", "fixed"):
+            raise ValueError("rekognition must be 'engine' or 'fixed'")
+        self.functions_dir = Path(functions_dir or REPO_ROOT / "functions")
+        self.rekognition = rekognition
+        self.rekognition_kind = ""
+        self.extra_environment = dict(extra_environment or {})
+        self.retry_time_scale = retry_time_scale
+        self.log = log
+        self.url = ""
+        self.runtime: moto_patches.InProcessLambdaRuntime | None = None
+        self._server: Any = None
+        self._rekognition_server: Any = None
+        self._undo: list[Callable[[], None]] = []
+
+    def endpoints(self) -> dict[str, str]:
+        return {service: self.url for service in TERRAFORM_SERVICES}
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def _start_rekognition(self) -> str:
+        if self.rekognition == "engine":
+            try:
+                from rekoflow.engine import EngineServer
+
+                server = EngineServer("127.0.0.1", 0, s3_client_factory=lambda: self.client("s3")).start()
+                self._rekognition_server, self.rekognition_kind = server, "local engine"
+                return server.url
+            except ImportError as error:  # the engine extra is not installed
+                self.log(f"local engine not importable ({error}); using a fixed DetectLabels answer")
+        server = _FixedRekognitionServer().start()
+        self._rekognition_server, self.rekognition_kind = server, "fixed DetectLabels answer"
+        return server.url
+
+    def start(self) -> "Emulator":
+        moto_patches.check_moto_version()
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+        default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+        port = free_port()
+        # moto's Step Functions interpreter calls Lambda/DynamoDB/S3 through boto3 at localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(port)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        self.url = f"http://127.0.0.1:{port}"
+        try:
+            self._undo.append(moto_patches.install_terraform_compat())
+            rekognition_url = self._start_rekognition()
+            base_environment = {
+                **FAKE_CREDENTIALS,
+                "AWS_ENDPOINT_URL": self.url,
+                "AWS_ENDPOINT_URL_REKOGNITION": rekognition_url,
+                **self.extra_environment,
+            }
+            self.runtime = moto_patches.InProcessLambdaRuntime(self.functions_dir, base_environment)
+            self._undo.append(moto_patches.install_in_process_lambda(self.runtime))
+            if self.retry_time_scale != 1.0:
+                self._undo.append(moto_patches.scale_retry_waits(self.retry_time_scale))
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+        if self._rekognition_server is not None:
+            self._rekognition_server.stop()
+            self._rekognition_server = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def main() -> int:
+    """``python -m rekoflow.local.emulator``: run the emulator until interrupted."""
+    import time
+
+    with Emulator() as emulator:
+        print(f"emulator at {emulator.url} (Rekognition: {emulator.rekognition_kind}); Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

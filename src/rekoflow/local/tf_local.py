@@ -1,0 +1,301 @@
+"""``make tf-local``: apply the real Terraform root module to the local emulator, use it, destroy it.
+
+1. start the emulator (``rekoflow.local.emulator``: moto server + in-process Lambdas + local
+   Rekognition engine) on a free 127.0.0.1 port;
+2. make a temporary working copy of ``terraform/`` with ``terraform/local/provider_override.tf``
+   added (fake credentials, every endpoint at the emulator); ``functions/``, ``statemachines/`` and
+   ``build/`` are linked next to it so the module's relative paths resolve unchanged;
+3. ``terraform init`` (from the provider mirror when ``TF_PLUGIN_MIRROR`` is set) and
+   ``terraform apply -auto-approve``;
+4. upload a generated 200x200 PNG to the deployed images bucket, start an execution of the deployed
+   image-analysis state machine, wait, and check it SUCCEEDED and its DynamoDB record exists;
+5. ``terraform destroy -auto-approve`` and check that no bucket, table, function, state machine,
+   role, log group, topic, queue or API is left in the emulator.
+
+Exit status 0 only when every step passed. Timings of each step are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from rekoflow.local.emulator import REGION, REPO_ROOT, Emulator
+
+TERRAFORM_DIR = REPO_ROOT / "terraform"
+LINKED = ("statemachines",)
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+class TfLocalError(RuntimeError):
+    pass
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, float]] = []
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        print(f"==> {name}", flush=True)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.steps.append((name, elapsed))
+            print(f"    {name}: {elapsed:.1f}s", flush=True)
+
+    def report(self) -> str:
+        lines = [f"  {name:<38} {seconds:7.1f}s" for name, seconds in self.steps]
+        lines.append(f"  {'total':<38} {sum(s for _, s in self.steps):7.1f}s")
+        return "\n".join(lines)
+
+
+def png_bytes(size: int = 200) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (size, size), (30, 120, 200))
+    ImageDraw.Draw(image).ellipse((size // 4, size // 4, 3 * size // 4, 3 * size // 4), fill=(240, 200, 60))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_working_copy(work: Path, build_dir: Path) -> Path:
+    """``work/terraform`` = the root module + the local provider override; siblings are links."""
+    module = work / "terraform"
+    module.mkdir(parents=True)
+    for path in TERRAFORM_DIR.iterdir():
+        if path.is_file() and (path.suffix == ".tf" or path.name == ".terraform.lock.hcl"):
+            shutil.copy2(path, module / path.name)
+    shutil.copy2(TERRAFORM_DIR / "local" / "provider_override.tf", module / "provider_override.tf")
+    for name in LINKED:
+        (work / name).symlink_to(REPO_ROOT / name, target_is_directory=True)
+    # functions/: links to the packages, but a snapshot of the manifest, so that apply and destroy
+    # see the same set of functions even if the manifest changes meanwhile.
+    functions = work / "functions"
+    functions.mkdir()
+    for path in (REPO_ROOT / "functions").iterdir():
+        if path.name == "manifest.json":
+            shutil.copy2(path, functions / path.name)
+        else:
+            (functions / path.name).symlink_to(path, target_is_directory=path.is_dir())
+    (work / "build").symlink_to(build_dir.resolve(), target_is_directory=True)
+    return module
+
+
+def terraform_env(work: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "TF_DATA_DIR": str(work / "tfdata"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
+    mirror = os.environ.get("TF_PLUGIN_MIRROR")
+    if mirror:
+        rc = work / "terraformrc"
+        rc.write_text(
+            "provider_installation {\n"
+            f'  filesystem_mirror {{\n    path    = "{mirror}"\n'
+            '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n'
+            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n'
+        )
+        env["TF_CLI_CONFIG_FILE"] = str(rc)
+    return env
+
+
+def terraform(module: Path, env: dict[str, str], *args: str, log: Path) -> str:
+    """Run terraform, streaming its output to ``log``; return the output of this command."""
+    cmd = ["terraform", f"-chdir={module}", *args]
+    with open(log, "a") as handle:
+        handle.write(f"\n$ {' '.join(cmd)}\n")
+        handle.flush()
+        start = handle.tell()
+        result = subprocess.run(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, text=True)
+    with open(log) as handle:
+        handle.seek(start)
+        output = handle.read()
+    if result.returncode != 0:
+        tail = "\n".join(output.splitlines()[-60:])
+        raise TfLocalError(f"terraform {args[0]} failed (exit {result.returncode}); log: {log}\n{tail}")
+    return output
+
+
+def slowest_resources(output: str, limit: int = 5) -> list[str]:
+    """The resources that took longest, from terraform's "Creation complete after Ns" lines."""
+    import re
+
+    found = []
+    for match in re.finditer(r"^(\S+): (?:Creation|Destruction) complete after (?:(\d+)m)?(\d+)s", output, re.M):
+        found.append((int(match.group(2) or 0) * 60 + int(match.group(3)), match.group(1)))
+    return [f"{name} {seconds}s" for seconds, name in sorted(found, reverse=True)[:limit] if seconds > 1]
+
+
+def run_execution(emulator: Emulator, outputs: dict[str, Any], timeout_s: float = 120.0) -> dict[str, Any]:
+    s3 = emulator.client("s3")
+    sfn = emulator.client("stepfunctions")
+    ddb = emulator.client("dynamodb")
+    bucket = outputs["images_bucket"]
+    key = "uploads/tf-local/circle.png"
+    s3.put_object(Bucket=bucket, Key=key, Body=png_bytes(), ContentType="image/png")
+    request = {"requestId": "tf-local-1", "image": {"bucket": bucket, "key": key}, "analyses": ["labels"]}
+    started = sfn.start_execution(
+        stateMachineArn=outputs["image_analysis_state_machine_arn"], name=request["requestId"], input=json.dumps(request)
+    )
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = sfn.describe_execution(executionArn=started["executionArn"])
+        if described["status"] in TERMINAL:
+            break
+        if time.monotonic() > deadline:
+            raise TfLocalError(f"execution still {described['status']} after {timeout_s:.0f}s")
+        time.sleep(0.2)
+    if described["status"] != "SUCCEEDED":
+        raise TfLocalError(
+            f"execution {described['status']}: {described.get('error')} {described.get('cause')}"
+        )
+    item = ddb.get_item(TableName=outputs["results_table"], Key={"pk": {"S": request["requestId"]}}).get("Item")
+    if not item:
+        raise TfLocalError(f"no record with pk {request['requestId']} in {outputs['results_table']}")
+    if item.get("status", {}).get("S") != "SUCCEEDED":
+        raise TfLocalError(f"record status is {item.get('status')}, expected SUCCEEDED")
+    return {"execution": described, "item": item}
+
+
+def leftovers(emulator: Emulator, name_prefix: str) -> list[str]:
+    """Everything of this stack still in the emulator after destroy."""
+    left: list[str] = []
+    left += [f"bucket {b['Name']}" for b in emulator.client("s3").list_buckets().get("Buckets", [])]
+    left += [f"table {t}" for t in emulator.client("dynamodb").list_tables().get("TableNames", [])]
+    left += [f"function {f['FunctionName']}" for f in emulator.client("lambda").list_functions().get("Functions", [])]
+    left += [f"layer {layer['LayerName']}" for layer in emulator.client("lambda").list_layers().get("Layers", [])]
+    left += [
+        f"state machine {m['name']}"
+        for m in emulator.client("stepfunctions").list_state_machines().get("stateMachines", [])
+    ]
+    left += [
+        f"role {r['RoleName']}"
+        for r in emulator.client("iam").list_roles().get("Roles", [])
+        if r["RoleName"].startswith(name_prefix)
+    ]
+    left += [
+        f"log group {g['logGroupName']}"
+        for g in emulator.client("logs").describe_log_groups().get("logGroups", [])
+        if name_prefix in g["logGroupName"]
+    ]
+    left += [f"topic {t['TopicArn']}" for t in emulator.client("sns").list_topics().get("Topics", [])]
+    left += [f"queue {q}" for q in emulator.client("sqs").list_queues().get("QueueUrls", [])]
+    left += [f"rest api {a['name']}" for a in emulator.client("apigateway").get_rest_apis().get("items", [])]
+    left += [
+        f"alarm {a['AlarmName']}" for a in emulator.client("cloudwatch").describe_alarms().get("MetricAlarms", [])
+    ]
+    left += [f"schedule {s['Name']}" for s in emulator.client("scheduler").list_schedules().get("Schedules", [])]
+    kms = emulator.client("kms")
+    for key in kms.list_keys().get("Keys", []):
+        metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+        # Only the stack's key (its description starts with the prefix); moto creates others itself,
+        # e.g. the key behind the AWS-managed aws/s3 on the first SSE-KMS upload.
+        if metadata.get("Description", "").startswith(name_prefix) and metadata["KeyState"] not in ("PendingDeletion", "Disabled"):
+            left.append(f"kms key {key['KeyId']} ({metadata['KeyState']})")
+    return left
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Apply terraform/ to the local emulator, run one execution, destroy.")
+    parser.add_argument("--build-dir", default=str(REPO_ROOT / "build"), help="output of make build")
+    parser.add_argument("--keep", action="store_true", help="keep the working copy and log (printed at the end)")
+    parser.add_argument("--rekognition", choices=("engine", "fixed"), default="engine")
+    args = parser.parse_args(argv)
+
+    build_dir = Path(args.build_dir)
+    if not (build_dir / "layer.zip").exists():
+        print(f"tf-local: {build_dir}/layer.zip is missing; run make build first", file=sys.stderr)
+        return 2
+    if shutil.which("terraform") is None:
+        print("tf-local: terraform is not installed", file=sys.stderr)
+        return 2
+
+    timer = Timer()
+    work = Path(tempfile.mkdtemp(prefix="rekoflow-tf-local-"))
+    log = work / "terraform.log"
+    ok = False
+    applied = False
+    try:
+        with timer.step("start emulator"):
+            emulator = Emulator(rekognition=args.rekognition).start()
+            print(f"    emulator {emulator.url}, Rekognition: {emulator.rekognition_kind}")
+        try:
+            module = make_working_copy(work, build_dir)
+            env = terraform_env(work)
+            var_file = work / "endpoints.tfvars.json"
+            var_file.write_text(json.dumps({"endpoint_overrides": emulator.endpoints(), "build_dir": str(build_dir.resolve())}))
+            tf_vars = ["-var-file", str(TERRAFORM_DIR / "local" / "tf-local.tfvars"), "-var-file", str(var_file)]
+            name_prefix = "rekoflow-tflocal"
+
+            with timer.step("terraform init"):
+                terraform(module, env, "init", "-no-color", log=log)
+            with timer.step("terraform apply"):
+                applied = True
+                output = terraform(module, env, "apply", "-auto-approve", "-no-color", "-parallelism=20", *tf_vars, log=log)
+                slow = slowest_resources(output)
+                if slow:
+                    print(f"    slowest: {', '.join(slow)}")
+            outputs = {
+                k: v["value"]
+                for k, v in json.loads(terraform(module, env, "output", "-json", log=log)).items()
+            }
+            with timer.step("execution (upload, start, wait, check)"):
+                result = run_execution(emulator, outputs)
+                item = result["item"]
+                print(f"    {outputs['image_analysis_state_machine_arn']}: SUCCEEDED; record status {item['status']['S']}")
+            with timer.step("terraform destroy"):
+                output = terraform(module, env, "destroy", "-auto-approve", "-no-color", "-parallelism=20", *tf_vars, log=log)
+                applied = False
+                slow = slowest_resources(output)
+                if slow:
+                    print(f"    slowest: {', '.join(slow)}")
+            with timer.step("check nothing is left"):
+                left = leftovers(emulator, name_prefix)
+                if left:
+                    raise TfLocalError("left behind after destroy: " + ", ".join(left))
+            ok = True
+        finally:
+            if applied:
+                print("tf-local: destroying after a failure", file=sys.stderr)
+                try:
+                    terraform(module, env, "destroy", "-auto-approve", "-no-color", *tf_vars, log=log)
+                except Exception as error:  # noqa: BLE001 - best effort; the emulator is discarded anyway
+                    print(f"tf-local: destroy failed too: {error}", file=sys.stderr)
+            emulator.stop()
+    except Exception as error:  # noqa: BLE001 - report any failure with the timings and the kept log
+        print(f"tf-local: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
+    finally:
+        print("timings:\n" + timer.report())
+        if args.keep or not ok:
+            print(f"tf-local: working copy and terraform log kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print("tf-local: OK" if ok else "tf-local: FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The moto patches that make the Terraform AWS provider work against moto's server (make tf-local)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from rekoflow.local import moto_patches
+
+pytest.importorskip("moto")
+
+MINIMAL_ASL = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+ROLE = "arn:aws:iam::123456789012:role/sfn"
+
+
+@pytest.fixture()
+def server():
+    from moto.server import ThreadedMotoServer
+
+    from rekoflow.local.emulator import free_port
+
+    port = free_port()
+    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    srv.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.stop()
+
+
+def _sfn(url: str):
+    return boto3.client(
+        "stepfunctions", endpoint_url=url, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )
+
+
+def test_without_the_patch_moto_lacks_the_provider_apis(server):
+    """Guards the reason for the patch: if a moto upgrade adds these, the patch can go."""
+    sfn = _sfn(server)
+    arn = sfn.create_state_machine(name="sm", definition=MINIMAL_ASL, roleArn=ROLE)["stateMachineArn"]
+    with pytest.raises(Exception):
+        sfn.list_state_machine_versions(stateMachineArn=arn)
+    with pytest.raises(Exception):
+        sfn.validate_state_machine_definition(definition=MINIMAL_ASL)
+
+
+def test_list_state_machine_versions(server):
+    undo = moto_patches.install_terraform_compat()
+    try:
+        sfn = _sfn(server)
+        arn = sfn.create_state_machine(name="sm", definition=MINIMAL_ASL, roleArn=ROLE)["stateMachineArn"]
+        assert sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"] == []
+        published = sfn.create_state_machine(name="pub", definition=MINIMAL_ASL, roleArn=ROLE, publish=True)
+        versions = sfn.list_state_machine_versions(stateMachineArn=published["stateMachineArn"])["stateMachineVersions"]
+        assert [v["stateMachineVersionArn"] for v in versions] == [published["stateMachineVersionArn"]]
+    finally:
+        undo()
+
+
+def test_validate_state_machine_definition(server):
+    undo = moto_patches.install_terraform_compat()
+    try:
+        sfn = _sfn(server)
+        ok = sfn.validate_state_machine_definition(definition=MINIMAL_ASL, type="STANDARD")
+        assert ok["result"] == "OK" and ok["diagnostics"] == []
+        bad = sfn.validate_state_machine_definition(definition="{not json")
+        assert bad["result"] == "FAIL" and bad["diagnostics"][0]["severity"] == "ERROR"
+        no_states = sfn.validate_state_machine_definition(definition='{"StartAt": "x"}')
+        assert no_states["result"] == "FAIL"
+    finally:
+        undo()
+
+
+def test_undo_restores_moto(server):
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    undo = moto_patches.install_terraform_compat()
+    assert hasattr(StepFunctionResponse, "list_state_machine_versions")
+    undo()
+    assert "list_state_machine_versions" not in StepFunctionResponse.__dict__
+    assert "validate_state_machine_definition" not in StepFunctionResponse.__dict__
+
+
+def _s3(url: str):
+    return boto3.client(
+        "s3", endpoint_url=url, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )
+
+
+def _tls_only(bucket: str, extra: list | None = None) -> str:
+    statements = [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements + (extra or [])})
+
+
+def test_tls_only_bucket_policy_denies_everything_without_the_patch(server):
+    s3 = _s3(server)
+    s3.create_bucket(Bucket="tls-only")
+    s3.put_bucket_policy(Bucket="tls-only", Policy=_tls_only("tls-only"))
+    with pytest.raises(Exception):
+        s3.put_object(Bucket="tls-only", Key="a.png", Body=b"x")
+
+
+def test_tls_only_bucket_policy_allows_requests_with_the_patch(server):
+    undo = moto_patches.install_terraform_compat()
+    try:
+        s3 = _s3(server)
+        s3.create_bucket(Bucket="tls-only")
+        deny_other = [{"Sid": "DenyOther", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": "arn:aws:s3:::tls-only/secret/*"}]
+        s3.put_bucket_policy(Bucket="tls-only", Policy=_tls_only("tls-only", deny_other))
+        s3.put_object(Bucket="tls-only", Key="a.png", Body=b"x")
+        assert s3.get_object(Bucket="tls-only", Key="a.png")["Body"].read() == b"x"
+        s3.put_object(Bucket="tls-only", Key="secret/b", Body=b"y")
+        with pytest.raises(Exception):  # unconditional Deny statements still apply
+            s3.get_object(Bucket="tls-only", Key="secret/b")
+    finally:
+        undo()
+    from moto.s3.models import FakeBucket
+
+    assert "get_permission" in FakeBucket.__dict__  # moto's own method is back
+
+
+def test_drop_secure_transport_denials_keeps_other_statements():
+    policy = json.loads(_tls_only("b", [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]))
+    kept = moto_patches._drop_secure_transport_denials(policy)["Statement"]
+    assert [st["Effect"] for st in kept] == ["Allow"]
