@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rekoflow.engine import errors
 from rekoflow.engine.images import S3ClientFactory
-from rekoflow.engine.operations import faces, labels, moderation, text
+from rekoflow.engine.operations import custom_labels, faces, labels, moderation, text
 from rekoflow.engine.operations._common import Context
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ OPERATIONS: dict[str, Operation] = {
     "CompareFaces": faces.compare_faces,
     "DetectText": text.detect_text,
     "DetectModerationLabels": moderation.detect_moderation_labels,
+    **custom_labels.OPERATIONS,
 }
 
 
@@ -41,8 +43,8 @@ def _service_model():
 class Engine:
     """Answers Rekognition operations. Thread-safe: models are shared, requests are independent."""
 
-    def __init__(self, s3_client_factory: S3ClientFactory | None = None) -> None:
-        self._context = Context(s3_client_factory=s3_client_factory or _default_s3_client)
+    def __init__(self, s3_client_factory: S3ClientFactory | None = None, state_dir: Path | None = None) -> None:
+        self._context = Context(s3_client_factory=s3_client_factory or _default_s3_client, state_dir=state_dir)
 
     @property
     def operations(self) -> list[str]:

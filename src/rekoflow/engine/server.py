@@ -7,6 +7,7 @@ import logging
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from rekoflow.engine import errors
@@ -86,8 +87,15 @@ class EngineServer:
     ...     client = boto3.client("rekognition", endpoint_url=server.url)
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, s3_client_factory: S3ClientFactory | None = None) -> None:
-        self._server = _Server((host, port), Engine(s3_client_factory=s3_client_factory))
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        s3_client_factory: S3ClientFactory | None = None,
+        state_dir: Path | None = None,
+    ) -> None:
+        # state_dir: where Custom Labels projects and trained models are kept (None = in memory).
+        self._server = _Server((host, port), Engine(s3_client_factory=s3_client_factory, state_dir=state_dir))
         self._thread: threading.Thread | None = None
 
     @property

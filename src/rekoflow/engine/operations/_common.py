@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,10 @@ from rekoflow.engine.models import colors, faces
 @dataclass(frozen=True)
 class Context:
     s3_client_factory: S3ClientFactory
+    # Stateful operations (Custom Labels) persist under this folder; None keeps them in memory.
+    state_dir: Path | None = None
+    # Their per-engine state, created on first use (operations/custom_labels.py).
+    stores: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def image(self, params: dict[str, Any], field: str = "Image") -> DecodedImage:
         return load_image(params[field], self.s3_client_factory, field)
