@@ -70,3 +70,22 @@ def rekognition_errors(operation: str) -> Iterator[None]:
 
 class TransientServiceError(RekoflowError):
     """S3 or DynamoDB failed on its side after the client's own retries. Retried by the state machine."""
+
+
+class ModelNotReadyError(RekoflowError):
+    """A Custom Labels model version is not in a state that allows the call (not RUNNING for inference,
+    still STARTING when asked to stop, or did not reach RUNNING within maxPolls). Retried where waiting helps."""
+
+
+class TrainingFailedError(RekoflowError):
+    """Custom Labels training ended in TRAINING_FAILED, or its datasets could not be created; the
+    message carries Rekognition's StatusMessage. Not retried: the data must change."""
+
+
+class TrainingTimeoutError(RekoflowError):
+    """Custom Labels training (or dataset creation) did not finish within the polls the request allows
+    (maxTrainingPolls x trainingPollIntervalSeconds). The version may still be training on AWS."""
+
+
+class ModelQualityError(RekoflowError):
+    """The trained model's F1 score on the test split is below the request's minF1Score: it is not started."""

@@ -29,6 +29,16 @@ DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Applied to options.custom.training when a request trains a model. Training takes from ~30 min to
+# many hours; 720 polls every 120 s bound it at 24 h and keep the execution history (~11 events per
+# poll) well under Step Functions' 25,000-event limit. minF1Score 0 = no quality gate.
+CUSTOM_TRAINING_DEFAULTS: dict[str, Any] = {
+    "outputPrefix": "custom-labels/",
+    "minF1Score": 0.0,
+    "maxTrainingPolls": 720,
+    "trainingPollIntervalSeconds": 120,
+}
+
 
 def with_defaults(analysis: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
     merged = json.loads(json.dumps(DEFAULT_OPTIONS.get(analysis, {})))
@@ -37,6 +47,8 @@ def with_defaults(analysis: str, options: Mapping[str, Any] | None) -> dict[str,
             merged[key] = {**merged[key], **value}
         else:
             merged[key] = value
+    if analysis == "custom" and isinstance(merged.get("training"), dict):
+        merged["training"] = {**CUSTOM_TRAINING_DEFAULTS, **merged["training"]}
     return merged
 
 

@@ -1,0 +1,283 @@
+"""The Custom Labels Lambdas' logic against botocore's Stubber: the calls made, the outputs, the errors."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+from moto import mock_aws
+
+from custom_labels_model.model import handle
+from custom_labels_project.project import prepare
+from custom_labels_training.training import output_prefix, start_training
+from detect_custom_labels.custom import detect_custom_labels
+from rekoflow_common.config import ResultsLocation
+from rekoflow_common.custom_labels import parse_version_arn
+from rekoflow_common.errors import (
+    ModelNotReadyError,
+    RekognitionRequestError,
+    RekognitionThrottlingError,
+    RequestValidationError,
+    TrainingFailedError,
+)
+from rekoflow_common.options import with_defaults
+
+PROJECT_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/pets/1700000000000"
+VERSION_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/pets/version/v1/1700000000001"
+TRAIN_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/pets/dataset/train/1700000000002"
+TEST_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/pets/dataset/test/1700000000003"
+RESULTS = ResultsLocation(bucket="results-bucket", prefix="results/")
+FOREVER = lambda: 900.0  # noqa: E731 - the Lambda's remaining time
+
+
+@pytest.fixture()
+def rekognition():
+    client = boto3.client("rekognition", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def version_description(status: str, **extra) -> dict:
+    return {"ProjectVersionDescriptions": [{"ProjectVersionArn": VERSION_ARN, "Status": status, "StatusMessage": f"it is {status}", **extra}]}
+
+
+def stub_describe(stubber: Stubber, status: str, **extra) -> None:
+    stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT_ARN}]}, {"ProjectNames": ["pets"]})
+    stubber.add_response("describe_project_versions", version_description(status, **extra), {"ProjectArn": PROJECT_ARN, "VersionNames": ["v1"]})
+
+
+def test_parse_version_arn():
+    ref = parse_version_arn(VERSION_ARN)
+    assert (ref.project, ref.version) == ("pets", "v1")
+    with pytest.raises(ValueError):
+        parse_version_arn(PROJECT_ARN)
+
+
+def test_describe_returns_status_and_evaluation(rekognition):
+    client, stubber = rekognition
+    stub_describe(
+        stubber,
+        "TRAINING_COMPLETED",
+        EvaluationResult={"F1Score": 0.93, "Summary": {"S3Object": {"Bucket": "results-bucket", "Name": "cl/summary.json"}}},
+        BillableTrainingTimeInSeconds=3600,
+    )
+    out = handle(client, {"action": "describe", "projectVersionArn": VERSION_ARN})
+    assert out["status"] == "TRAINING_COMPLETED" and out["f1Score"] == pytest.approx(0.93) and out["evaluated"] is True
+    assert out["evaluationSummary"] == {"bucket": "results-bucket", "key": "cl/summary.json"}
+    assert out["projectArn"] == PROJECT_ARN and out["billableTrainingSeconds"] == 3600
+
+
+def test_describe_without_evaluation_reports_f1_zero(rekognition):
+    client, stubber = rekognition
+    stub_describe(stubber, "TRAINING_IN_PROGRESS")
+    out = handle(client, {"action": "describe", "projectVersionArn": VERSION_ARN})
+    assert out["f1Score"] == 0.0 and out["evaluated"] is False and out["evaluationSummary"] is None
+
+
+def test_describe_unknown_version_and_project(rekognition):
+    client, stubber = rekognition
+    stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT_ARN}]})
+    stubber.add_response("describe_project_versions", {"ProjectVersionDescriptions": []})
+    with pytest.raises(RekognitionRequestError, match="does not exist"):
+        handle(client, {"action": "describe", "projectVersionArn": VERSION_ARN})
+    stubber.add_response("describe_projects", {"ProjectDescriptions": []})
+    with pytest.raises(RekognitionRequestError, match="project 'pets'"):
+        handle(client, {"action": "describe", "projectVersionArn": VERSION_ARN})
+
+
+def test_bad_action_and_arn_are_request_errors(rekognition):
+    client, _ = rekognition
+    with pytest.raises(RequestValidationError, match="action"):
+        handle(client, {"action": "delete", "projectVersionArn": VERSION_ARN})
+    with pytest.raises(RequestValidationError, match="not a Custom Labels project version ARN"):
+        handle(client, {"action": "describe", "projectVersionArn": PROJECT_ARN})
+
+
+def test_start_passes_inference_units(rekognition):
+    client, stubber = rekognition
+    stubber.add_response("start_project_version", {"Status": "STARTING"}, {"ProjectVersionArn": VERSION_ARN, "MinInferenceUnits": 2})
+    out = handle(client, {"action": "start", "projectVersionArn": VERSION_ARN, "minInferenceUnits": 2})
+    assert out == {"projectVersionArn": VERSION_ARN, "status": "STARTING", "minInferenceUnits": 2}
+
+
+def test_start_of_a_model_already_starting_is_not_an_error(rekognition):
+    client, stubber = rekognition
+    stubber.add_client_error("start_project_version", "ResourceInUseException", "in use")
+    stub_describe(stubber, "STARTING")
+    assert handle(client, {"action": "start", "projectVersionArn": VERSION_ARN})["status"] == "STARTING"
+
+
+def test_start_while_stopping_is_retryable(rekognition):
+    client, stubber = rekognition
+    stubber.add_client_error("start_project_version", "ResourceInUseException", "in use")
+    stub_describe(stubber, "STOPPING")
+    with pytest.raises(ModelNotReadyError, match="STOPPING"):
+        handle(client, {"action": "start", "projectVersionArn": VERSION_ARN})
+
+
+def test_start_throttled_is_named_for_the_state_machine(rekognition):
+    client, stubber = rekognition
+    stubber.add_client_error("start_project_version", "ThrottlingException", "slow down", 400)
+    with pytest.raises(RekognitionThrottlingError):
+        handle(client, {"action": "start", "projectVersionArn": VERSION_ARN})
+
+
+def test_stop_running_model(rekognition):
+    client, stubber = rekognition
+    stub_describe(stubber, "RUNNING")
+    stubber.add_response("stop_project_version", {"Status": "STOPPING"}, {"ProjectVersionArn": VERSION_ARN})
+    assert handle(client, {"action": "stop", "projectVersionArn": VERSION_ARN}) == {
+        "projectVersionArn": VERSION_ARN,
+        "status": "STOPPING",
+        "stopRequested": True,
+    }
+
+
+@pytest.mark.parametrize("status", ["STOPPED", "TRAINING_COMPLETED", "FAILED", "STOPPING", "TRAINING_FAILED"])
+def test_stop_is_a_no_op_when_not_running(rekognition, status):
+    client, stubber = rekognition
+    stub_describe(stubber, status)
+    out = handle(client, {"action": "stop", "projectVersionArn": VERSION_ARN})
+    assert out["stopRequested"] is False and out["status"] == status
+
+
+def test_stop_refused_while_starting_is_retryable(rekognition):
+    client, stubber = rekognition
+    stub_describe(stubber, "STARTING")
+    stubber.add_client_error("stop_project_version", "ResourceInUseException", "starting")
+    with pytest.raises(ModelNotReadyError, match="can't be stopped yet"):
+        handle(client, {"action": "stop", "projectVersionArn": VERSION_ARN})
+
+
+TRAINING = {
+    "projectName": "pets",
+    "versionName": "v1",
+    "trainingManifest": {"bucket": "images", "key": "train.manifest"},
+}
+
+
+def dataset(status: str, entries: int = 10, labels: int = 2) -> dict:
+    return {"DatasetDescription": {"Status": status, "StatusMessage": status.lower(), "DatasetStats": {"LabeledEntries": entries, "TotalLabels": labels}}}
+
+
+def test_prepare_new_project_with_auto_split(rekognition):
+    client, stubber = rekognition
+    stubber.add_response("describe_projects", {"ProjectDescriptions": []}, {"ProjectNames": ["pets"]})
+    stubber.add_response("create_project", {"ProjectArn": PROJECT_ARN}, {"ProjectName": "pets"})
+    stubber.add_response(
+        "create_dataset",
+        {"DatasetArn": TRAIN_ARN},
+        {"ProjectArn": PROJECT_ARN, "DatasetType": "TRAIN", "DatasetSource": {"GroundTruthManifest": {"S3Object": {"Bucket": "images", "Name": "train.manifest"}}}},
+    )
+    stubber.add_response("create_dataset", {"DatasetArn": TEST_ARN}, {"ProjectArn": PROJECT_ARN, "DatasetType": "TEST"})
+    stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE"), {"DatasetArn": TRAIN_ARN})
+    stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE", 0, 0), {"DatasetArn": TEST_ARN})
+    stubber.add_response("distribute_dataset_entries", {}, {"Datasets": [{"Arn": TRAIN_ARN}, {"Arn": TEST_ARN}]})
+    stubber.add_response("describe_dataset", dataset("UPDATE_COMPLETE", 8), {"DatasetArn": TRAIN_ARN})
+    stubber.add_response("describe_dataset", dataset("UPDATE_COMPLETE", 2), {"DatasetArn": TEST_ARN})
+    out = prepare(client, {"training": TRAINING}, FOREVER)
+    assert out["projectArn"] == PROJECT_ARN and out["projectCreated"] is True and out["split"] == "autoSplit"
+    assert (out["trainingImages"], out["testImages"], out["labels"]) == (8, 2, 2)
+
+
+def test_prepare_existing_project_replaces_datasets_and_uses_test_manifest(rekognition):
+    client, stubber = rekognition
+    old = [{"DatasetArn": TRAIN_ARN, "DatasetType": "TRAIN"}, {"DatasetArn": TEST_ARN, "DatasetType": "TEST"}]
+    stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT_ARN, "Datasets": old}]})
+    stubber.add_response("delete_dataset", {}, {"DatasetArn": TRAIN_ARN})
+    stubber.add_response("delete_dataset", {}, {"DatasetArn": TEST_ARN})
+    stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT_ARN, "Datasets": []}]})
+    stubber.add_response("create_dataset", {"DatasetArn": TRAIN_ARN})
+    stubber.add_response(
+        "create_dataset",
+        {"DatasetArn": TEST_ARN},
+        {"ProjectArn": PROJECT_ARN, "DatasetType": "TEST", "DatasetSource": {"GroundTruthManifest": {"S3Object": {"Bucket": "images", "Name": "test.manifest"}}}},
+    )
+    for _ in range(2):
+        stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE"))
+        stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE", 3))
+    out = prepare(client, {"training": {**TRAINING, "testManifest": {"bucket": "images", "key": "test.manifest"}}}, FOREVER)
+    assert out["projectCreated"] is False and out["split"] == "testManifest" and out["testImages"] == 3
+
+
+def test_prepare_failed_dataset_is_a_training_failure(rekognition):
+    client, stubber = rekognition
+    stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT_ARN}]})
+    stubber.add_response("create_dataset", {"DatasetArn": TRAIN_ARN})
+    stubber.add_response("create_dataset", {"DatasetArn": TEST_ARN})
+    stubber.add_response("describe_dataset", dataset("CREATE_FAILED"))
+    stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE", 0))
+    with pytest.raises(TrainingFailedError, match="TRAIN dataset could not be created: CREATE_FAILED"):
+        prepare(client, {"training": TRAINING}, FOREVER)
+
+
+def test_start_training_writes_evaluation_under_the_results_bucket(rekognition):
+    client, stubber = rekognition
+    training = with_defaults("custom", {"training": TRAINING})["training"]
+    assert output_prefix(training) == "custom-labels/pets/v1/"
+    stubber.add_response(
+        "create_project_version",
+        {"ProjectVersionArn": VERSION_ARN},
+        {
+            "ProjectArn": PROJECT_ARN,
+            "VersionName": "v1",
+            "OutputConfig": {"S3Bucket": "results-bucket", "S3KeyPrefix": "custom-labels/pets/v1/"},
+            "VersionDescription": ANY,
+        },
+    )
+    out = start_training(client, RESULTS, {"requestId": "req-1", "projectArn": PROJECT_ARN, "training": training})
+    assert out["projectVersionArn"] == VERSION_ARN and out["status"] == "TRAINING_IN_PROGRESS"
+
+
+def test_start_training_with_a_taken_version_name(rekognition):
+    client, stubber = rekognition
+    stubber.add_client_error("create_project_version", "ResourceInUseException", "exists")
+    with pytest.raises(RekognitionRequestError, match="choose a new versionName"):
+        start_training(client, RESULTS, {"projectArn": PROJECT_ARN, "training": TRAINING})
+
+
+def test_training_defaults_apply_only_when_training():
+    assert "training" not in with_defaults("custom", {"projectVersionArn": VERSION_ARN})
+    merged = with_defaults("custom", {"training": {**TRAINING, "minF1Score": 0.9}})["training"]
+    assert merged["minF1Score"] == 0.9 and merged["maxTrainingPolls"] == 720 and merged["trainingPollIntervalSeconds"] == 120
+
+
+@pytest.fixture()
+def s3():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=RESULTS.bucket)
+        yield client
+
+
+ITEM = {
+    "type": "custom",
+    "requestId": "req-1",
+    "image": {"bucket": "images", "key": "cat.jpg"},
+    "options": with_defaults("custom", {"projectVersionArn": VERSION_ARN, "maxResults": 5}),
+    "projectVersionArn": VERSION_ARN,
+}
+
+
+def test_detect_summarises_and_stores_the_response(rekognition, s3):
+    client, stubber = rekognition
+    stubber.add_response(
+        "detect_custom_labels",
+        {"CustomLabels": [{"Name": "dog", "Confidence": 61.2}, {"Name": "cat", "Confidence": 97.123, "Geometry": {"BoundingBox": {"Left": 0.1, "Top": 0.2, "Width": 0.3, "Height": 0.4}}}]},
+        {"ProjectVersionArn": VERSION_ARN, "Image": {"S3Object": {"Bucket": "images", "Name": "cat.jpg"}}, "MinConfidence": 50.0, "MaxResults": 5},
+    )
+    out = detect_custom_labels(client, s3, RESULTS, ITEM)
+    summary = out["summary"]
+    assert out["type"] == "custom" and out["cached"] is False and out["resultKey"] == "results/req-1/custom.json"
+    assert summary["count"] == 2 and summary["labels"][0] == {"name": "cat", "confidence": 97.12, "geometry": {"boundingBox": {"Left": 0.1, "Top": 0.2, "Width": 0.3, "Height": 0.4}}}
+    assert summary["labels"][1] == {"name": "dog", "confidence": 61.2}
+    assert summary["projectVersionArn"] == VERSION_ARN and summary["modelStopped"] is False
+    assert s3.get_object(Bucket=RESULTS.bucket, Key=out["resultKey"])["ContentLength"] > 0
+
+
+def test_detect_on_a_model_that_is_not_running(rekognition, s3):
+    client, stubber = rekognition
+    stubber.add_client_error("detect_custom_labels", "ResourceNotReadyException", "not ready")
+    with pytest.raises(ModelNotReadyError, match="is not running"):
+        detect_custom_labels(client, s3, RESULTS, ITEM)
