@@ -78,6 +78,12 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
     custom = results.get("custom")
     if custom:
         console.print(f"[bold]{title('custom', 'Custom labels')}[/bold]: " + (", ".join(f"{l['name']} {l['confidence']:.1f}%" for l in custom.get("labels", [])) or "none"))
+        if custom.get("projectVersionArn"):
+            state = "stopped" if custom.get("modelStopped") else "[yellow]still RUNNING (billed per inference-unit hour until stopped)[/yellow]"
+            console.print(f"  model {custom['projectVersionArn']}: {state}")
+        if custom.get("training"):
+            t = custom["training"]
+            console.print(f"  trained in this run: F1 {t['f1Score']:.3f} on {t['testImages']} test images ({t['trainingImages']} training), {t['trainingPolls']} polls")
     footer = f"[dim]status {record['status']}"
     if duration_s is not None:
         footer += f", {duration_s:.2f} s"

@@ -73,7 +73,10 @@ def build_request(args: argparse.Namespace, analyses: list[str], image: dict, ta
     if target:
         options["compare"] = {"targetImage": target}
     if "custom" in analyses:
-        options.setdefault("custom", {}).update({"projectVersionArn": args.model, "keepRunning": bool(args.keep_running)})
+        # The local engine starts a model in about a second: poll every 2 s, not the production 60 s.
+        options.setdefault("custom", {}).update(
+            {"projectVersionArn": args.model, "keepRunning": bool(args.keep_running), "pollIntervalSeconds": 2, "maxPolls": 300}
+        )
     if options:
         request["options"] = options
     if args.no_cache:

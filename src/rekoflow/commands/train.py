@@ -1,0 +1,202 @@
+"""`rekoflow train FOLDER --project NAME`: train a Custom Labels model through the state machine, locally.
+
+FOLDER has one sub-folder per label (``FOLDER/cat/*.jpg``, ``FOLDER/dog/*.png``...). The images are
+uploaded to the local images bucket with a GroundTruth manifest, and one analysis request with
+``analyses: ["custom"]`` and ``options.custom.training`` runs the whole loop: datasets, training
+(polled), the F1 gate, start, a detection on one of the images, stop. The model is left STOPPED;
+use it later with ``rekoflow analyze IMAGE --model ARN``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from rekoflow.cli import CommandError
+from rekoflow.commands.common import IMAGE_SUFFIXES, add_runtime_arguments, open_runtime
+from rekoflow.local.runtime import TERMINAL_STATUSES, new_request_id
+
+NAME_HELP = "letters, digits, '_', '.', '-' (Rekognition's rule)"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("train", help="train a Custom Labels model from a folder of labelled images, locally", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path, help="folder with one sub-folder of PNG/JPEG images per label")
+    parser.add_argument("--project", required=True, help=f"Custom Labels project name, created when missing ({NAME_HELP})")
+    parser.add_argument("--version", help="model version name (default: v-<date>-<time>)")
+    parser.add_argument("--min-f1", type=float, default=0.0, metavar="X", help="fail unless the F1 score on the test split is at least X (0-1; default 0)")
+    split = parser.add_mutually_exclusive_group()
+    split.add_argument("--test-split", type=float, default=None, metavar="SHARE", help="share of each label's images held out for testing (default 0.2, Rekognition's auto-split)")
+    split.add_argument("--test-folder", type=Path, help="test images, one sub-folder per label (instead of a split)")
+    parser.add_argument("--poll-interval", type=int, default=1, metavar="SECONDS", help="seconds between status polls (default 1 locally; the workflow's production default is 120 s for training, 60 s for start)")
+    parser.add_argument("--max-training-polls", type=int, default=600, help="give up on training after this many polls (default 600)")
+    parser.add_argument("--json", action="store_true", help="print the stored record as JSON")
+    add_runtime_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def labelled_images(folder: Path, what: str) -> dict[str, list[Path]]:
+    if not folder.is_dir():
+        raise CommandError(f"{what} {folder} is not a folder")
+    labels = {
+        sub.name: sorted(p for p in sub.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        for sub in sorted(folder.iterdir())
+        if sub.is_dir() and not sub.name.startswith(".")
+    }
+    labels = {name: images for name, images in labels.items() if images}
+    if not labels:
+        raise CommandError(f"{what} {folder} has no sub-folders with PNG/JPEG images (one sub-folder per label)")
+    return labels
+
+
+def split_images(labels: dict[str, list[Path]], share: float) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """Deterministic per-label split: every label with 2+ images gets at least one test image."""
+    train: dict[str, list[Path]] = {}
+    test: dict[str, list[Path]] = {}
+    for label, images in labels.items():
+        ordered = sorted(images, key=lambda p: hashlib.sha256(p.name.encode()).hexdigest())
+        count = max(1, round(len(images) * share)) if len(images) > 1 else 0
+        test[label], train[label] = ordered[:count], ordered[count:]
+    return train, test
+
+
+def manifest_line(bucket: str, key: str, label: str) -> str:
+    return json.dumps(
+        {
+            "source-ref": f"s3://{bucket}/{key}",
+            "label": 1,
+            "label-metadata": {"class-name": label, "confidence": 1, "human-annotated": "yes", "type": "groundtruth/image-classification"},
+        }
+    )
+
+
+def upload_split(runtime: Any, labels: dict[str, list[Path]], prefix: str) -> tuple[dict[str, str], int]:
+    lines = []
+    for label, images in labels.items():
+        for path in images:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            ref = runtime.upload(path, key=f"{prefix}/{label}/{digest}-{path.name}")
+            lines.append(manifest_line(ref["bucket"], ref["key"], label))
+    manifest = runtime.put_bytes(("\n".join(lines) + "\n").encode(), f"{prefix}/output.manifest")
+    return manifest, len(lines)
+
+
+def build_request(args: argparse.Namespace, image: dict, training_manifest: dict, test_manifest: dict | None) -> dict[str, Any]:
+    training: dict[str, Any] = {
+        "projectName": args.project,
+        "versionName": args.version,
+        "trainingManifest": training_manifest,
+        "minF1Score": args.min_f1,
+        "trainingPollIntervalSeconds": args.poll_interval,
+        "maxTrainingPolls": args.max_training_polls,
+    }
+    if test_manifest:
+        training["testManifest"] = test_manifest
+    else:
+        training["autoSplit"] = True
+    return {
+        "requestId": new_request_id(),
+        "image": image,
+        "analyses": ["custom"],
+        "useCache": False,
+        "options": {"custom": {"training": training, "pollIntervalSeconds": args.poll_interval, "maxPolls": 120, "keepRunning": False}},
+    }
+
+
+def progress(runtime: Any, arn: str) -> tuple[str, str, int, str | None]:
+    """(execution status, current state, training polls so far, last training status) from the history."""
+    execution = runtime.sfn.describe_execution(executionArn=arn)["status"]
+    state, polls, status = "", 0, None
+    for event in runtime.history(arn):
+        if "stateEnteredEventDetails" in event:
+            state = event["stateEnteredEventDetails"]["name"]
+            polls += state == "Check training status"
+        exited = event.get("stateExitedEventDetails")
+        if exited and exited["name"] in ("Check training status", "Check whether model is running"):
+            try:
+                status = json.loads(exited.get("output") or "{}")["custom"]["model"]["status"]
+            except (KeyError, TypeError, ValueError):
+                pass
+    return execution, state, polls, status
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    if not 0 <= args.min_f1 <= 1:
+        raise CommandError("--min-f1 must be between 0 and 1")
+    if args.test_split is not None and not 0 < args.test_split < 1:
+        raise CommandError("--test-split must be between 0 and 1 (exclusive)")
+    args.version = args.version or time.strftime("v-%Y%m%d-%H%M%S")
+    labels = labelled_images(args.folder, "training folder")
+    if len(labels) < 2:
+        console.print(f"[yellow]only one label ({next(iter(labels))}): training will fail, a classifier needs 2 or more[/yellow]")
+    with console.status("starting the local workflow (emulated AWS + local Rekognition engine)...", spinner="dots"):
+        runtime = open_runtime(args)
+        runtime.__enter__()
+    try:
+        prefix = f"training/{args.project}/{args.version}"
+        test_manifest = None
+        if args.test_folder:
+            train = labels
+            test_manifest, test_count = upload_split(runtime, labelled_images(args.test_folder, "test folder"), f"{prefix}/test")
+        elif args.test_split is not None and args.test_split != 0.2:
+            train, test = split_images(labels, args.test_split)
+            test_manifest, test_count = upload_split(runtime, test, f"{prefix}/test")
+        else:
+            train, test_count = labels, 0
+        training_manifest, train_count = upload_split(runtime, train, f"{prefix}/train")
+        image = runtime.upload(next(iter(train.values()))[0], key=f"{prefix}/probe/{next(iter(train.values()))[0].name}")
+        split = f"{test_count} test images" if test_manifest else "auto-split ~20% for testing"
+        console.print(f"project [bold]{args.project}[/bold], version [bold]{args.version}[/bold]: {len(labels)} labels ({', '.join(labels)}), {train_count} training images, {split}")
+        request = build_request(args, image, training_manifest, test_manifest)
+        started = time.monotonic()
+        arn = runtime.start_analysis(request)
+        with console.status("training...", spinner="dots") as status_line:
+            while True:
+                execution, state, polls, status = progress(runtime, arn)
+                status_line.update(f"{state or 'starting'} · training polls: {polls}" + (f" · model {status}" if status else "") + f" · {time.monotonic() - started:.0f} s")
+                if execution in TERMINAL_STATUSES:
+                    break
+                if time.monotonic() - started > args.timeout:
+                    runtime.sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"no result within {args.timeout:g} s")
+                    break
+                time.sleep(0.5)
+        result = runtime.wait(arn, timeout_s=5)
+        record = runtime.get_record(request["requestId"]) or {}
+        evaluation = None
+        training = ((record.get("results") or {}).get("custom") or {}).get("training") or {}
+        if training.get("evaluationSummary"):
+            summary = training["evaluationSummary"]
+            evaluation = json.loads(runtime.s3.get_object(Bucket=summary["bucket"], Key=summary["key"])["Body"].read())
+    finally:
+        runtime.__exit__(None, None, None)
+    if args.json:
+        print(json.dumps(record, indent=2, default=str))
+    if not result.succeeded:
+        raise CommandError(f"training request {request['requestId']} {result.status.lower()}: {record.get('error') or result.error}: {record.get('cause') or result.cause}")
+    if not args.json:
+        print_training(console, record, evaluation, time.monotonic() - started)
+    return 0
+
+
+def print_training(console: Console, record: dict[str, Any], evaluation: dict[str, Any] | None, elapsed_s: float) -> None:
+    custom = record["results"]["custom"]
+    training = custom["training"]
+    console.print(f"[bold green]model trained[/bold green] in {elapsed_s:.1f} s ({training['trainingPolls']} training polls)")
+    console.print(f"model ARN: [bold]{custom['projectVersionArn']}[/bold]")
+    console.print(f"F1 score on the test split: [bold]{training['f1Score']:.3f}[/bold] ({training['testImages']} test images, {training['trainingImages']} training images)")
+    if evaluation:
+        table = Table("label", "precision", "recall", "F1", "test images", title="per-label metrics")
+        for item in evaluation.get("LabelEvaluationResults", []):
+            m = item["Metrics"]
+            table.add_row(item["Label"], f"{m['Precision']:.3f}", f"{m['Recall']:.3f}", f"{m['F1Score']:.3f}", str(item.get("NumberOfTestingImages", "")))
+        console.print(table)
+    state = "STOPPED" if custom.get("modelStopped") else "[yellow]RUNNING[/yellow]"
+    console.print(f"model status: {state}. Use it: rekoflow analyze IMAGE --model {custom['projectVersionArn']}")
