@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins packaging<24 and networkx<2.7, which clash with pytest and scikit-image: own venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 EXTRAS ?= local,engine,objects,dev
 PYTEST_ARGS ?=
 # The Terraform provider mirror, when this machine has one (else the registry is used).
@@ -44,8 +47,13 @@ unit: install
 build: install
 	$(BIN)/python -m rekoflow.build --out build
 
-tf-check: install
-	bash scripts/tf_check.sh
+$(CHECKOV):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==3.3.30
+
+tf-check: install $(CHECKOV)
+	CHECKOV=$(abspath $(CHECKOV)) bash scripts/tf_check.sh
 
 tf-local: build
 	$(BIN)/python -m rekoflow.local.tf_local

@@ -54,10 +54,11 @@ echo "==> terraform validate"
 terraform -chdir="$TF_DIR" validate -no-color
 
 echo "==> checkov"
-CHECKOV="$BIN/checkov"
+# checkov lives in its own virtualenv (make tf-check creates .venv-checkov): its pins clash with the project's.
+CHECKOV="${CHECKOV:-$ROOT/.venv-checkov/bin/checkov}"
 command -v "$CHECKOV" >/dev/null 2>&1 || CHECKOV="$(command -v checkov || true)"
 if [[ -z "$CHECKOV" ]]; then
-  echo "tf-check: checkov not found; run make install (it is in the dev extra)" >&2
+  echo "tf-check: checkov not found; run make tf-check (it installs checkov into .venv-checkov)" >&2
   exit 1
 fi
 "$CHECKOV" -d "$TF_DIR" --framework terraform --quiet --compact --skip-download

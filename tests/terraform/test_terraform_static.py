@@ -1,21 +1,18 @@
 """Least-privilege and hygiene properties of terraform/, read from the HCL (python-hcl2, from checkov).
 
 Fast: no provider, no plan. The full check (validate + checkov) is `make tf-check`; the real
-apply against the emulator is `make tf-local` (and test_tf_check below when marked terraform).
+apply against the emulator is `make tf-local`; `make test` runs both after pytest.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-hcl2 = pytest.importorskip("hcl2")
+import hcl2  # bc-python-hcl2, in the dev extra
 
 ROOT = Path(__file__).resolve().parents[2]
 TF = ROOT / "terraform"
@@ -153,13 +150,3 @@ def test_production_provider_has_no_endpoint_overrides():
     assert "endpoints" not in TEXT["providers.tf"]
     assert "skip_credentials_validation" not in TEXT["providers.tf"]
     assert not any(name.endswith("_override.tf") for name in TEXT)
-
-
-@pytest.mark.terraform
-@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")
-@pytest.mark.skipif(not os.environ.get("TF_PLUGIN_MIRROR"), reason="offline provider mirror not set (make exports TF_PLUGIN_MIRROR)")
-def test_tf_check_passes():
-    """fmt, validate and checkov: about 15 s here (make test runs it too, as make tf-check)."""
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "tf_check.sh")], capture_output=True, text=True,
-                            env={**os.environ}, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
