@@ -94,6 +94,58 @@ data "aws_iam_policy_document" "bucket" {
       values   = ["false"]
     }
   }
+
+  statement {
+    sid       = "RekognitionCustomLabelsBucket"
+    effect    = "Allow"
+    actions   = ["s3:GetBucketLocation", "s3:GetBucketAcl", "s3:ListBucket"]
+    resources = [each.value.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["rekognition.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "RekognitionCustomLabelsObjects"
+    effect    = "Allow"
+    actions   = local.rekognition_service_access[each.key].object_actions
+    resources = ["${each.value.arn}/${local.rekognition_service_access[each.key].object_prefix}"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["rekognition.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+locals {
+  # Custom Labels training runs inside Rekognition with its own service principal, not the caller's
+  # credentials: it reads the manifests and training images from the images bucket and writes the
+  # evaluation output under custom-labels/ in the results bucket (docs/custom-labels.md).
+  rekognition_service_access = {
+    images = {
+      object_actions = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
+      object_prefix  = "*"
+    }
+    results = {
+      object_actions = ["s3:GetObject", "s3:PutObject"]
+      object_prefix  = "custom-labels/*"
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "this" {
