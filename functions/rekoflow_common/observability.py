@@ -15,3 +15,7 @@ def record_analysis_metrics(metrics, output: dict) -> dict:
     if isinstance(found, (int, float)):
         metrics.add_metric(name=f"{output['type'].capitalize()}Found", unit=MetricUnit.Count, value=found)
     return output
+
+# The batch state machine passes its whole state as "batch"; its correlation id is the batch id, which
+# is also the prefix of every child execution's name (= request id) in the batch.
+batch_correlation_id_path = "batch.batchId"

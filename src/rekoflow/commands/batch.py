@@ -1,0 +1,279 @@
+"""`rekoflow batch FOLDER|s3://BUCKET/PREFIX`: a batch run of the batch state machine, locally.
+
+Every image under the prefix is analysed by a child execution of the image-analysis state machine
+(Distributed Map), so each image is cached, traced and recorded like a single request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from rekoflow.cli import CommandError
+from rekoflow.commands.analyze import ANALYSES
+from rekoflow.commands.common import IMAGE_SUFFIXES, add_runtime_arguments, open_runtime
+from rekoflow.local.runtime import TERMINAL_STATUSES, LocalRuntime, decode_record
+
+DEFAULT_ANALYSES = "labels,faces,text"
+# Child execution names are "<batchId>-<32 hex>" and may not exceed 80 characters.
+BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+MAX_IMAGE_BYTES = 15 * 1024 * 1024
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("batch", help="analyse every image in a folder or under an S3 prefix, locally", description=__doc__)
+    parser.add_argument("source", help="a local folder (uploaded to the local images bucket) or s3://BUCKET/PREFIX in the local emulator")
+    parser.add_argument("--analyses", default=DEFAULT_ANALYSES, help=f"comma-separated: labels, faces, text, moderation (default {DEFAULT_ANALYSES})")
+    parser.add_argument("--batch-id", help="batch id, also the execution name and the prefix of every child execution (default: generated)")
+    parser.add_argument("--max-concurrency", type=int, default=5, metavar="N", help="child executions at once; keep it within the Rekognition TPS quota (default 5)")
+    parser.add_argument("--tolerated-failure-percentage", type=float, default=10.0, metavar="PCT", help="the batch fails when more images fail (default 10)")
+    parser.add_argument("--no-cache", action="store_true", help="analyse again even images analysed before")
+    parser.add_argument("--json", action="store_true", help="print the batch summary as JSON")
+    add_runtime_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def new_batch_id() -> str:
+    return time.strftime("batch-%Y%m%d-%H%M%S-") + hashlib.sha256(str(time.time_ns()).encode()).hexdigest()[:6]
+
+
+def parse_analyses(text: str) -> list[str]:
+    chosen = [a.strip() for a in text.split(",") if a.strip()]
+    unknown = [a for a in chosen if a not in ANALYSES or a in ("compare", "custom")]
+    if unknown or not chosen:
+        raise CommandError(f"unsupported analysis {', '.join(unknown) or '(none)'} for a batch (choose from labels, faces, text, moderation)")
+    return chosen
+
+
+def folder_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def upload_folder(runtime: LocalRuntime, folder: Path) -> tuple[str, str, int]:
+    """Upload every file of the folder under a prefix keyed by the folder's content: the same photos, the same objects."""
+    files = folder_files(folder)
+    if not files:
+        raise CommandError(f"{folder} holds no files")
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    prefix = f"folders/{digest.hexdigest()[:16]}/"
+    for path in files:
+        runtime.upload(path, key=prefix + path.relative_to(folder).as_posix())
+    return runtime.config.images_bucket, prefix, len(files)
+
+
+def parse_s3(source: str) -> tuple[str, str]:
+    bucket, _, prefix = source.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise CommandError(f"{source}: expected s3://BUCKET/PREFIX")
+    return bucket, prefix
+
+
+def expected_images(runtime: LocalRuntime, bucket: str, prefix: str) -> int:
+    count = 0
+    for page in runtime.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            if Path(obj["Key"]).suffix.lower() in IMAGE_SUFFIXES and 0 < obj["Size"] <= MAX_IMAGE_BYTES:
+                count += 1
+    return count
+
+
+class ChildTracker:
+    """Counts the batch's finished child executions (names start with "<batchId>-")."""
+
+    def __init__(self, runtime: LocalRuntime, batch_id: str) -> None:
+        self.runtime = runtime
+        self.prefix = f"{batch_id}-"
+        self.finished: dict[str, dict[str, Any]] = {}
+
+    def poll(self) -> dict[str, int]:
+        sfn = self.runtime.sfn
+        machine = self.runtime.state_machines["image_analysis"]
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
+            for summary in page["executions"]:
+                name = summary["name"]
+                if not name.startswith(self.prefix) or name in self.finished or summary["status"] not in TERMINAL_STATUSES:
+                    continue
+                described = sfn.describe_execution(executionArn=summary["executionArn"])
+                output = json.loads(described["output"]) if described.get("output") else {}
+                analyses = set(output.get("analyses") or [])
+                self.finished[name] = {
+                    "status": described["status"],
+                    "cached": bool(analyses) and analyses <= set(output.get("cachedAnalyses") or []),
+                }
+        done = [f for f in self.finished.values()]
+        return {
+            "done": len(done),
+            "succeeded": sum(1 for f in done if f["status"] == "SUCCEEDED"),
+            "failed": sum(1 for f in done if f["status"] != "SUCCEEDED"),
+            "cached": sum(1 for f in done if f["cached"]),
+        }
+
+
+class RateColumn(ProgressColumn):
+    def render(self, task: Any) -> Text:
+        elapsed = task.elapsed or 0
+        rate = task.completed / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rate:.1f} images/s", style="cyan")
+
+
+def batch_records(runtime: LocalRuntime, batch_id: str) -> list[dict[str, Any]]:
+    records, kwargs = [], {
+        "TableName": runtime.config.table_name,
+        "IndexName": "batch-index",
+        "KeyConditionExpression": "batchId = :b",
+        "ExpressionAttributeValues": {":b": {"S": batch_id}},
+    }
+    while True:
+        page = runtime.dynamodb.query(**kwargs)
+        records.extend(decode_record(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return records
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def describe_findings(record: dict[str, Any]) -> str:
+    results = record.get("results") or {}
+    parts = []
+    labels = results.get("labels")
+    if labels:
+        top = ", ".join(l["name"] for l in labels.get("labels", [])[:3])
+        parts.append(f"{labels.get('count', 0)} labels" + (f" ({top})" if top else ""))
+    for name, word in (("faces", "faces"), ("text", "words")):
+        if results.get(name):
+            parts.append(f"{results[name].get('count', 0)} {word}")
+    if results.get("moderation"):
+        parts.append("flagged" if results["moderation"].get("flagged") else "safe")
+    return "; ".join(parts) or "-"
+
+
+def print_summary(console: Console, summary: dict[str, Any], records: list[dict[str, Any]], elapsed: float) -> None:
+    images = sorted((r for r in records if r.get("recordType") == "ANALYSIS"), key=lambda r: ((r.get("image") or {}).get("key") or ""))
+    table = Table(title=f"Batch {summary.get('batchId')}: {summary.get('source')}", title_justify="left")
+    for column in ("image", "status", "cached", "findings / reason"):
+        table.add_column(column)
+    for record in images:
+        image = record.get("image") or (record.get("request") or {}).get("image") or {}
+        key = str(image.get("key", record.get("pk")))
+        if record.get("status") == "SUCCEEDED":
+            analyses = set(record.get("analyses") or [])
+            cached = bool(analyses) and analyses <= set(record.get("cachedAnalyses") or [])
+            table.add_row(key.rsplit("/", 1)[-1], "[green]SUCCEEDED[/green]", "yes" if cached else "no", describe_findings(record))
+        else:
+            table.add_row(key.rsplit("/", 1)[-1], "[red]FAILED[/red]", "-", f"{record.get('error')}: {record.get('cause')}")
+    console.print(table)
+    reasons = summary.get("skippedReasons") or {}
+    if summary.get("skipped"):
+        console.print(f"Skipped {summary['skipped']}: " + "; ".join(f"{n} {reason}" for reason, n in reasons.items()))
+    analysed = summary.get("analysed", 0)
+    rate = analysed / elapsed if elapsed > 0 else 0.0
+    console.print(
+        f"[bold]{summary.get('status')}[/bold]: {summary.get('succeeded', 0)} succeeded, {summary.get('failed', 0)} failed, "
+        f"{summary.get('skipped', 0)} skipped of {summary.get('total', 0)} objects in {elapsed:.1f} s ({rate:.1f} images/s)"
+    )
+    if summary.get("succeeded"):
+        note = " (no Rekognition calls)" if summary.get("cached") == summary.get("succeeded") else ""
+        console.print(f"{summary.get('cached', 0)} of {summary.get('succeeded')} from cache{note}")
+    if summary.get("resultManifest"):
+        console.print(f"[dim]results: {summary['resultManifest']}  trace: rekoflow trace {summary.get('batchId')}[/dim]")
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    analyses = parse_analyses(args.analyses)
+    batch_id = args.batch_id or new_batch_id()
+    if not BATCH_ID.match(batch_id):
+        raise CommandError(f"batch id {batch_id!r}: 1-40 letters, digits, '-' or '_', starting with a letter or digit")
+    if not 1 <= args.max_concurrency <= 1000:
+        raise CommandError("--max-concurrency must be between 1 and 1000")
+    source = args.source
+    is_s3 = source.startswith("s3://")
+    if not is_s3 and not Path(source).is_dir():
+        raise CommandError(f"{source} is neither a folder nor s3://BUCKET/PREFIX")
+    with console.status("starting the local workflow (emulated AWS + local Rekognition engine)...", spinner="dots"):
+        runtime = open_runtime(args)
+        runtime.__enter__()
+    try:
+        if is_s3:
+            bucket, prefix = parse_s3(source)
+            try:
+                runtime.s3.head_bucket(Bucket=bucket)
+            except Exception as error:  # noqa: BLE001
+                raise CommandError(f"bucket {bucket} is not in the local emulator (the images bucket is {runtime.config.images_bucket})") from error
+        else:
+            with console.status(f"uploading {source}...", spinner="dots"):
+                bucket, prefix, _ = upload_folder(runtime, Path(source))
+        expected = expected_images(runtime, bucket, prefix)
+        batch_input: dict[str, Any] = {
+            "bucket": bucket,
+            "prefix": prefix,
+            "analyses": analyses,
+            "batchId": batch_id,
+            "maxConcurrency": args.max_concurrency,
+            "toleratedFailurePercentage": args.tolerated_failure_percentage,
+        }
+        if args.no_cache:
+            batch_input["useCache"] = False
+        started = time.monotonic()
+        arn = runtime.start_execution("batch_analysis", batch_input, batch_id)
+        tracker = ChildTracker(runtime, batch_id)
+        columns = [
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[green]{task.fields[succeeded]} ok[/green] [red]{task.fields[failed]} failed[/red] [cyan]{task.fields[cached]} cached[/cyan]"),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        ]
+        with Progress(*columns, console=console, disable=args.json, transient=False) as progress:
+            task = progress.add_task(f"batch {batch_id}", total=expected or None, succeeded=0, failed=0, cached=0)
+            deadline = started + args.timeout
+            while True:
+                status = runtime.sfn.describe_execution(executionArn=arn)["status"]
+                counts = tracker.poll()
+                progress.update(task, completed=counts["done"], succeeded=counts["succeeded"], failed=counts["failed"], cached=counts["cached"])
+                if status in TERMINAL_STATUSES:
+                    break
+                if time.monotonic() > deadline:
+                    runtime.sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"no result within {args.timeout:g} s")
+                    break
+                time.sleep(0.25)
+        result = runtime.wait(arn, timeout_s=5)
+        elapsed = time.monotonic() - started
+        record = runtime.get_record(f"batch#{batch_id}")
+        records = batch_records(runtime, batch_id)
+    finally:
+        runtime.__exit__(None, None, None)
+    summary = result.output if result.succeeded and isinstance(result.output, dict) else {}
+    if not summary and record:
+        summary = {**record, "skippedReasons": _json_field(record.get("skippedReasons")), "failures": _json_field(record.get("failures"))}
+    summary.setdefault("batchId", batch_id)
+    summary.setdefault("status", result.status)
+    if args.json:
+        print(json.dumps({**summary, "elapsedSeconds": round(elapsed, 3)}, indent=2, default=str))
+    else:
+        print_summary(console, summary, records, elapsed)
+    if not result.succeeded:
+        raise CommandError(f"batch {batch_id} {result.status.lower()}: {result.error}: {result.cause}")
+    return 0
+
+
+def _json_field(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,39 @@
+"""`rekoflow batch FOLDER`: upload, live progress, summary table; the second run is all cache hits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rekoflow.cli import main
+from support.images import TEXT_BYTES, image_bytes
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def test_batch_command_twice_over_a_folder(tmp_path, rekognition, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(4):
+        (folder / f"photo{index}.png").write_bytes(image_bytes(200 + index, 160))
+    (folder / "readme.txt").write_bytes(TEXT_BYTES)
+    common = ["--state-dir", str(tmp_path / "state"), "--rekognition-endpoint", rekognition.url, "--analyses", "labels,faces"]
+    assert main(["batch", str(folder), "--batch-id", "cli-one", *common]) == 0
+    out = capsys.readouterr().out
+    assert "photo0.png" in out and "SUCCEEDED: 4 succeeded, 0 failed, 1 skipped of 5 objects" in out
+    assert "0 of 4 from cache" in out
+    calls = len(rekognition.calls)
+    assert calls == 8
+    assert main(["batch", str(folder), "--batch-id", "cli-two", "--json", *common]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["succeeded"], summary["cached"], summary["skipped"]) == (4, 4, 1)
+    assert len(rekognition.calls) == calls
+    assert main(["batch", str(folder), "--batch-id", "cli-three", *common]) == 0
+    assert "4 of 4 from cache (no Rekognition calls)" in capsys.readouterr().out
+
+
+def test_batch_command_rejects_a_bad_batch_id(tmp_path, capsys):
+    assert main(["batch", str(tmp_path), "--batch-id", "has space"]) == 1
+    assert "batch id" in capsys.readouterr().err

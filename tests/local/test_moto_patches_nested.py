@@ -1,0 +1,147 @@
+"""The moto patches batch runs rely on: nested executions (.sync:2), tolerated failures, ResultWriter files."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from rekoflow.local import moto_patches
+
+ROLE = "arn:aws:iam::123456789012:role/test"
+CHILD = {
+    "StartAt": "Fail?",
+    "States": {
+        "Fail?": {"Type": "Choice", "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "Boom"}], "Default": "Done"},
+        "Done": {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True},
+        "Boom": {"Type": "Fail", "Error": "ChildError", "Cause": "the child failed on purpose"},
+    },
+}
+
+
+@pytest.fixture()
+def sfn():
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        undo = [moto_patches.install_nested_executions(), moto_patches.install_distributed_map_fidelity(), moto_patches.install_parse_cache()]
+        try:
+            yield boto3.client("stepfunctions", region_name="us-east-1")
+        finally:
+            for step in reversed(undo):
+                step()
+
+
+def run(sfn, definition: dict, payload: dict, name: str) -> dict:
+    machine = sfn.create_state_machine(name=f"m-{name}", roleArn=ROLE, definition=json.dumps(definition))["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload))["executionArn"]
+    for _ in range(400):
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.025)
+    raise AssertionError("execution did not finish")
+
+
+def parent(child_arn: str, resource: str = "arn:aws:states:::states:startExecution.sync:2") -> dict:
+    return {
+        "StartAt": "Start child",
+        "States": {
+            "Start child": {
+                "Type": "Task",
+                "Resource": resource,
+                "Parameters": {
+                    "StateMachineArn": child_arn,
+                    "Name.$": "$.name",
+                    "Input": {"n.$": "$.n", "fail.$": "$.fail", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
+                },
+                "End": True,
+            }
+        },
+    }
+
+
+def test_sync2_waits_for_the_child_and_returns_its_output_as_json(sfn):
+    child = sfn.create_state_machine(name="child", roleArn=ROLE, definition=json.dumps(CHILD))["stateMachineArn"]
+    described = run(sfn, parent(child), {"name": "c1", "n": 21, "fail": False}, "p1")
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(described["output"])
+    assert output["Status"] == "SUCCEEDED"
+    assert output["Output"] == {"doubled": 42}  # JSON, not a string, for .sync:2
+    assert output["Name"] == "c1" and output["ExecutionArn"].endswith(":child:c1")
+    assert isinstance(output["StartDate"], int)  # epoch milliseconds, as on AWS
+
+
+def test_sync_returns_the_output_as_a_string(sfn):
+    child = sfn.create_state_machine(name="child", roleArn=ROLE, definition=json.dumps(CHILD))["stateMachineArn"]
+    described = run(sfn, parent(child, "arn:aws:states:::states:startExecution.sync"), {"name": "c2", "n": 1, "fail": False}, "p2")
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(json.loads(described["output"])["Output"]) == {"doubled": 2}
+
+
+def test_a_failed_child_fails_the_task_with_its_error_in_the_cause(sfn):
+    child = sfn.create_state_machine(name="child", roleArn=ROLE, definition=json.dumps(CHILD))["stateMachineArn"]
+    described = run(sfn, parent(child), {"name": "c3", "n": 1, "fail": True}, "p3")
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.TaskFailed"
+    cause = json.loads(described["cause"])
+    assert cause["Error"] == "ChildError" and cause["Cause"] == "the child failed on purpose"
+    assert cause["Status"] == "FAILED"
+
+
+def _distributed(bucket: str, tolerated: float) -> dict:
+    return {
+        "StartAt": "Each object",
+        "States": {
+            "Each object": {
+                "Type": "Map",
+                "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": bucket, "Prefix.$": "$.prefix"}},
+                "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "run.$": "$.run"},
+                "ToleratedFailurePercentage": float(tolerated),  # moto's grammar wants a decimal here
+                "MaxConcurrency": 3,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Bad?",
+                    "States": {
+                        "Bad?": {"Type": "Choice", "Choices": [{"Variable": "$.key", "StringMatches": "*bad*", "Next": "Fail"}], "Default": "Ok"},
+                        "Ok": {"Type": "Pass", "Parameters": {"ok.$": "$.key"}, "End": True},
+                        "Fail": {"Type": "Fail", "Error": "BadObject", "Cause": "bad key"},
+                    },
+                },
+                "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": bucket, "Prefix.$": "States.Format('runs/{}', $.run)"}},
+                "End": True,
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize("tolerated, status", [(30, "SUCCEEDED"), (10, "FAILED")])
+def test_distributed_map_tolerated_failures_and_result_files(sfn, tolerated, status):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="patch-test")
+    for key in ("in/a", "in/b", "in/bad-c", "in/d", "in/e"):
+        s3.put_object(Bucket="patch-test", Key=key, Body=b"x")
+    described = run(sfn, _distributed("patch-test", tolerated), {"prefix": "in/", "run": f"r{tolerated}"}, f"dm{tolerated}")
+    assert described["status"] == status
+    if status == "FAILED":  # 1 of 5 = 20 % > 10 %
+        assert described["error"] == "States.ExceedToleratedFailureThreshold"
+        return
+    details = json.loads(described["output"])["ResultWriterDetails"]
+    assert details["Key"].startswith(f"runs/r{tolerated}/") and details["Key"].endswith("/manifest.json")
+    manifest = json.loads(s3.get_object(Bucket="patch-test", Key=details["Key"])["Body"].read())
+    succeeded = json.loads(s3.get_object(Bucket="patch-test", Key=manifest["ResultFiles"]["SUCCEEDED"][0]["Key"])["Body"].read())
+    failed = json.loads(s3.get_object(Bucket="patch-test", Key=manifest["ResultFiles"]["FAILED"][0]["Key"])["Body"].read())
+    assert sorted(json.loads(e["Output"])["ok"] for e in succeeded) == ["in/a", "in/b", "in/d", "in/e"]
+    assert [(e["Status"], e["Error"], e["Cause"], json.loads(e["Input"])["key"]) for e in failed] == [("FAILED", "BadObject", "bad key", "in/bad-c")]
+
+
+def test_patches_undo_cleanly():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
+
+    before = StateTaskServiceSfn.__dict__["_normalise_parameters"]
+    undo = moto_patches.install_nested_executions()
+    assert StateTaskServiceSfn.__dict__["_normalise_parameters"] is not before
+    undo()
+    assert StateTaskServiceSfn.__dict__["_normalise_parameters"] is before
+    assert "_normalise_response" not in StateTaskServiceSfn.__dict__
