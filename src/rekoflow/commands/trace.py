@@ -1,0 +1,52 @@
+"""`rekoflow trace EXECUTION|--last`: what an execution did, state by state, and the path it took.
+
+Reads the executions the local commands saved (--state-dir) or, with --aws, a real execution through
+the Step Functions API (standard AWS credentials and region). Writes the state machine graph with the
+path taken highlighted (visited states filled, the failed state red, edges taken bold).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from rekoflow import trace as tracing
+from rekoflow.cli import CommandError
+from rekoflow.local.runtime import default_state_dir
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("trace", help="timeline and graph of one execution (local or --aws)", description=__doc__)
+    parser.add_argument("execution", nargs="?", help="execution name (= request id or batch id) or ARN")
+    parser.add_argument("--last", action="store_true", help="the most recently started execution")
+    parser.add_argument("--graph", type=Path, help="where to write the graph: .svg, .png, .pdf or .dot (default out/<execution>.svg)")
+    parser.add_argument("--no-graph", action="store_true", help="print the timeline only")
+    parser.add_argument("--aws", action="store_true", help="read the execution from AWS Step Functions (give its ARN)")
+    parser.add_argument("--state-dir", type=Path, default=None, help="where the local commands keep their state (default: $REKOFLOW_HOME or ./.rekoflow)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    if not args.execution and not args.last:
+        raise CommandError("name an execution (name or ARN) or use --last")
+    try:
+        if args.aws:
+            if not args.execution:
+                raise CommandError("--aws needs the execution ARN")
+            trace = tracing.from_aws(args.execution)
+        else:
+            state_dir = args.state_dir or default_state_dir()
+            record = tracing.find_saved(state_dir, None if args.last else args.execution, last=args.last)
+            trace = tracing.from_saved(record)
+            trace.batch = tracing.batch_details_local(state_dir, trace)
+        tracing.print_trace(console, trace)
+        if not args.no_graph:
+            path = tracing.write_graph(trace, args.graph or Path("out") / f"{trace.name}.svg")
+            console.print(f"[dim]graph: {path}[/dim]")
+    except tracing.TraceError as error:
+        raise CommandError(str(error)) from error
+    return 0

@@ -1,0 +1,123 @@
+"""rekoflow trace: timelines and graphs from real local executions (success, failure with retries, batch)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from rekoflow import trace as tracing
+from rekoflow.cli import main
+from support.images import TEXT_BYTES, image_bytes
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+VISITED, FAILED = "#b7e1cd", "#f8b4b4"
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # rich wraps tables at 80 columns when output is captured
+
+
+@pytest.fixture(scope="module")
+def state_dir(tmp_path_factory, fake_rekognition):
+    from rekoflow.local.runtime import LocalConfig, LocalRuntime
+
+    directory = tmp_path_factory.mktemp("trace-state")
+    config = LocalConfig(name_prefix="rekoflow-trace", rekognition_endpoint=fake_rekognition.url, retry_time_scale=0.001, state_dir=directory)
+    with LocalRuntime(config) as runtime:
+        image = runtime.put_bytes(image_bytes(220, 180), "t/ok.png")
+        assert runtime.analyze({"requestId": "trace-ok", "image": image, "analyses": ["labels", "faces"]}).succeeded
+        fake_rekognition._faults.clear()
+        fake_rekognition.fail("DetectLabels", "ThrottlingException", times=3)  # one invocation's client retries
+        fake_rekognition.fail("DetectLabels", "InvalidParameterException", times=1, message="scripted rejection")
+        other = runtime.put_bytes(image_bytes(230, 180), "t/other.png")
+        assert not runtime.analyze({"requestId": "trace-fail", "image": other, "analyses": ["labels"]}).succeeded
+        fake_rekognition._faults.clear()
+        for index, name in enumerate(("a.png", "b.png")):
+            runtime.put_bytes(image_bytes(200, 190 + 7 * index), f"tb/{name}")  # different content: no cache hit
+        runtime.put_bytes(TEXT_BYTES, "tb/readme.txt")
+        runtime.put_bytes(b"GIF89a" + b"\0" * 100, "tb/broken.jpg")
+        batch = runtime.start_execution("batch_analysis", {"bucket": runtime.config.images_bucket, "prefix": "tb/", "analyses": ["labels"], "batchId": "trace-batch", "toleratedFailurePercentage": 50}, "trace-batch")
+        assert runtime.wait(batch, 120).succeeded
+    return directory
+
+
+def load(state_dir, name):
+    trace = tracing.from_saved(tracing.find_saved(state_dir, name))
+    trace.batch = tracing.batch_details_local(state_dir, trace)
+    return trace
+
+
+def test_timeline_of_a_successful_execution(state_dir):
+    trace = load(state_dir, "trace-ok")
+    assert trace.status == "SUCCEEDED"
+    root = [row.name for row in trace.rows if row.context == ""]
+    assert root == ["Validate request", "Run analyses", "Aggregate results", "Store result record", "Analysis succeeded"]
+    iterations = {row.context for row in trace.rows if row.context}
+    assert iterations == {"/Run analyses[0]", "/Run analyses[1]"}
+    ordered = tracing.ordered_rows(trace)
+    labels = [label for _, label, row in ordered if row is None]
+    assert labels == ["iteration 0", "iteration 1"]  # grouped under the Map, in index order
+    assert all(row.exited and row.exited >= row.entered for row in trace.rows)
+    assert not trace.failed_states
+
+
+def test_timeline_of_a_failure_with_retries(state_dir, capsys):
+    trace = load(state_dir, "trace-fail")
+    assert trace.status == "FAILED" and trace.error == "RekognitionRequestError"
+    detect = next(row for row in trace.rows if row.name == "Detect labels")
+    assert detect.retries == 1 and detect.error == "RekognitionRequestError"
+    assert {"Detect labels", "Analysis failed"} <= trace.failed_states
+    assert main(["trace", "trace-fail", "--state-dir", str(state_dir), "--no-graph"]) == 0
+    out = capsys.readouterr().out
+    assert "Detect labels" in out and "RekognitionRequestError" in out and "scripted rejection" in out
+
+
+def _svg_nodes(path):
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    nodes = {}
+    for group in ET.parse(path).getroot().iter("{http://www.w3.org/2000/svg}g"):
+        if group.get("class") != "node":
+            continue
+        text = " ".join(t.text or "" for t in group.iterfind(".//svg:text", ns))
+        fills = {shape.get("fill") for shape in group if shape.tag.endswith(("polygon", "path", "ellipse"))}
+        nodes[text] = fills
+    return nodes
+
+
+def test_graph_highlights_the_path_taken(state_dir, tmp_path):
+    trace = load(state_dir, "trace-fail")
+    svg = tracing.write_graph(trace, tmp_path / "fail.svg")
+    nodes = _svg_nodes(svg)
+    fill = {name.rsplit(" (", 1)[0]: fills for name, fills in nodes.items()}
+    assert VISITED in fill["Validate request"] and VISITED in fill["Record failure"]
+    assert FAILED in fill["Detect labels"] and FAILED in fill["Analysis failed"]
+    assert VISITED not in fill["Detect faces"] and FAILED not in fill["Detect faces"]
+    dot = tracing.write_graph(trace, tmp_path / "fail.dot").read_text()
+    assert "cluster_" in dot  # the Map's iteration drawn as a cluster
+    assert dot.count("penwidth=2.5") >= 5  # edges taken are bold
+
+
+def test_batch_trace_lists_the_map_run_and_failed_children(state_dir, capsys):
+    trace = load(state_dir, "trace-batch")
+    assert trace.status == "SUCCEEDED"
+    assert any(row.map_run_arn for row in trace.rows)
+    assert trace.batch["counts"] == {"total": 4, "succeeded": 2, "failed": 1, "cached": 0, "skipped": 1}
+    assert [c["error"] for c in trace.batch["failedChildren"]] == ["ImageValidationError"]
+    assert main(["trace", "trace-batch", "--state-dir", str(state_dir), "--no-graph"]) == 0
+    out = capsys.readouterr().out
+    assert "Map run" in out and "skipped 1" in out and "ImageValidationError" in out
+
+
+def test_last_picks_the_newest_execution_a_person_started(state_dir, tmp_path, capsys):
+    graph = tmp_path / "last.svg"
+    assert main(["trace", "--last", "--state-dir", str(state_dir), "--graph", str(graph)]) == 0
+    out = capsys.readouterr().out
+    assert "trace-batch" in out.splitlines()[0]
+    assert graph.is_file() and graph.read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_unknown_execution_is_a_one_line_error(state_dir, capsys):
+    assert main(["trace", "nope", "--state-dir", str(state_dir)]) == 1
+    assert "no saved execution named 'nope'" in capsys.readouterr().err
