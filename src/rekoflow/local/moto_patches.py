@@ -423,7 +423,7 @@ def install_nested_executions() -> Callable[[], None]:
     datetimes to epoch milliseconds as on AWS). The interpreter's own resolvers then do what AWS does:
     ``.sync:2`` waits for the child and returns DescribeExecution with ``Output`` as JSON; a failed
     child fails the task with ``States.TaskFailed`` and a cause holding the child's ``Error`` and
-    ``Cause``. The poll interval of the ``.sync`` wait drops from 0.5 s to 50 ms.
+    ``Cause``. The poll interval of the ``.sync`` wait drops from 0.5 s to 100 ms.
 
     Returns a function that undoes the patch.
     """
