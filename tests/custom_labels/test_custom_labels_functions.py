@@ -7,7 +7,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from custom_labels_model.model import handle
+from rekoflow_common.model_versions import describe, start, stop
 from custom_labels_project.project import prepare
 from custom_labels_training.training import output_prefix, start_training
 from detect_custom_labels.custom import detect_custom_labels
@@ -62,7 +62,7 @@ def test_describe_returns_status_and_evaluation(rekognition):
         EvaluationResult={"F1Score": 0.93, "Summary": {"S3Object": {"Bucket": "results-bucket", "Name": "cl/summary.json"}}},
         BillableTrainingTimeInSeconds=3600,
     )
-    out = handle(client, {"action": "describe", "projectVersionArn": VERSION_ARN})
+    out = describe(client, {"projectVersionArn": VERSION_ARN})
     assert out["status"] == "TRAINING_COMPLETED" and out["f1Score"] == pytest.approx(0.93) and out["evaluated"] is True
     assert out["evaluationSummary"] == {"bucket": "results-bucket", "key": "cl/summary.json"}
     assert out["projectArn"] == PROJECT_ARN and out["billableTrainingSeconds"] == 3600
@@ -71,7 +71,7 @@ def test_describe_returns_status_and_evaluation(rekognition):
 def test_describe_without_evaluation_reports_f1_zero(rekognition):
     client, stubber = rekognition
     stub_describe(stubber, "TRAINING_IN_PROGRESS")
-    out = handle(client, {"action": "describe", "projectVersionArn": VERSION_ARN})
+    out = describe(client, {"projectVersionArn": VERSION_ARN})
     assert out["f1Score"] == 0.0 and out["evaluated"] is False and out["evaluationSummary"] is None
 
 
@@ -80,24 +80,22 @@ def test_describe_unknown_version_and_project(rekognition):
     stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT_ARN}]})
     stubber.add_response("describe_project_versions", {"ProjectVersionDescriptions": []})
     with pytest.raises(RekognitionRequestError, match="does not exist"):
-        handle(client, {"action": "describe", "projectVersionArn": VERSION_ARN})
+        describe(client, {"projectVersionArn": VERSION_ARN})
     stubber.add_response("describe_projects", {"ProjectDescriptions": []})
     with pytest.raises(RekognitionRequestError, match="project 'pets'"):
-        handle(client, {"action": "describe", "projectVersionArn": VERSION_ARN})
+        describe(client, {"projectVersionArn": VERSION_ARN})
 
 
-def test_bad_action_and_arn_are_request_errors(rekognition):
+def test_bad_arn_is_a_request_error(rekognition):
     client, _ = rekognition
-    with pytest.raises(RequestValidationError, match="action"):
-        handle(client, {"action": "delete", "projectVersionArn": VERSION_ARN})
     with pytest.raises(RequestValidationError, match="not a Custom Labels project version ARN"):
-        handle(client, {"action": "describe", "projectVersionArn": PROJECT_ARN})
+        describe(client, {"projectVersionArn": PROJECT_ARN})
 
 
 def test_start_passes_inference_units(rekognition):
     client, stubber = rekognition
     stubber.add_response("start_project_version", {"Status": "STARTING"}, {"ProjectVersionArn": VERSION_ARN, "MinInferenceUnits": 2})
-    out = handle(client, {"action": "start", "projectVersionArn": VERSION_ARN, "minInferenceUnits": 2})
+    out = start(client, {"projectVersionArn": VERSION_ARN, "minInferenceUnits": 2})
     assert out == {"projectVersionArn": VERSION_ARN, "status": "STARTING", "minInferenceUnits": 2}
 
 
@@ -105,7 +103,7 @@ def test_start_of_a_model_already_starting_is_not_an_error(rekognition):
     client, stubber = rekognition
     stubber.add_client_error("start_project_version", "ResourceInUseException", "in use")
     stub_describe(stubber, "STARTING")
-    assert handle(client, {"action": "start", "projectVersionArn": VERSION_ARN})["status"] == "STARTING"
+    assert start(client, {"projectVersionArn": VERSION_ARN})["status"] == "STARTING"
 
 
 def test_start_while_stopping_is_retryable(rekognition):
@@ -113,21 +111,21 @@ def test_start_while_stopping_is_retryable(rekognition):
     stubber.add_client_error("start_project_version", "ResourceInUseException", "in use")
     stub_describe(stubber, "STOPPING")
     with pytest.raises(ModelNotReadyError, match="STOPPING"):
-        handle(client, {"action": "start", "projectVersionArn": VERSION_ARN})
+        start(client, {"projectVersionArn": VERSION_ARN})
 
 
 def test_start_throttled_is_named_for_the_state_machine(rekognition):
     client, stubber = rekognition
     stubber.add_client_error("start_project_version", "ThrottlingException", "slow down", 400)
     with pytest.raises(RekognitionThrottlingError):
-        handle(client, {"action": "start", "projectVersionArn": VERSION_ARN})
+        start(client, {"projectVersionArn": VERSION_ARN})
 
 
 def test_stop_running_model(rekognition):
     client, stubber = rekognition
     stub_describe(stubber, "RUNNING")
     stubber.add_response("stop_project_version", {"Status": "STOPPING"}, {"ProjectVersionArn": VERSION_ARN})
-    assert handle(client, {"action": "stop", "projectVersionArn": VERSION_ARN}) == {
+    assert stop(client, {"projectVersionArn": VERSION_ARN}) == {
         "projectVersionArn": VERSION_ARN,
         "status": "STOPPING",
         "stopRequested": True,
@@ -138,7 +136,7 @@ def test_stop_running_model(rekognition):
 def test_stop_is_a_no_op_when_not_running(rekognition, status):
     client, stubber = rekognition
     stub_describe(stubber, status)
-    out = handle(client, {"action": "stop", "projectVersionArn": VERSION_ARN})
+    out = stop(client, {"projectVersionArn": VERSION_ARN})
     assert out["stopRequested"] is False and out["status"] == status
 
 
@@ -147,7 +145,7 @@ def test_stop_refused_while_starting_is_retryable(rekognition):
     stub_describe(stubber, "STARTING")
     stubber.add_client_error("stop_project_version", "ResourceInUseException", "starting")
     with pytest.raises(ModelNotReadyError, match="can't be stopped yet"):
-        handle(client, {"action": "stop", "projectVersionArn": VERSION_ARN})
+        stop(client, {"projectVersionArn": VERSION_ARN})
 
 
 TRAINING = {

@@ -1,5 +1,6 @@
-"""Custom Labels model lifecycle: describe a version, start it, stop it. Each call is one step of the
-state machine's poll loop (design decision 8): nothing here waits.
+"""Custom Labels model lifecycle: describe a version, start it, stop it. Each is its own Lambda
+(describe_model_version, start_model_version, stop_model_version) and one step of the state
+machine's poll loops (design decision 8): nothing here waits.
 
 Stopping is idempotent: a version that is not running is left as it is, so the state machine can
 call "stop" on every path (success and failure) without knowing how far the model got.
@@ -89,13 +90,3 @@ def stop(rekognition: Any, event: Mapping[str, Any]) -> dict[str, Any]:
                 ) from error
             raise
     return {"projectVersionArn": current["projectVersionArn"], "status": status, "stopRequested": True}
-
-
-ACTIONS = {"describe": describe, "start": start, "stop": stop}
-
-
-def handle(rekognition: Any, event: Mapping[str, Any]) -> dict[str, Any]:
-    action = ACTIONS.get(event.get("action", ""))
-    if action is None:
-        raise RequestValidationError(f"action must be one of {', '.join(ACTIONS)}, got {event.get('action')!r}")
-    return action(rekognition, event)
