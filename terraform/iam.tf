@@ -22,6 +22,15 @@ resource "aws_iam_role" "lambda" {
   name               = "${local.function_names[each.key]}-fn"
   description        = "Execution role of ${local.function_names[each.key]}"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+
+  lifecycle {
+    # Every manifest flag must map to a grant below: an unknown key fails the plan instead of
+    # silently granting nothing (locals.tf: manifest_known_keys).
+    precondition {
+      condition     = length(local.manifest_unknown_keys[each.key]) == 0
+      error_message = "functions/manifest.json entry ${each.key} has keys Terraform does not know: ${join(", ", local.manifest_unknown_keys[each.key])}. Add the flag's grant to terraform/iam.tf and the key to manifest_known_keys in terraform/locals.tf."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "lambda" {
@@ -75,6 +84,39 @@ data "aws_iam_policy_document" "lambda" {
       sid       = "WriteRecords"
       actions   = ["dynamodb:PutItem"]
       resources = [aws_dynamodb_table.results.arn]
+    }
+  }
+
+  # reads_results: the batch result files (Distributed Map ResultWriter) under batches/.
+  dynamic "statement" {
+    for_each = lookup(each.value, "reads_results", false) ? [1] : []
+    content {
+      sid       = "ReadBatchResults"
+      actions   = ["s3:GetObject"]
+      resources = ["${aws_s3_bucket.results.arn}/${local.batch_results_prefix}*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = lookup(each.value, "reads_results", false) ? [1] : []
+    content {
+      sid       = "ListBatchResults"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.results.arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${local.batch_results_prefix}*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = lookup(each.value, "queries_batch_index", false) ? [1] : []
+    content {
+      sid       = "QueryBatchIndex"
+      actions   = ["dynamodb:Query"]
+      resources = ["${aws_dynamodb_table.results.arn}/index/batch-index"]
     }
   }
 
@@ -149,16 +191,21 @@ resource "aws_iam_role" "image_analysis" {
 data "aws_iam_policy_document" "image_analysis" {
   source_policy_documents = [data.aws_iam_policy_document.states_observability.json]
 
+  # Exactly the functions the ASL names (locals.tf: image_function_keys), not every function.
   statement {
     sid       = "InvokeFunctions"
     actions   = ["lambda:InvokeFunction"]
-    resources = flatten([for arn in values(local.function_arns) : [arn, "${arn}:*"]])
+    resources = flatten([for k in local.image_function_keys : [local.function_arns[k], "${local.function_arns[k]}:*"]])
   }
 
-  statement {
-    sid       = "ResultsTable"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-    resources = [aws_dynamodb_table.results.arn]
+  # The DynamoDB integration actions the ASL uses (e.g. the cache lookup and record writes).
+  dynamic "statement" {
+    for_each = length(local.image_asl_dynamodb_actions) > 0 ? [1] : []
+    content {
+      sid       = "ResultsTable"
+      actions   = local.image_asl_dynamodb_actions
+      resources = [aws_dynamodb_table.results.arn]
+    }
   }
 
   # Rekognition actions the ASL calls directly (aws-sdk integration), derived from the file.
@@ -225,29 +272,32 @@ data "aws_iam_policy_document" "batch_analysis" {
     }
   }
 
+  # The ItemReader (s3:listObjectsV2) lists the prefix; it reads no object, so no s3:GetObject on
+  # the images (the child executions' functions read them with their own roles). The prefix comes
+  # from the execution input, so it cannot be pinned by an s3:prefix condition here.
   statement {
     sid       = "ListImages"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.images.arn]
   }
 
-  statement {
-    sid       = "ReadImages"
-    actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.images.arn}/*"]
-  }
-
-  # Distributed Map ResultWriter writes its manifest and result files with multipart uploads.
+  # Distributed Map ResultWriter writes its manifest and result files (multipart uploads) under
+  # batches/<batchId>/ only. Both buckets use the AWS-managed aws/s3 key (s3.tf), whose key policy
+  # already lets principals of this account use it through S3: no KMS statement is needed.
   statement {
     sid       = "WriteBatchResults"
-    actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
-    resources = ["${aws_s3_bucket.results.arn}/*"]
+    actions   = ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.results.arn}/${local.batch_results_prefix}*"]
   }
 
-  statement {
-    sid       = "ResultsTable"
-    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
-    resources = [aws_dynamodb_table.results.arn]
+  # DynamoDB integration actions the batch ASL uses directly, if any (it records through summarize_batch).
+  dynamic "statement" {
+    for_each = length(local.batch_asl_dynamodb_actions) > 0 ? [1] : []
+    content {
+      sid       = "ResultsTable"
+      actions   = local.batch_asl_dynamodb_actions
+      resources = [aws_dynamodb_table.results.arn]
+    }
   }
 }
 

@@ -48,7 +48,7 @@ resource "aws_lambda_function" "this" {
       length(lookup(each.value, "rekognition_actions", [])) > 0 ? {
         REKOGNITION_MAX_ATTEMPTS = "3"
       } : {},
-      lookup(each.value, "writes_table", false) ? {
+      lookup(each.value, "writes_table", false) || lookup(each.value, "queries_batch_index", false) ? {
         RESULTS_TABLE = aws_dynamodb_table.results.name
       } : {},
       lookup(each.value, "writes_uploads", false) ? {

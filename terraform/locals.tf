@@ -22,11 +22,23 @@ locals {
 
   rekognition_callers = { for k, f in local.functions : k => f if length(lookup(f, "rekognition_actions", [])) > 0 }
 
-  images_bucket_name  = "${var.name_prefix}-images-${local.account_id}-${local.region}"
-  results_bucket_name = "${var.name_prefix}-results-${local.account_id}-${local.region}"
-  results_prefix      = "results/"
-  uploads_prefix      = "uploads/"
-  table_name          = "${var.name_prefix}-results"
+  # Every key a manifest entry may have. The flags (reads_*, writes_*, queries_*) each map to a
+  # grant in iam.tf; a key not listed here fails the plan (precondition on aws_iam_role.lambda), so a
+  # new flag cannot silently get no permission. Add a flag here only together with its grant.
+  manifest_known_keys = [
+    "description", "handler", "memory_mb", "timeout_s", "rekognition_actions",
+    "reads_images", "writes_results", "writes_table", "writes_uploads", "reads_results", "queries_batch_index",
+  ]
+  manifest_unknown_keys = {
+    for k, f in local.functions : k => sort(setsubtract(keys(f), local.manifest_known_keys))
+  }
+
+  images_bucket_name   = "${var.name_prefix}-images-${local.account_id}-${local.region}"
+  results_bucket_name  = "${var.name_prefix}-results-${local.account_id}-${local.region}"
+  results_prefix       = "results/"
+  batch_results_prefix = "batches/" # Distributed Map ResultWriter output in the results bucket
+  uploads_prefix       = "uploads/"
+  table_name           = "${var.name_prefix}-results"
 
   image_analysis_name     = "${var.name_prefix}-image-analysis"
   batch_analysis_name     = "${var.name_prefix}-batch-analysis"
@@ -35,19 +47,32 @@ locals {
   # The batch state machine is deployed only once its ASL file exists.
   batch_enabled = fileexists(local.batch_analysis_asl_path)
 
-  # Rekognition actions the image-analysis ASL calls directly through the aws-sdk integration
-  # (e.g. the Custom Labels training/polling loop), derived from the file so the state machine
-  # role grants exactly those.
+  # What each state machine may do is read from its ASL file, so its role grants exactly what the
+  # definition uses: the functions it names (${<name>_function_arn} placeholders) and the
+  # Rekognition / DynamoDB actions it calls through service integrations (e.g. the Custom Labels
+  # polling loop, the cache lookup). A function split or renamed in the ASL is picked up here.
   image_asl_raw = file(local.image_analysis_asl_path)
+  batch_asl_raw = local.batch_enabled ? file(local.batch_analysis_asl_path) : ""
+
   asl_rekognition_actions = distinct([
     for m in regexall("arn:aws:states:::aws-sdk:rekognition:([A-Za-z]+)", local.image_asl_raw) :
     "rekognition:${upper(substr(m[0], 0, 1))}${substr(m[0], 1, -1)}"
   ])
+  image_asl_dynamodb_actions = distinct([
+    for m in regexall("arn:aws:states:::dynamodb:([A-Za-z]+)", local.image_asl_raw) :
+    "dynamodb:${upper(substr(m[0], 0, 1))}${substr(m[0], 1, -1)}"
+  ])
+  batch_asl_dynamodb_actions = distinct([
+    for m in regexall("arn:aws:states:::dynamodb:([A-Za-z]+)", local.batch_asl_raw) :
+    "dynamodb:${upper(substr(m[0], 0, 1))}${substr(m[0], 1, -1)}"
+  ])
 
-  # Functions the batch ASL invokes (its ${<name>_function_arn} placeholders): its role may invoke exactly those.
-  batch_function_keys = local.batch_enabled ? distinct([
-    for m in regexall("\\$\\{([a-z0-9_]+)_function_arn\\}", file(local.batch_analysis_asl_path)) : m[0] if contains(keys(local.functions), m[0])
-  ]) : []
+  image_function_keys = distinct([
+    for m in regexall("\\$\\{([a-z0-9_]+)_function_arn\\}", local.image_asl_raw) : m[0] if contains(keys(local.functions), m[0])
+  ])
+  batch_function_keys = distinct([
+    for m in regexall("\\$\\{([a-z0-9_]+)_function_arn\\}", local.batch_asl_raw) : m[0] if contains(keys(local.functions), m[0])
+  ])
 
   # The analysis request JSON Schema (draft-04 compatible) doubles as the API Gateway model.
   request_schema_path = "${local.repo_root}/functions/rekoflow_common/schemas/analysis_request.schema.json"
