@@ -21,7 +21,7 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_116:Functions are invoked synchronously (Step Functions, API Gateway); a DLQ applies only to asynchronous invocations. Failures are recorded by the state machine's Catch.
   # checkov:skip=CKV_AWS_117:The functions call only public AWS APIs (S3, Rekognition); a VPC would add NAT/endpoint cost and cold-start latency without protecting anything.
   # checkov:skip=CKV_AWS_272:Code signing is not used: zips are built reproducibly from the repository by `make build` in the deploying pipeline.
-  # checkov:skip=CKV_AWS_115:Reserved concurrency is set for Rekognition callers through rekognition_max_concurrency; the default (-1) reserves nothing because new accounts have a concurrency limit of 10.
+  # checkov:skip=CKV_AWS_115:Reserved concurrency is set for Rekognition callers through rekognition_reserved_concurrency; the default (-1) reserves nothing because new accounts have a concurrency limit of 10.
 
   function_name    = local.function_names[each.key]
   description      = substr(each.value.description, 0, 256)
@@ -36,7 +36,7 @@ resource "aws_lambda_function" "this" {
   layers           = [aws_lambda_layer_version.dependencies.arn]
   kms_key_arn      = aws_kms_key.this.arn
 
-  reserved_concurrent_executions = contains(keys(local.rekognition_callers), each.key) ? var.rekognition_max_concurrency : -1
+  reserved_concurrent_executions = contains(keys(local.rekognition_callers), each.key) ? var.rekognition_reserved_concurrency : -1
 
   environment {
     variables = merge(

@@ -52,10 +52,13 @@ resource "aws_scheduler_schedule" "batch" {
   target {
     arn      = aws_sfn_state_machine.batch_analysis[0].arn
     role_arn = aws_iam_role.scheduler[0].arn
+    # No batchId: the batch machine uses the execution name, unique per scheduled run.
     input = jsonencode({
-      bucket   = aws_s3_bucket.images.id
-      prefix   = var.batch_prefix
-      analyses = var.batch_analyses
+      bucket                     = aws_s3_bucket.images.id
+      prefix                     = var.batch_prefix
+      analyses                   = var.batch_analyses
+      maxConcurrency             = var.rekognition_max_concurrency
+      toleratedFailurePercentage = var.batch_tolerated_failure_percentage
     })
 
     retry_policy {

@@ -76,14 +76,25 @@ variable "log_retention_days" {
   }
 }
 
-variable "rekognition_max_concurrency" {
-  description = "Reserved concurrency of each Rekognition-calling function, which bounds the calls per second against Rekognition's TPS quota (e.g. 50 for DetectLabels in large regions, 5 elsewhere). -1 reserves nothing (needed on new accounts whose concurrency limit is 10)."
+variable "rekognition_reserved_concurrency" {
+  description = "Reserved concurrency of each Rekognition-calling function, which caps its concurrent Rekognition calls. -1 reserves nothing (needed on new accounts whose concurrency limit is 10)."
   type        = number
   default     = -1
 
   validation {
-    condition     = var.rekognition_max_concurrency == -1 || (var.rekognition_max_concurrency >= 1 && var.rekognition_max_concurrency <= 1000)
-    error_message = "rekognition_max_concurrency must be -1 (unreserved) or between 1 and 1000."
+    condition     = var.rekognition_reserved_concurrency == -1 || (var.rekognition_reserved_concurrency >= 1 && var.rekognition_reserved_concurrency <= 1000)
+    error_message = "rekognition_reserved_concurrency must be -1 (unreserved) or between 1 and 1000."
+  }
+}
+
+variable "rekognition_max_concurrency" {
+  description = "Child executions a batch run keeps in flight (the scheduler's maxConcurrency for the Distributed Map): at most the Rekognition TPS quota of the busiest operation, e.g. 50 for DetectLabels in us-east-1/us-west-2/eu-west-1, 5 in most other regions."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = floor(var.rekognition_max_concurrency) == var.rekognition_max_concurrency && var.rekognition_max_concurrency >= 1 && var.rekognition_max_concurrency <= 1000
+    error_message = "rekognition_max_concurrency must be a whole number between 1 and 1000 (the batch machine's maxConcurrency). For the Lambda reserved concurrency (-1 = unreserved) use rekognition_reserved_concurrency."
   }
 }
 
@@ -157,6 +168,17 @@ variable "batch_prefix" {
   validation {
     condition     = !startswith(var.batch_prefix, "/") && length(var.batch_prefix) <= 512
     error_message = "batch_prefix must not start with '/' and must be at most 512 characters."
+  }
+}
+
+variable "batch_tolerated_failure_percentage" {
+  description = "Share of a scheduled batch run's images (percent) that may fail before the batch fails (the scheduler's toleratedFailurePercentage)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.batch_tolerated_failure_percentage >= 0 && var.batch_tolerated_failure_percentage <= 100
+    error_message = "batch_tolerated_failure_percentage must be between 0 and 100."
   }
 }
 
