@@ -150,3 +150,165 @@ def test_production_provider_has_no_endpoint_overrides():
     assert "endpoints" not in TEXT["providers.tf"]
     assert "skip_credentials_validation" not in TEXT["providers.tf"]
     assert not any(name.endswith("_override.tf") for name in TEXT)
+
+
+# --- manifest flags, state machine roles, batch schedule ------------------------------------------
+
+MANIFEST = json.loads((ROOT / "functions" / "manifest.json").read_text())["functions"]
+ASL_DIR = ROOT / "statemachines"
+NON_FLAG_KEYS = {"description", "handler", "memory_mb", "timeout_s", "rekognition_actions"}
+
+
+def _locals() -> dict:
+    merged: dict = {}
+    for entry in CONFIG.get("locals", []):
+        merged.update(entry)
+    return merged
+
+
+def _list(value) -> list:
+    value = _u(value)
+    return value if isinstance(value, list) else [value]
+
+
+def _by_sid(document: dict) -> dict[str, dict]:
+    return {_u(statement.get("sid")): statement for statement in _statements(document)}
+
+
+def _asl_function_keys(name: str) -> set[str]:
+    text = (ASL_DIR / name).read_text()
+    return set(re.findall(r"\$\{([a-z0-9_]+)_function_arn\}", text))
+
+
+def test_every_manifest_key_is_known_to_terraform():
+    known = set(_u(_locals()["manifest_known_keys"]))
+    for name, spec in MANIFEST.items():
+        unknown = set(spec) - known
+        assert not unknown, f"manifest entry {name}: Terraform grants nothing for {sorted(unknown)}; add them to iam.tf and manifest_known_keys"
+    # every known flag really maps to a grant in the per-function policy
+    for flag in known - NON_FLAG_KEYS:
+        assert f'lookup(each.value, "{flag}", false)' in TEXT["iam.tf"], f"flag {flag} has no grant in iam.tf"
+
+
+def test_an_unknown_manifest_flag_fails_the_plan():
+    role = _resources("aws_iam_role")["lambda"]
+    precondition = _u(_u(_u(role["lifecycle"])["precondition"]))
+    assert "local.manifest_unknown_keys[each.key]" in _u(precondition["condition"])
+    assert "setsubtract(keys(f), local.manifest_known_keys)" in TEXT["locals.tf"]
+
+
+def test_reads_results_and_queries_batch_index_grants():
+    statements = _by_sid(_policy_documents()["lambda"])
+    read = statements["ReadBatchResults"]
+    assert _list(read["actions"]) == ["s3:GetObject"]
+    assert _list(read["resources"]) == ["${aws_s3_bucket.results.arn}/${local.batch_results_prefix}*"]
+    listing = statements["ListBatchResults"]
+    assert _list(listing["actions"]) == ["s3:ListBucket"]
+    assert _list(listing["resources"]) == ["${aws_s3_bucket.results.arn}"]
+    condition = _u(listing["condition"])
+    assert (_u(condition["test"]), _u(condition["variable"]), _list(condition["values"])) == (
+        "StringLike", "s3:prefix", ["${local.batch_results_prefix}*"])
+    query = statements["QueryBatchIndex"]
+    assert _list(query["actions"]) == ["dynamodb:Query"]
+    assert _list(query["resources"]) == ["${aws_dynamodb_table.results.arn}/index/batch-index"]
+    assert 'batch_results_prefix = "batches/"' in re.sub(r" +", " ", TEXT["locals.tf"])
+    # summarize_batch is the function that needs them (docs/architecture.md)
+    assert MANIFEST["summarize_batch"].get("reads_results") and MANIFEST["summarize_batch"].get("queries_batch_index")
+
+
+def test_state_machine_roles_invoke_exactly_the_functions_their_asl_names():
+    statements = {name: _by_sid(_policy_documents()[name]) for name in ("image_analysis", "batch_analysis")}
+    for name in ("image", "batch"):
+        assert _list(statements[f"{name}_analysis"]["InvokeFunctions"]["resources"]) == [
+            f"${{flatten([for k in local.{name}_function_keys : ['${{local.function_arns[k]}}', '${{local.function_arns[k]}}:*']])}}"]
+    hcl_regex = '"\\\\$\\\\{([a-z0-9_]+)_function_arn\\\\}"'
+    assert TEXT["locals.tf"].count(f"regexall({hcl_regex}, local.image_asl_raw)") == 1
+    assert TEXT["locals.tf"].count(f"regexall({hcl_regex}, local.batch_asl_raw)") == 1
+    # the ASLs name only manifest functions (templatefile() would fail otherwise), and not all of them
+    image_keys = _asl_function_keys("image_analysis.asl.json")
+    batch_keys = _asl_function_keys("batch_analysis.asl.json")
+    assert image_keys <= set(MANIFEST) and batch_keys <= set(MANIFEST)
+    assert "summarize_batch" not in image_keys and "create_upload_url" not in image_keys
+    assert batch_keys == {"summarize_batch"}
+
+
+def test_state_machine_dynamodb_actions_come_from_the_asl():
+    for name, local_name in (("image_analysis", "image_asl_dynamodb_actions"), ("batch_analysis", "batch_asl_dynamodb_actions")):
+        table = _by_sid(_policy_documents()[name]).get("ResultsTable")
+        assert table is not None and _list(table["actions"]) == [f"${{local.{local_name}}}"], name
+
+
+def test_only_the_batch_role_starts_the_batch_machine_and_its_children():
+    start = {}
+    for name, document in _policy_documents().items():
+        for statement in _statements(document):
+            if "states:StartExecution" in _list(statement.get("actions", [])):
+                start[name] = _list(statement["resources"])
+    assert start == {
+        "batch_analysis": ["${aws_sfn_state_machine.image_analysis.arn}", "${local.batch_analysis_arn}"],
+        "api": ["${aws_sfn_state_machine.image_analysis.arn}"],
+        "scheduler": ["${aws_sfn_state_machine.batch_analysis[0].arn}"],
+    }
+
+
+def test_batch_role_grants():
+    statements = _by_sid(_policy_documents()["batch_analysis"])
+    assert set(statements) == {"StartExecutions", "ManageExecutions", "SyncExecutionEvents", "InvokeFunctions",
+                               "ListImages", "WriteBatchResults", "ResultsTable"}
+    prefix = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:"
+    assert sorted(_list(statements["ManageExecutions"]["actions"])) == ["states:DescribeExecution", "states:StopExecution"]
+    assert sorted(_list(statements["ManageExecutions"]["resources"])) == sorted([
+        prefix + "${local.image_analysis_name}:*",
+        prefix + "${local.batch_analysis_name}:*",
+        prefix + "${local.batch_analysis_name}/*",
+    ])
+    events = statements["SyncExecutionEvents"]
+    assert sorted(_list(events["actions"])) == ["events:DescribeRule", "events:PutRule", "events:PutTargets"]
+    assert _list(events["resources"]) == [
+        "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"]
+    assert _list(statements["ListImages"]["actions"]) == ["s3:ListBucket"]
+    assert _list(statements["ListImages"]["resources"]) == ["${aws_s3_bucket.images.arn}"]
+    write = statements["WriteBatchResults"]
+    assert sorted(_list(write["actions"])) == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"]
+    assert _list(write["resources"]) == ["${aws_s3_bucket.results.arn}/${local.batch_results_prefix}*"]
+    # the ResultWriter prefix the role is scoped to is the one the ASL writes
+    assert "States.Format('batches/{}', $.batchId)" in (ASL_DIR / "batch_analysis.asl.json").read_text()
+    # X-Ray and log delivery come from the shared observability document
+    assert _u(_policy_documents()["batch_analysis"]["source_policy_documents"]) == "${data.aws_iam_policy_document.states_observability.json}"
+
+
+def test_scheduler_input_bounds_concurrency_and_failures():
+    target = _u(_resources("aws_scheduler_schedule")["batch"]["target"])
+    text = _u(target["input"])
+    for field, value in (("bucket", "aws_s3_bucket.images.id"), ("prefix", "var.batch_prefix"),
+                         ("analyses", "var.batch_analyses"), ("maxConcurrency", "var.rekognition_max_concurrency"),
+                         ("toleratedFailurePercentage", "var.batch_tolerated_failure_percentage")):
+        assert f"'{field}': '${{{value}}}'" in text, field
+    assert "batchId" not in text  # the batch id defaults to the (unique) execution name
+
+
+def _variable(name: str) -> dict:
+    for entry in CONFIG["variable"]:
+        if name in entry:
+            return entry[name]
+    raise KeyError(name)
+
+
+def test_concurrency_and_tolerance_variables_are_validated():
+    max_conc = _u(_u(_variable("rekognition_max_concurrency")["validation"])["condition"])
+    assert ">= 1" in max_conc and "<= 1000" in max_conc and "-1" not in max_conc
+    assert _u(_variable("rekognition_max_concurrency")["default"]) == 5
+    reserved = _u(_u(_variable("rekognition_reserved_concurrency")["validation"])["condition"])
+    assert "== -1" in reserved and "<= 1000" in reserved
+    assert "var.rekognition_reserved_concurrency" in TEXT["lambda.tf"]
+    assert "var.rekognition_max_concurrency" not in TEXT["lambda.tf"]
+    tolerated = _u(_u(_variable("batch_tolerated_failure_percentage")["validation"])["condition"])
+    assert ">= 0" in tolerated and "<= 100" in tolerated
+
+
+def test_every_state_machine_has_a_failed_executions_alarm():
+    arns = _u(_locals()["state_machine_arns"])
+    assert "batch_analysis = aws_sfn_state_machine.batch_analysis[0].arn" in TEXT["monitoring.tf"], arns
+    assert "image_analysis = aws_sfn_state_machine.image_analysis.arn" in TEXT["monitoring.tf"]
+    assert 'metric = "ExecutionsFailed"' in TEXT["monitoring.tf"]
+    assert set(_resources("aws_sfn_state_machine")) == {"image_analysis", "batch_analysis"}
