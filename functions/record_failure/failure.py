@@ -7,31 +7,15 @@ plain-text cause. The record keeps the readable message and the original cause.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping
 
 from aws_lambda_powertools import Logger
 
+from rekoflow_common.failures import fail_state_error, readable_cause
 from rekoflow_common.records import RECORD_TYPE_ANALYSIS, compact_json, now_iso, to_dynamodb_item
 
 logger = Logger(child=True)
 MAX_REQUEST_JSON_BYTES = 100_000
-MAX_CAUSE_CHARS = 8_000
-
-
-def readable_cause(cause: str | None) -> str:
-    if not cause:
-        return "no cause given"
-    try:
-        parsed = json.loads(cause)
-    except (TypeError, ValueError):
-        return cause[:MAX_CAUSE_CHARS]
-    if isinstance(parsed, dict):
-        # A Map state wraps the failed iteration's cause; unwrap until a message is found.
-        for key in ("errorMessage", "Cause", "cause", "message"):
-            if isinstance(parsed.get(key), str):
-                return readable_cause(parsed[key])
-    return cause[:MAX_CAUSE_CHARS]
 
 
 def failure_record(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,11 +37,6 @@ def failure_record(event: Mapping[str, Any]) -> dict[str, Any]:
         "updatedAt": now,
         "batchId": batch_id if isinstance(batch_id, str) and batch_id else None,
     }
-
-
-def fail_state_error(error: str) -> str:
-    """The error name the Fail state may raise: names starting with "States." are reserved (ASL spec)."""
-    return "Workflow." + error.removeprefix("States.") if error.startswith("States.") else error
 
 
 def record_failure(dynamodb: Any, table: str, event: Mapping[str, Any]) -> dict[str, Any]:

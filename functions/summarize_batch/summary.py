@@ -12,6 +12,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
+from rekoflow_common.failures import fail_state_error, readable_cause
 from rekoflow_common.records import compact_json, now_iso, to_dynamodb_item
 
 RECORD_TYPE_BATCH = "BATCH"
@@ -21,28 +22,6 @@ MAX_CAUSE_CHARS = 2_000
 
 def batch_pk(batch_id: str) -> str:
     return f"batch#{batch_id}"
-
-
-def readable_cause(cause: Any) -> str:
-    """A Lambda error's cause is a JSON document; a Map failure may wrap one. Keep the message."""
-    if not cause:
-        return "no cause given"
-    if not isinstance(cause, str):
-        cause = json.dumps(cause)
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return cause[:MAX_CAUSE_CHARS]
-    if isinstance(parsed, dict):
-        for key in ("errorMessage", "Cause", "cause", "message"):
-            if isinstance(parsed.get(key), str):
-                return readable_cause(parsed[key])
-    return cause[:MAX_CAUSE_CHARS]
-
-
-def fail_state_error(error: str) -> str:
-    """Fail states may not raise reserved "States." names (ASL spec); keep the rest of the name."""
-    return "Workflow." + error.removeprefix("States.") if error.startswith("States.") else error
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -114,7 +93,7 @@ class Tally:
     def add_failure(self, key: str | None, error: str | None, cause: Any, request_id: str | None = None) -> None:
         self.failed += 1
         if len(self.failures) < MAX_FAILURES_LISTED:
-            entry = {"key": key, "error": error or "States.Unknown", "cause": readable_cause(cause)}
+            entry = {"key": key, "error": error or "States.Unknown", "cause": readable_cause(cause, MAX_CAUSE_CHARS)}
             if request_id:
                 entry["requestId"] = request_id
             self.failures.append(entry)
@@ -222,7 +201,7 @@ def summarize(s3: Any, dynamodb: Any, table: str, event: Mapping[str, Any]) -> d
     if status != "SUCCEEDED":
         failure = batch.get("failure") or {}
         summary["error"] = fail_state_error(str(failure.get("Error") or "States.Unknown"))
-        summary["cause"] = readable_cause(failure.get("Cause"))
+        summary["cause"] = readable_cause(failure.get("Cause"), MAX_CAUSE_CHARS)
 
     item = to_dynamodb_item(
         {

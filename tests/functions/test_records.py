@@ -7,7 +7,8 @@ import pytest
 from moto import mock_aws
 
 from aggregate_results.aggregate import aggregate
-from record_failure.failure import fail_state_error, readable_cause, record_failure
+from record_failure.failure import record_failure
+from rekoflow_common.failures import fail_state_error, readable_cause
 from rekoflow_common.records import MAX_RESULTS_JSON_BYTES
 
 OUTPUTS = [
