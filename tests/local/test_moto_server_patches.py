@@ -6,6 +6,8 @@ import json
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from rekoflow.local import moto_patches
 
@@ -31,9 +33,11 @@ def server():
 
 
 def _sfn(url: str):
+    # One attempt: moto's 500 for a missing API would otherwise be retried with backoff.
     return boto3.client(
         "stepfunctions", endpoint_url=url, region_name="us-east-1",
         aws_access_key_id="testing", aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
     )
 
 
@@ -41,10 +45,12 @@ def test_without_the_patch_moto_lacks_the_provider_apis(server):
     """Guards the reason for the patch: if a moto upgrade adds these, the patch can go."""
     sfn = _sfn(server)
     arn = sfn.create_state_machine(name="sm", definition=MINIMAL_ASL, roleArn=ROLE)["stateMachineArn"]
-    with pytest.raises(Exception):
+    with pytest.raises(ClientError) as missing:
         sfn.list_state_machine_versions(stateMachineArn=arn)
-    with pytest.raises(Exception):
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    with pytest.raises(ClientError) as missing:
         sfn.validate_state_machine_definition(definition=MINIMAL_ASL)
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
 
 
 def test_list_state_machine_versions(server):
