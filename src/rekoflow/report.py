@@ -10,6 +10,17 @@ from rich.table import Table
 from rekoflow.annotate import face_caption
 
 
+FACE_ATTRIBUTES = [
+    ("smile", "smile"),
+    ("eyesOpen", "eyes open"),
+    ("mouthOpen", "mouth open"),
+    ("eyeglasses", "eyeglasses"),
+    ("sunglasses", "sunglasses"),
+    ("beard", "beard"),
+    ("mustache", "mustache"),
+]
+
+
 def _yes(attribute: Mapping[str, Any] | None) -> str:
     if not attribute:
         return "-"
@@ -44,7 +55,9 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
     faces = results.get("faces")
     if faces:
         table = Table(title=title("faces", f"Faces ({faces['count']})"), title_justify="left")
-        for column in ("#", "face", "confidence", "smile", "eyes open", "mouth open", "eyeglasses", "pose (yaw/pitch/roll)"):
+        # Only the attributes the service returned for some face: the local engine omits what it cannot measure.
+        present = [(key, heading) for key, heading in FACE_ATTRIBUTES if any(key in face for face in faces["faces"])]
+        for column in ["#", "face", "confidence", *(heading for _, heading in present), "pose (yaw/pitch/roll)"]:
             table.add_column(column)
         for index, face in enumerate(faces["faces"], 1):
             pose = face.get("pose")
@@ -52,10 +65,7 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
                 str(index),
                 face_caption(face).removeprefix("face ").strip() or "-",
                 f"{face['confidence']:.1f}%",
-                _yes(face.get("smile")),
-                _yes(face.get("eyesOpen")),
-                _yes(face.get("mouthOpen")),
-                _yes(face.get("eyeglasses")),
+                *(_yes(face.get(key)) for key, _ in present),
                 f"{pose['yaw']:.0f}/{pose['pitch']:.0f}/{pose['roll']:.0f}" if pose else "-",
             )
         console.print(table)

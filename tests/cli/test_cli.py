@@ -61,9 +61,11 @@ def test_second_run_is_served_from_the_saved_cache(cli, tmp_path, capsys, rekogn
 def test_human_summary(cli, tmp_path, capsys):
     photo = write(tmp_path, "p.jpg", image_bytes(300, 200, "JPEG"))
     target = write(tmp_path, "t.jpg", image_bytes(200, 300, "JPEG"))
-    assert cli("analyze", str(photo), "--target", str(target), "--analyses", "labels,text") == 0
+    assert cli("analyze", str(photo), "--target", str(target), "--analyses", "labels,text,faces") == 0
     out = capsys.readouterr().out
     assert "Labels (2)" in out and "Cat" in out and "HELLO WORLD" in out
+    # Face columns only for attributes the service returned (the scripted one gives Smile, not Eyeglasses).
+    assert "Faces (1)" in out and "30-40 female happy" in out and "smile" in out and "eyeglasses" not in out
     assert "Face comparison" in out and "match, similarity 98.7%" in out
 
 
