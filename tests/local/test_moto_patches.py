@@ -139,3 +139,33 @@ def test_each_function_gets_its_own_copy_of_shared_modules(tmp_path):
         for name in [m for m in sys.modules if m.split(".")[0] in ("shared_lib", "fn_a", "fn_b")]:
             del sys.modules[name]
     assert answers == ["fn_a", "fn_b", "fn_a"]
+
+
+def test_interpreter_clients_wait_for_a_running_invocation(functions_dir):
+    """moto's interpreter threads create clients (reading the whole environment) only between invocations."""
+    import threading
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_dynamodb
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    undo = moto_patches.install_in_process_lambda(moto_patches.InProcessLambdaRuntime(functions_dir))
+    held = threading.Event()
+
+    def invocation():
+        with moto_patches.INVOKE_LOCK:
+            held.set()
+            time.sleep(0.3)
+
+    worker = threading.Thread(target=invocation)
+    try:
+        assert state_task_service_dynamodb.boto_client_for is not original
+        worker.start()
+        held.wait()
+        started = time.perf_counter()
+        state_task_service_dynamodb.boto_client_for(region="us-east-1", service="dynamodb")
+        assert time.perf_counter() - started >= 0.2
+    finally:
+        worker.join()
+        undo()
+    assert state_task_service_dynamodb.boto_client_for is original and boto_client.boto_client_for is original

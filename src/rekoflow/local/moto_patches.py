@@ -47,7 +47,7 @@ MOTO_VERSION = "5.2.5"
 
 _PATCH_LOCK = threading.Lock()
 # Handlers run one at a time: environment variables and stdout are process-global.
-_INVOKE_LOCK = threading.RLock()
+INVOKE_LOCK = threading.RLock()
 
 
 def check_moto_version() -> None:
@@ -173,7 +173,7 @@ class InProcessLambdaRuntime:
         )
         buffer = io.StringIO()
         started = time.perf_counter()
-        with _INVOKE_LOCK, _patched_environ(environment), self._isolated(fn.function_name):
+        with INVOKE_LOCK, _patched_environ(environment), self._isolated(fn.function_name):
             self.stream.current = buffer
             try:
                 handler = self._resolve(fn.handler)
@@ -207,22 +207,53 @@ class InProcessLambdaRuntime:
 
 @contextlib.contextmanager
 def _patched_environ(values: dict[str, str]):
-    saved = dict(os.environ)
+    """Set ``values`` for one invocation, then put back exactly what was there.
+
+    Only the keys that change are touched: other threads (moto's interpreter, its boto3 clients)
+    read the environment at the same time, and clearing it even briefly makes them see no
+    credentials at all (botocore then copies os.environ while it is being rebuilt: KeyError).
+    """
+    previous = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            elif os.environ.get(key) != value:
+                os.environ[key] = value
 
 
 def install_in_process_lambda(runtime: InProcessLambdaRuntime) -> Callable[[], None]:
-    """Route every moto Lambda invocation to ``runtime``; returns a function that undoes it."""
+    """Route every moto Lambda invocation to ``runtime``; returns a function that undoes it.
+
+    While installed, moto's interpreter creates its boto3 clients under the invocation lock too:
+    each invocation sets and removes its function's environment variables, and creating a client
+    reads the whole environment (botocore copies it, urllib iterates it for proxies), which raises
+    KeyError for a variable removed between listing and reading it. Seen as sporadic
+    ``States.Runtime`` task failures in batch runs under load.
+    """
     check_moto_version()
     from moto.awslambda.models import LambdaFunction
+    from moto.stepfunctions.parser.asl.utils import boto_client
 
     with _PATCH_LOCK:
         original = LambdaFunction._invoke_lambda
+        original_client_for = boto_client.boto_client_for
+
+        def boto_client_for(*args: Any, **kwargs: Any) -> Any:
+            with INVOKE_LOCK:
+                return original_client_for(*args, **kwargs)
+
+        # Modules that imported the function by name hold their own reference: replace it there too.
+        holders = [boto_client] + [
+            module
+            for name, module in list(sys.modules.items())
+            if name.startswith("moto.stepfunctions.") and getattr(module, "boto_client_for", None) is original_client_for
+        ]
+        for module in holders:
+            module.boto_client_for = boto_client_for
 
         def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
             payload, errored, logs = runtime.invoke(self, event)
@@ -235,6 +266,8 @@ def install_in_process_lambda(runtime: InProcessLambdaRuntime) -> Callable[[], N
     def undo() -> None:
         with _PATCH_LOCK:
             LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+            for module in holders:
+                module.boto_client_for = original_client_for
 
     return undo
 

@@ -209,7 +209,10 @@ class LocalRuntime:
     def client(self, service: str) -> Any:
         # Clients are cached: creating one costs ~10 ms, and wait() polls in a loop.
         if service not in self._clients:
-            self._clients[service] = boto3.client(service, region_name=REGION)
+            # Created under the invocation lock: creating a client reads the whole environment,
+            # which in-process invocations change (see moto_patches.install_in_process_lambda).
+            with moto_patches.INVOKE_LOCK:
+                self._clients[service] = boto3.client(service, region_name=REGION)
         return self._clients[service]
 
     @property
