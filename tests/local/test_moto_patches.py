@@ -148,7 +148,7 @@ def test_interpreter_clients_wait_for_a_running_invocation(functions_dir):
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_dynamodb
     from moto.stepfunctions.parser.asl.utils import boto_client
 
-    original = boto_client.boto_client_for
+    before = (boto_client.boto_client_for, state_task_service_dynamodb.boto_client_for)
     undo = moto_patches.install_in_process_lambda(moto_patches.InProcessLambdaRuntime(functions_dir))
     held = threading.Event()
 
@@ -159,7 +159,7 @@ def test_interpreter_clients_wait_for_a_running_invocation(functions_dir):
 
     worker = threading.Thread(target=invocation)
     try:
-        assert state_task_service_dynamodb.boto_client_for is not original
+        assert state_task_service_dynamodb.boto_client_for is not before[1]
         worker.start()
         held.wait()
         started = time.perf_counter()
@@ -168,4 +168,24 @@ def test_interpreter_clients_wait_for_a_running_invocation(functions_dir):
     finally:
         worker.join()
         undo()
-    assert state_task_service_dynamodb.boto_client_for is original and boto_client.boto_client_for is original
+    assert (boto_client.boto_client_for, state_task_service_dynamodb.boto_client_for) == before
+
+
+def test_undo_restores_modules_imported_while_installed(functions_dir):
+    import importlib
+    import sys
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    name = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs"
+    original = boto_client.boto_client_for
+    saved = sys.modules.pop(name, None)
+    undo = moto_patches.install_in_process_lambda(moto_patches.InProcessLambdaRuntime(functions_dir))
+    try:
+        late = importlib.import_module(name)  # takes the wrapper by name
+        assert late.boto_client_for is not original
+    finally:
+        undo()
+    assert late.boto_client_for is original
+    if saved is not None:
+        sys.modules[name] = saved

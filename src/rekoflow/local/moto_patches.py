@@ -266,6 +266,10 @@ def install_in_process_lambda(runtime: InProcessLambdaRuntime) -> Callable[[], N
     def undo() -> None:
         with _PATCH_LOCK:
             LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+            # Modules imported while installed took the wrapper by name too: restore them as well.
+            for name, module in list(sys.modules.items()):
+                if name.startswith("moto.stepfunctions.") and getattr(module, "boto_client_for", None) is boto_client_for:
+                    module.boto_client_for = original_client_for
             for module in holders:
                 module.boto_client_for = original_client_for
 
