@@ -9,22 +9,20 @@ A moto ``ThreadedMotoServer`` on a free 127.0.0.1 port, in this process, so that
 - the gaps the Terraform AWS provider trips over are patched (``moto_patches.install_terraform_compat``);
 - the handlers' boto3 clients reach the emulator through ``AWS_ENDPOINT_URL`` and Rekognition
   through ``AWS_ENDPOINT_URL_REKOGNITION``: the local engine (``rekoflow.engine.EngineServer``),
-  or a tiny fixed DetectLabels answer when the engine is not importable. Both are set only in the
+  or fixed scripted answers (``scripted_rekognition``) when the engine is not importable. Both are set only in the
   emulator's base environment for in-process Lambdas, never in the Terraform.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
 from rekoflow.local import moto_patches
+from rekoflow.local.scripted_rekognition import FakeRekognition
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -45,52 +43,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-class _FixedRekognition(BaseHTTPRequestHandler):
-    """Fallback Rekognition endpoint: a fixed, valid DetectLabels answer (AWS JSON 1.1)."""
-
-    ANSWER = {
-        "Labels": [
-            {"Name": "Pattern", "Confidence": 91.5, "Instances": [], "Parents": [], "Aliases": [], "Categories": []},
-        ],
-        "LabelModelVersion": "3.0",
-    }
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        target = self.headers.get("X-Amz-Target", "")
-        if target.endswith(".DetectLabels"):
-            status, body = 200, self.ANSWER
-        else:
-            status, body = 400, {"__type": "InvalidParameterException", "Message": f"fixed fake: {target} unsupported"}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        return None
-
-
-class _FixedRekognitionServer:
-    def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _FixedRekognition)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> "_FixedRekognitionServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class Emulator:
@@ -141,9 +93,9 @@ class Emulator:
                 self._rekognition_server, self.rekognition_kind = server, "local engine"
                 return server.url
             except ImportError as error:  # the engine extra is not installed
-                self.log(f"local engine not importable ({error}); using a fixed DetectLabels answer")
-        server = _FixedRekognitionServer().start()
-        self._rekognition_server, self.rekognition_kind = server, "fixed DetectLabels answer"
+                self.log(f"local engine not importable ({error}); using fixed scripted answers")
+        server = FakeRekognition().start()
+        self._rekognition_server, self.rekognition_kind = server, "fixed scripted answers"
         return server.url
 
     def start(self) -> "Emulator":
