@@ -138,3 +138,83 @@ def test_drop_secure_transport_denials_keeps_other_statements():
     policy = json.loads(_tls_only("b", [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]))
     kept = moto_patches._drop_secure_transport_denials(policy)["Statement"]
     assert [st["Effect"] for st in kept] == ["Allow"]
+
+
+def _zip(text: str) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", text)
+    return buffer.getvalue()
+
+
+def _lambda_and_role(url: str):
+    kwargs = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    iam = boto3.client("iam", **kwargs)
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    client = boto3.client("lambda", config=Config(retries={"mode": "standard", "total_max_attempts": 1}), **kwargs)
+    return client, role["Role"]["Arn"]
+
+
+def _create(client, role: str, code: str, name: str = "fn"):
+    return client.create_function(
+        FunctionName=name, Role=role, Handler="handler.lambda_handler", Runtime="python3.12",
+        Code={"ZipFile": _zip(code)}, Environment={"Variables": {"A": "1"}},
+    )
+
+
+def test_an_identical_create_function_replay_gets_the_function_not_a_conflict(server):
+    """The provider retries a create whose answer was lost; the replay must not loop on 409 for 5 minutes."""
+    client, role = _lambda_and_role(server)
+    _create(client, role, "x = 1")
+    with pytest.raises(ClientError) as conflict:  # moto alone: the replay conflicts
+        _create(client, role, "x = 1")
+    assert conflict.value.response["Error"]["Code"] == "ResourceConflictException"
+
+    undo = moto_patches.install_terraform_compat()
+    try:
+        moto_patches.REPLAYED_CREATES.clear()
+        first = _create(client, role, "y = 2", name="replayed")
+        again = _create(client, role, "y = 2", name="replayed")
+        assert again["FunctionArn"] == first["FunctionArn"] and again["CodeSha256"] == first["CodeSha256"]
+        assert moto_patches.REPLAYED_CREATES == ["replayed"]
+        # Anything but an exact replay still conflicts, as on AWS.
+        with pytest.raises(ClientError) as different_code:
+            _create(client, role, "y = 3", name="replayed")
+        assert different_code.value.response["Error"]["Code"] == "ResourceConflictException"
+        client.update_function_configuration(FunctionName="replayed", Timeout=30)
+        with pytest.raises(ClientError) as changed_since:
+            _create(client, role, "y = 2", name="replayed")
+        assert changed_since.value.response["Error"]["Code"] == "ResourceConflictException"
+        assert moto_patches.REPLAYED_CREATES == ["replayed"]
+    finally:
+        undo()
+        moto_patches.REPLAYED_CREATES.clear()
+    from moto.awslambda.responses import LambdaResponse
+
+    assert LambdaResponse.create_function.__qualname__ == "LambdaResponse.create_function"
+
+
+def test_incident_recorder_keeps_server_errors_exceptions_and_slow_requests():
+    from rekoflow.local.emulator import IncidentRecorder
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/boom":
+            raise RuntimeError("dictionary changed size during iteration")
+        status = "500 Internal Server Error" if environ["PATH_INFO"] == "/fail" else "200 OK"
+        start_response(status, [])
+        return [b"internal failure" if status.startswith("5") else b"fine"]
+
+    recorder = IncidentRecorder(app, slow_seconds=0.0)
+    environ = {"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "AWSStepFunctions.StartExecution"}
+    assert recorder({**environ, "PATH_INFO": "/fail"}, lambda *a: None) == [b"internal failure"]
+    with pytest.raises(RuntimeError):
+        recorder({**environ, "PATH_INFO": "/boom"}, lambda *a: None)
+    recorder({"REQUEST_METHOD": "GET", "PATH_INFO": "/ok"}, lambda *a: None)
+    failed, raised, slow = recorder.incidents
+    assert failed.status.startswith("500") and failed.detail == "internal failure"
+    assert "AWSStepFunctions.StartExecution: 500" in failed.describe()
+    assert raised.status == "exception" and "dictionary changed size" in raised.detail
+    assert slow.status == "slow (200 OK)" and slow.describe().startswith("GET /ok")

@@ -18,6 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,6 +41,70 @@ TERRAFORM_SERVICES = (
     "apigateway", "cloudwatch", "logs", "dynamodb", "iam", "kms", "lambda",
     "s3", "scheduler", "sfn", "sns", "sqs", "sts",
 )
+
+
+@dataclass(frozen=True)
+class ServerIncident:
+    """A request the emulator answered with HTTP 5xx, raised on, or took long over."""
+
+    method: str
+    path: str
+    target: str
+    status: str
+    seconds: float
+    detail: str
+
+    def describe(self) -> str:
+        operation = self.target or f"{self.method} {self.path}"
+        return f"{operation}: {self.status} after {self.seconds:.1f}s {self.detail}".rstrip()
+
+
+class IncidentRecorder:
+    """WSGI middleware around moto's server app: remembers 5xx answers, exceptions and slow requests.
+
+    moto's werkzeug server logs its own failures at a level the emulator silences, and a client
+    that retries (the Terraform provider does) hides them; ``make tf-local`` prints these on failure.
+    """
+
+    def __init__(self, app: Any, slow_seconds: float = 20.0) -> None:
+        self.app = app
+        self.slow_seconds = slow_seconds
+        self.incidents: list[ServerIncident] = []
+        self._lock = threading.Lock()
+
+    def _record(self, environ: dict[str, Any], status: str, started: float, detail: str) -> None:
+        incident = ServerIncident(
+            method=environ.get("REQUEST_METHOD", ""),
+            path=environ.get("PATH_INFO", ""),
+            target=environ.get("HTTP_X_AMZ_TARGET", ""),
+            status=status,
+            seconds=time.perf_counter() - started,
+            detail=detail[:2000],
+        )
+        with self._lock:
+            self.incidents.append(incident)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+        seen: dict[str, str] = {}
+
+        def recording_start_response(status: str, headers: Any, *args: Any) -> Any:
+            seen["status"] = status
+            return start_response(status, headers, *args)
+
+        try:
+            body = self.app(environ, recording_start_response)
+        except Exception:
+            self._record(environ, "exception", started, traceback.format_exc())
+            raise
+        status = seen.get("status", "")
+        if status.startswith("5"):
+            chunks = list(body)
+            self._record(environ, status, started, b"".join(chunks).decode("utf-8", "replace"))
+            return chunks
+        if time.perf_counter() - started > self.slow_seconds:
+            self._record(environ, f"slow ({status})", started, "")
+        return body
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -67,6 +135,7 @@ class Emulator:
         self.url = ""
         self.runtime: moto_patches.InProcessLambdaRuntime | None = None
         self._server: Any = None
+        self.recorder: IncidentRecorder | None = None
         self._rekognition_server: Any = None
         self._undo: list[Callable[[], None]] = []
 
@@ -111,6 +180,9 @@ class Emulator:
         os.environ["MOTO_PORT"] = str(port)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._server.start()
+        # The werkzeug server reads .app per request; wrapping it before any request is served.
+        self.recorder = IncidentRecorder(self._server._server.app)
+        self._server._server.app = self.recorder
         self.url = f"http://127.0.0.1:{port}"
         try:
             self._undo.append(moto_patches.install_terraform_compat())

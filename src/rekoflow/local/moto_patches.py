@@ -380,6 +380,44 @@ def _s3_bucket_get_permission(self: Any, action: str, resource: str) -> Any:
     return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
 
 
+# Names of functions whose CreateFunction a client sent again after it had succeeded (see below).
+REPLAYED_CREATES: list[str] = []
+
+
+def _same_function_request(existing: Any, spec: dict[str, Any]) -> bool:
+    """True when ``spec`` would create exactly ``existing``, and nothing changed it since."""
+    from moto.awslambda.models import _zipfile_content
+
+    zip_file = (spec.get("Code") or {}).get("ZipFile")
+    if not zip_file or existing.code_or_config_updated or existing.code.get("ZipFile") is None:
+        return False
+    return (
+        _zipfile_content(zip_file)[2] == existing.code_sha_256
+        and spec.get("Role") == existing.role
+        and spec.get("Handler") == existing.handler
+        and spec.get("Runtime") == existing.run_time
+        and (spec.get("Environment") or {}).get("Variables", {}) == existing.environment_vars
+        and spec.get("Layers", []) == [layer["Arn"] for layer in existing.layers]
+    )
+
+
+def _lambda_create_function_replayable(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def create_function(self: Any) -> Any:
+        from moto.awslambda.exceptions import UnknownFunctionException
+
+        name = self.json_body["FunctionName"].rsplit(":", 1)[-1]
+        try:
+            existing = self.backend.get_function(name, None)
+        except UnknownFunctionException:
+            return original(self)
+        if not _same_function_request(existing, self.json_body):
+            return original(self)  # ResourceConflictException, as AWS answers
+        REPLAYED_CREATES.append(name)
+        return 201, {"status": 201}, json.dumps(existing.get_configuration(on_create=True))
+
+    return create_function
+
+
 def install_terraform_compat() -> Callable[[], None]:
     """Fill the gaps between moto's server and what the Terraform AWS provider (5.x) calls.
 
@@ -395,10 +433,17 @@ def install_terraform_compat() -> Callable[[], None]:
       false``) denies every request, including the Lambdas' and the test's uploads. The emulator
       stands in for AWS's HTTPS endpoints, so the patch evaluates bucket policies as for a request
       over TLS: those Deny statements are left out; every other statement is evaluated as before.
+    - Lambda ``CreateFunction`` sent again, identical, for a function it already created: when the
+      answer to the first request is lost (a 5xx or a dropped connection under load), the SDK
+      retries, moto answers ``ResourceConflictException``, and the provider retries *that* for its
+      whole propagation timeout (about 5 minutes) while holding the lock that serialises every
+      function upload, then fails the apply. The patch answers such a replay with the function it
+      created (noted in ``REPLAYED_CREATES``); any other create of an existing name still conflicts.
 
     Returns a function that undoes every patch.
     """
     check_moto_version()
+    from moto.awslambda.responses import LambdaResponse
     from moto.s3.models import FakeBucket
     from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -409,6 +454,11 @@ def install_terraform_compat() -> Callable[[], None]:
             _set_attribute(StepFunctionResponse, "validate_state_machine_definition", _sfn_validate_state_machine_definition)
         )
         undo_steps.append(_set_attribute(FakeBucket, "get_permission", _s3_bucket_get_permission))
+        undo_steps.append(
+            _set_attribute(
+                LambdaResponse, "create_function", _lambda_create_function_replayable(LambdaResponse.create_function)
+            )
+        )
 
     def undo() -> None:
         with _PATCH_LOCK:

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from rekoflow.local import moto_patches
 from rekoflow.local.emulator import REGION, REPO_ROOT, Emulator
 
 TERRAFORM_DIR = REPO_ROOT / "terraform"
@@ -218,6 +219,21 @@ def leftovers(emulator: Emulator, name_prefix: str) -> list[str]:
     return left
 
 
+def report_incidents(emulator: Emulator, path: Path, verbose: bool) -> None:
+    """Print what the emulator answered with 5xx, raised on, or was slow for (the provider retries hide it)."""
+    incidents = list(emulator.recorder.incidents) if emulator.recorder else []
+    replayed = list(moto_patches.REPLAYED_CREATES)
+    if not incidents and not replayed:
+        return
+    lines = [incident.describe() for incident in incidents]
+    lines += [f"CreateFunction {name}: retried by the client after it was created; answered with the function" for name in replayed]
+    path.write_text("\n\n".join(lines) + "\n")
+    print(f"    emulator: {len(incidents)} server incident(s), {len(replayed)} replayed create(s); details in {path}")
+    if verbose:
+        for line in lines[:20]:
+            print("      " + line[:1500].replace("\n", "\n      "))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Apply terraform/ to the local emulator, run one execution, destroy.")
     parser.add_argument("--build-dir", default=str(REPO_ROOT / "build"), help="output of make build")
@@ -284,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                     terraform(module, env, "destroy", "-auto-approve", "-no-color", *tf_vars, log=log)
                 except Exception as error:  # noqa: BLE001 - best effort; the emulator is discarded anyway
                     print(f"tf-local: destroy failed too: {error}", file=sys.stderr)
+            report_incidents(emulator, work / "emulator-incidents.log", verbose=not ok)
             emulator.stop()
     except Exception as error:  # noqa: BLE001 - report any failure with the timings and the kept log
         print(f"tf-local: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
