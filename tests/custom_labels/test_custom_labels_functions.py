@@ -235,6 +235,31 @@ def test_start_training_with_a_taken_version_name(rekognition):
         start_training(client, RESULTS, {"projectArn": PROJECT_ARN, "training": TRAINING})
 
 
+def test_start_training_taken_by_another_request_is_still_an_error(rekognition):
+    client, stubber = rekognition
+    stubber.add_client_error("create_project_version", "ResourceInUseException", "exists")
+    stubber.add_response(
+        "describe_project_versions",
+        version_description("TRAINING_IN_PROGRESS", VersionDescription="rekoflow request someone-else"),
+        {"ProjectArn": PROJECT_ARN, "VersionNames": ["v1"]},
+    )
+    with pytest.raises(RekognitionRequestError, match="choose a new versionName"):
+        start_training(client, RESULTS, {"requestId": "req-1", "projectArn": PROJECT_ARN, "training": TRAINING})
+
+
+def test_a_retried_start_training_adopts_the_version_it_created(rekognition):
+    """The first attempt created the version but its answer was lost; the Retry must not fail the run."""
+    client, stubber = rekognition
+    stubber.add_client_error("create_project_version", "ResourceInUseException", "exists")
+    stubber.add_response(
+        "describe_project_versions",
+        version_description("TRAINING_IN_PROGRESS", VersionDescription="rekoflow request req-1"),
+        {"ProjectArn": PROJECT_ARN, "VersionNames": ["v1"]},
+    )
+    out = start_training(client, RESULTS, {"requestId": "req-1", "projectArn": PROJECT_ARN, "training": TRAINING})
+    assert out["projectVersionArn"] == VERSION_ARN and out["status"] == "TRAINING_IN_PROGRESS"
+
+
 def test_training_defaults_apply_only_when_training():
     assert "training" not in with_defaults("custom", {"projectVersionArn": VERSION_ARN})
     merged = with_defaults("custom", {"training": {**TRAINING, "minF1Score": 0.9}})["training"]
