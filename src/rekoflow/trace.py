@@ -287,15 +287,49 @@ def from_aws(execution_arn: str, sfn: Any = None) -> Trace:
     trace = from_saved({"stateMachine": machine.get("name"), "definition": machine["definition"], "execution": described, "events": events})
     map_runs = [row.map_run_arn for row in trace.rows if row.map_run_arn]
     if map_runs:
-        run = sfn.describe_map_run(mapRunArn=map_runs[-1])
-        counts = run.get("itemCounts", {})
-        failed = []
-        for page in sfn.get_paginator("list_executions").paginate(mapRunArn=map_runs[-1], statusFilter="FAILED"):
-            for summary in page["executions"][:50]:
-                child = sfn.describe_execution(executionArn=summary["executionArn"])
-                failed.append({"name": child["name"], "error": child.get("error"), "cause": child.get("cause")})
-        trace.batch = {"batchId": trace.name, "counts": {k: counts.get(k) for k in ("total", "succeeded", "failed", "aborted", "timedOut")}, "failedChildren": failed, "record": None}
+        trace.batch = _batch_details_aws(sfn, trace, machine["definition"], map_runs[-1])
     return trace
+
+
+def _child_state_machine_arn(definition: str | dict[str, Any]) -> str | None:
+    """The state machine a batch's iterations start (the ``states:startExecution`` Task's target)."""
+    machine = json.loads(definition) if isinstance(definition, str) else definition
+    pending = [machine]
+    while pending:
+        for state in pending.pop().get("States", {}).values():
+            if str(state.get("Resource", "")).startswith("arn:aws:states:::states:startExecution"):
+                return state.get("Parameters", {}).get("StateMachineArn")
+            pending.extend(_inner(state))
+    return None
+
+
+def _batch_details_aws(sfn: Any, trace: Trace, definition: str, map_run_arn: str, limit: int = 50) -> dict[str, Any]:
+    """Map-run counts, and the failed image executions (named ``<batchId>-<md5>``) with their own errors.
+
+    The failed children are read from the image-analysis machine rather than from the map run's
+    iterations: an iteration's error is only ``States.TaskFailed`` with the child's description as
+    its cause, while the child execution carries the real error (``ImageValidationError``...).
+    """
+    batch_id = (trace.input or {}).get("batchId") if isinstance(trace.input, dict) else None
+    batch_id = batch_id or trace.name
+    counts = sfn.describe_map_run(mapRunArn=map_run_arn).get("itemCounts", {})
+    failed: list[dict[str, Any]] = []
+    child_machine = _child_state_machine_arn(definition)
+    if child_machine:
+        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=child_machine, statusFilter="FAILED")
+        for page in pages:
+            for summary in page["executions"]:
+                if summary["name"].startswith(f"{batch_id}-") and len(failed) < limit:
+                    child = sfn.describe_execution(executionArn=summary["executionArn"])
+                    failed.append({"name": child["name"], "error": child.get("error"), "cause": child.get("cause")})
+            if len(failed) >= limit:
+                break
+    return {
+        "batchId": batch_id,
+        "counts": {k: counts.get(k) for k in ("total", "succeeded", "failed", "aborted", "timedOut")},
+        "failedChildren": sorted(failed, key=lambda c: c["name"]),
+        "record": None,
+    }
 
 
 # ----- the timeline -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 
 from rekoflow import trace as tracing
 from rekoflow.cli import main
+from rekoflow.local import moto_patches
 from support.images import TEXT_BYTES, image_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -32,7 +33,8 @@ def state_dir(tmp_path_factory, fake_rekognition):
         fake_rekognition.fail("DetectLabels", "ThrottlingException", times=3)  # one invocation's client retries
         fake_rekognition.fail("DetectLabels", "InvalidParameterException", times=1, message="scripted rejection")
         other = runtime.put_bytes(image_bytes(230, 180), "t/other.png")
-        assert not runtime.analyze({"requestId": "trace-fail", "image": other, "analyses": ["labels"]}).succeeded
+        failed = runtime.analyze({"requestId": "trace-fail", "image": other, "analyses": ["labels"]})
+        assert not failed.succeeded
         fake_rekognition._faults.clear()
         for index, name in enumerate(("a.png", "b.png")):
             runtime.put_bytes(image_bytes(200, 190 + 7 * index), f"tb/{name}")  # different content: no cache hit
@@ -40,7 +42,15 @@ def state_dir(tmp_path_factory, fake_rekognition):
         runtime.put_bytes(b"GIF89a" + b"\0" * 100, "tb/broken.jpg")
         batch = runtime.start_execution("batch_analysis", {"bucket": runtime.config.images_bucket, "prefix": "tb/", "analyses": ["labels"], "batchId": "trace-batch", "toleratedFailurePercentage": 50}, "trace-batch")
         assert runtime.wait(batch, 120).succeeded
+        # What `rekoflow trace --aws ARN` reads, through the Step Functions API itself (moto answers it).
+        AWS_TRACES["trace-fail"] = tracing.from_aws(failed.arn, runtime.sfn)
+        AWS_TRACES["trace-batch"] = tracing.from_aws(batch, runtime.sfn)
+        with moto_patches.INVOKE_LOCK:
+            AWS_TRACES["cli"] = main(["trace", "--aws", failed.arn, "--no-graph"])
     return directory
+
+
+AWS_TRACES: dict = {}
 
 
 def load(state_dir, name):
@@ -121,3 +131,28 @@ def test_last_picks_the_newest_execution_a_person_started(state_dir, tmp_path, c
 def test_unknown_execution_is_a_one_line_error(state_dir, capsys):
     assert main(["trace", "nope", "--state-dir", str(state_dir)]) == 1
     assert "no saved execution named 'nope'" in capsys.readouterr().err
+
+
+def _row_summary(trace):
+    return [(row.context, row.name, row.retries, row.error) for row in trace.rows]
+
+
+def test_aws_trace_reads_the_same_timeline_through_the_api(state_dir, capsys):
+    saved, api = load(state_dir, "trace-fail"), AWS_TRACES["trace-fail"]
+    assert api.status == "FAILED" and api.error == saved.error == "RekognitionRequestError"
+    assert _row_summary(api) == _row_summary(saved)
+    assert api.failed_states == saved.failed_states
+    assert AWS_TRACES["cli"] == 0
+
+
+def test_aws_trace_of_a_batch_reads_the_map_run(state_dir):
+    api = AWS_TRACES["trace-batch"]
+    assert api.status == "SUCCEEDED" and api.batch is not None
+    assert api.batch["counts"]["total"] == 4  # every object under the prefix is an item (the .txt is skipped in its iteration)
+    assert api.batch["counts"]["failed"] == 1
+    assert [child["error"] for child in api.batch["failedChildren"]] == ["ImageValidationError"]
+
+
+def test_aws_trace_needs_an_arn():
+    with pytest.raises(tracing.TraceError, match="execution ARN"):
+        tracing.from_aws("trace-fail", sfn=object())
