@@ -202,6 +202,12 @@ class Emulator:
             raise
         return self
 
+    def reset_backends(self) -> None:
+        """Empty every moto backend (they are process-wide, shared by every emulator in this process)."""
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=30).read()
+
     def stop(self) -> None:
         while self._undo:
             self._undo.pop()()

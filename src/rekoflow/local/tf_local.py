@@ -12,7 +12,10 @@
 5. ``terraform destroy -auto-approve`` and check that no bucket, table, function, state machine,
    role, log group, topic, queue or API is left in the emulator.
 
-Exit status 0 only when every step passed. Timings of each step are printed.
+Exit status 0 only when every step passed. Timings of each step are printed. After a failure the
+whole cycle is tried once more from scratch (``--attempts``), with the first attempt's log, its
+terraform error and the emulator's incidents (5xx answers, exceptions) printed: a fault in the
+module fails both attempts; a response lost by the emulator's dev server under load does not.
 """
 
 from __future__ import annotations
@@ -239,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-dir", default=str(REPO_ROOT / "build"), help="output of make build")
     parser.add_argument("--keep", action="store_true", help="keep the working copy and log (printed at the end)")
     parser.add_argument("--rekognition", choices=("engine", "fixed"), default="engine")
+    parser.add_argument(
+        "--attempts", type=int, default=2,
+        help="full cycles to try before failing (default 2: a second, from scratch, after a failure; "
+        "a fault in the module fails both, a lost response in the emulator under load does not)",
+    )
     args = parser.parse_args(argv)
 
     build_dir = Path(args.build_dir)
@@ -249,6 +257,20 @@ def main(argv: list[str] | None = None) -> int:
         print("tf-local: terraform is not installed", file=sys.stderr)
         return 2
 
+    for number in range(1, args.attempts + 1):
+        if number > 1:
+            print(f"tf-local: attempt {number - 1} failed; trying again from scratch (a fresh emulator)", flush=True)
+        if run_attempt(args, build_dir):
+            if number > 1:
+                print(f"tf-local: OK on attempt {number}; the failed attempt's log and incidents are listed above")
+            print("tf-local: OK")
+            return 0
+    print("tf-local: FAILED")
+    return 1
+
+
+def run_attempt(args: argparse.Namespace, build_dir: Path) -> bool:
+    """One full cycle (emulator, init, apply, execution, destroy, leftovers); True when all passed."""
     timer = Timer()
     work = Path(tempfile.mkdtemp(prefix="rekoflow-tf-local-"))
     log = work / "terraform.log"
@@ -257,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with timer.step("start emulator"):
             emulator = Emulator(rekognition=args.rekognition).start()
+            # moto's backends are per process: a second attempt must not see the first one's resources.
+            emulator.reset_backends()
+            moto_patches.REPLAYED_CREATES.clear()
             print(f"    emulator {emulator.url}, Rekognition: {emulator.rekognition_kind}")
         try:
             module = make_working_copy(work, build_dir)
@@ -310,8 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"tf-local: working copy and terraform log kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print("tf-local: OK" if ok else "tf-local: FAILED")
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":
