@@ -25,13 +25,15 @@ locals {
     }
   VTL
 
+  # Strings from the service's answer are emitted with $input.json(path), which writes a JSON string
+  # literal; $util.escapeJavaScript alone would write \' for a quote, which is not valid JSON.
   start_execution_response = <<-VTL
     #set($arn = $input.path('$.executionArn'))
     #set($start = $arn.lastIndexOf(":") + 1)
     #set($requestId = $arn.substring($start))
     {
       "requestId": "$requestId",
-      "executionArn": "$arn",
+      "executionArn": $input.json('$.executionArn'),
       "statusUrl": "https://$context.domainName/$context.stage/analyses/$requestId"
     }
   VTL
@@ -42,56 +44,65 @@ locals {
     #set($context.responseOverride.status = 409)
     #end
     {
-      "error": "$util.escapeJavaScript($type)",
-      "message": "$util.escapeJavaScript($input.path('$.message'))"
+      "error": $input.json('$.__type'),
+      "message": $input.json('$.message')
     }
   VTL
 
   get_item_template = <<-VTL
     {
       "TableName": "${aws_dynamodb_table.results.name}",
-      "Key": {"pk": {"S": "$util.escapeJavaScript($input.params('requestId'))"}},
+      "Key": {"pk": {"S": "$util.escapeJavaScript($input.params('requestId')).replaceAll("\\'", "'")"}},
       "ConsistentRead": true
     }
   VTL
 
   # A clean JSON record from DynamoDB's typed attributes; 404 when there is no ANALYSIS record.
+  # image, request, results and resultKeys are stored as JSON strings by the workflow: embedded as is.
   get_item_response = <<-VTL
     #set($item = $input.path('$.Item'))
     #if("$!item" == "" || !$item.pk || $item.recordType.S != "ANALYSIS")
     #set($context.responseOverride.status = 404)
     {
       "error": "NotFound",
-      "message": "no analysis with requestId $util.escapeJavaScript($input.params('requestId'))"
+      "message": "no analysis with requestId $util.escapeJavaScript($input.params('requestId')).replaceAll("\\'", "'")"
     }
     #else
     {
-      "requestId": "$util.escapeJavaScript($item.pk.S)",
-      "status": "$util.escapeJavaScript($item.status.S)",
-      #if($item.batchId)"batchId": "$util.escapeJavaScript($item.batchId.S)",
+      "requestId": $input.json('$.Item.pk.S'),
+      "status": $input.json('$.Item.status.S'),
+      #if($item.batchId)"batchId": $input.json('$.Item.batchId.S'),
       #end
-      #if($item.executionArn)"executionArn": "$util.escapeJavaScript($item.executionArn.S)",
+      #if($item.executionArn)"executionArn": $input.json('$.Item.executionArn.S'),
       #end
-      #if($item.error)"error": "$util.escapeJavaScript($item.error.S)",
+      #if($item.error)"error": $input.json('$.Item.error.S'),
       #end
-      #if($item.cause)"cause": "$util.escapeJavaScript($item.cause.S)",
+      #if($item.cause)"cause": $input.json('$.Item.cause.S'),
+      #end
+      #if($item.analyses && $item.analyses.L)"analyses": [#foreach($a in $item.analyses.L)"$a.S"#if($foreach.hasNext),#end#end],
+      #end
+      #if($item.image && $item.image.S)"image": $item.image.S,
+      #end
+      #if($item.request && $item.request.S)"request": $item.request.S,
       #end
       #if($item.results && $item.results.S)"results": $item.results.S,
       #end
-      #if($item.analyses && $item.analyses.L)"analyses": [#foreach($a in $item.analyses.L)"$util.escapeJavaScript($a.S)"#if($foreach.hasNext),#end#end],
+      #if($item.resultKeys && $item.resultKeys.S)"resultKeys": $item.resultKeys.S,
       #end
-      #if($item.image && $item.image.M)"image": {"bucket": "$util.escapeJavaScript($item.image.M.bucket.S)", "key": "$util.escapeJavaScript($item.image.M.key.S)"},
+      #if($item.resultsTruncated)"resultsTruncated": $input.json('$.Item.resultsTruncated.BOOL'),
       #end
-      "createdAt": "$util.escapeJavaScript($item.createdAt.S)",
-      "updatedAt": "$util.escapeJavaScript($item.updatedAt.S)"
+      #if($item.cacheHits)"cacheHits": $item.cacheHits.N,
+      #end
+      "createdAt": $input.json('$.Item.createdAt.S'),
+      "updatedAt": $input.json('$.Item.updatedAt.S')
     }
     #end
   VTL
 
   error_response = <<-VTL
     {
-      "error": "$util.escapeJavaScript($input.path('$.__type'))",
-      "message": "$util.escapeJavaScript($input.path('$.message'))"
+      "error": $input.json('$.__type'),
+      "message": $input.json('$.message')
     }
   VTL
 }
