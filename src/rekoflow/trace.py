@@ -249,12 +249,17 @@ def load_table(state_dir: Path) -> list[dict[str, Any]]:
     return [decode_record(item) for item in json.loads(path.read_text())]
 
 
+def _batch_id(trace: Trace) -> str:
+    """The batch's id: from its input, else the execution name (what the batch machine defaults it to)."""
+    batch_id = (trace.input or {}).get("batchId") if isinstance(trace.input, dict) else None
+    return batch_id or trace.name
+
+
 def batch_details_local(state_dir: Path, trace: Trace) -> dict[str, Any] | None:
     """For a batch run: its BATCH record's counts and its failed child executions, from the saved state."""
     if not any(row.map_run_arn for row in trace.rows):
         return None
-    batch_id = (trace.input or {}).get("batchId") if isinstance(trace.input, dict) else None
-    batch_id = batch_id or trace.name
+    batch_id = _batch_id(trace)
     record = next((r for r in load_table(state_dir) if r.get("pk") == f"batch#{batch_id}"), None)
     failed_children = []
     for saved in saved_executions(state_dir):
@@ -310,8 +315,7 @@ def _batch_details_aws(sfn: Any, trace: Trace, definition: str, map_run_arn: str
     iterations: an iteration's error is only ``States.TaskFailed`` with the child's description as
     its cause, while the child execution carries the real error (``ImageValidationError``...).
     """
-    batch_id = (trace.input or {}).get("batchId") if isinstance(trace.input, dict) else None
-    batch_id = batch_id or trace.name
+    batch_id = _batch_id(trace)
     counts = sfn.describe_map_run(mapRunArn=map_run_arn).get("itemCounts", {})
     failed: list[dict[str, Any]] = []
     child_machine = _child_state_machine_arn(definition)
