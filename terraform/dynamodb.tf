@@ -2,45 +2,29 @@
 resource "aws_dynamodb_table" "results" {
   name                        = local.table_name
   billing_mode                = "PAY_PER_REQUEST"
-  hash_key                    = "pk"
+  hash_key                    = local.results_table.hash_key
   deletion_protection_enabled = var.table_deletion_protection
 
-  attribute {
-    name = "pk"
-    type = "S"
+  dynamic "attribute" {
+    for_each = local.results_table.attributes
+    content {
+      name = attribute.key
+      type = attribute.value
+    }
   }
 
-  attribute {
-    name = "status"
-    type = "S"
-  }
-
-  attribute {
-    name = "createdAt"
-    type = "S"
-  }
-
-  attribute {
-    name = "batchId"
-    type = "S"
-  }
-
-  global_secondary_index {
-    name            = "status-created-index"
-    hash_key        = "status"
-    range_key       = "createdAt"
-    projection_type = "ALL"
-  }
-
-  global_secondary_index {
-    name            = "batch-index"
-    hash_key        = "batchId"
-    range_key       = "pk"
-    projection_type = "ALL"
+  dynamic "global_secondary_index" {
+    for_each = { for index in local.results_table.global_secondary_indexes : index.name => index }
+    content {
+      name            = global_secondary_index.value.name
+      hash_key        = global_secondary_index.value.hash_key
+      range_key       = global_secondary_index.value.range_key
+      projection_type = global_secondary_index.value.projection_type
+    }
   }
 
   ttl {
-    attribute_name = "expiresAt"
+    attribute_name = local.results_table.ttl_attribute
     enabled        = true
   }
 

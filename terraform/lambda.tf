@@ -39,24 +39,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = contains(keys(local.rekognition_callers), each.key) ? var.rekognition_reserved_concurrency : -1
 
   environment {
-    variables = merge(
-      local.powertools_environment,
-      lookup(each.value, "writes_results", false) ? {
-        RESULTS_BUCKET = aws_s3_bucket.results.id
-        RESULTS_PREFIX = local.results_prefix
-      } : {},
-      length(lookup(each.value, "rekognition_actions", [])) > 0 ? {
-        REKOGNITION_MAX_ATTEMPTS = "3"
-      } : {},
-      lookup(each.value, "writes_table", false) || lookup(each.value, "queries_batch_index", false) ? {
-        RESULTS_TABLE = aws_dynamodb_table.results.name
-      } : {},
-      lookup(each.value, "writes_uploads", false) ? {
-        IMAGES_BUCKET       = aws_s3_bucket.images.id
-        UPLOADS_PREFIX      = local.uploads_prefix
-        UPLOAD_URL_EXPIRY_S = tostring(var.upload_url_expiry_s)
-      } : {},
-    )
+    variables = local.function_environment[each.key]
   }
 
   tracing_config {

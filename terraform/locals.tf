@@ -14,7 +14,8 @@ locals {
 
   # functions/manifest.json is the single list of Lambda functions (docs/architecture.md).
   repo_root = "${path.module}/.."
-  functions = jsondecode(file("${local.repo_root}/functions/manifest.json")).functions
+  manifest  = jsondecode(file("${local.repo_root}/functions/manifest.json"))
+  functions = local.manifest.functions
   build_dir = coalesce(var.build_dir, "${path.module}/../build")
 
   function_names = { for k, f in local.functions : k => "${var.name_prefix}-${replace(k, "_", "-")}" }
@@ -87,11 +88,34 @@ locals {
     { "$schema" = "http://json-schema.org/draft-04/schema#" },
   )
 
-  powertools_environment = {
-    POWERTOOLS_SERVICE_NAME      = var.name_prefix
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-    POWERTOOLS_LOG_LEVEL         = var.log_level
-    CACHE_TTL_DAYS               = tostring(var.cache_ttl_days)
-    RECORD_TTL_DAYS              = tostring(var.record_ttl_days)
+  # Each function's environment comes from the manifest's "environment" declaration, which the
+  # local stack reads too (docs/architecture.md): a variable name maps to one of these settings.
+  environment_values = {
+    service_name             = var.name_prefix
+    metrics_namespace        = var.metrics_namespace
+    log_level                = var.log_level
+    cache_ttl_days           = tostring(var.cache_ttl_days)
+    record_ttl_days          = tostring(var.record_ttl_days)
+    results_bucket           = aws_s3_bucket.results.id
+    results_prefix           = local.results_prefix
+    rekognition_max_attempts = "3"
+    table_name               = aws_dynamodb_table.results.name
+    images_bucket            = aws_s3_bucket.images.id
+    uploads_prefix           = local.uploads_prefix
+    upload_url_expiry_s      = tostring(var.upload_url_expiry_s)
   }
+  # A flag is set when it is true or a non-empty list (rekognition_actions).
+  function_environment = {
+    for k, f in local.functions : k => merge(
+      { for name, value in local.manifest.environment.every_function : name => local.environment_values[value] },
+      [
+        for flag, variables in local.manifest.environment.when :
+        { for name, value in variables : name => local.environment_values[value] }
+        if try(length(f[flag]) > 0, tobool(f[flag]), false)
+      ]...
+    )
+  }
+
+  # The results table's keys and indexes, shared with the local stack.
+  results_table = jsondecode(file("${path.module}/results_table.json"))
 }

@@ -99,7 +99,8 @@ def test_every_function_has_its_own_role_and_policy():
 
 
 def test_functions_come_from_the_manifest():
-    assert 'jsondecode(file("${local.repo_root}/functions/manifest.json")).functions' in TEXT["locals.tf"]
+    assert 'jsondecode(file("${local.repo_root}/functions/manifest.json"))' in TEXT["locals.tf"]
+    assert "functions = local.manifest.functions" in TEXT["locals.tf"]
     manifest = json.loads((ROOT / "functions" / "manifest.json").read_text())["functions"]
     assert "create_upload_url" in manifest and manifest["create_upload_url"]["writes_uploads"] is True
     for name, spec in manifest.items():
@@ -312,3 +313,51 @@ def test_every_state_machine_has_a_failed_executions_alarm():
     assert "image_analysis = aws_sfn_state_machine.image_analysis.arn" in TEXT["monitoring.tf"]
     assert 'metric = "ExecutionsFailed"' in TEXT["monitoring.tf"]
     assert set(_resources("aws_sfn_state_machine")) == {"image_analysis", "batch_analysis"}
+
+
+# ----- one declaration of each function's environment and of the table, read by Terraform and the local stack
+def test_lambda_environment_is_the_declared_one_only():
+    function = _resources("aws_lambda_function")["this"]
+    environment = _u(function["environment"])
+    assert _u(environment["variables"]) == "${local.function_environment[each.key]}"
+    assert "local.manifest.environment.every_function" in TEXT["locals.tf"]
+    assert "local.manifest.environment.when" in TEXT["locals.tf"]
+
+
+def test_every_declared_setting_has_a_value_in_terraform_and_in_the_local_stack():
+    from rekoflow.local import declarations
+
+    named = declarations.settings_named()
+    terraform_values = set(_u(_locals()["environment_values"]))
+    assert named <= terraform_values, f"Terraform has no value for {sorted(named - terraform_values)}"
+    local_values = set(declarations.LOCAL_SETTINGS) | {"service_name", "results_bucket", "images_bucket", "table_name"}
+    assert named <= local_values, f"the local stack has no value for {sorted(named - local_values)}"
+    # Every flag the declaration reacts to is a manifest key Terraform knows (so no flag is misspelt).
+    when = json.loads((ROOT / "functions" / "manifest.json").read_text())["environment"]["when"]
+    assert set(when) <= set(_u(_locals()["manifest_known_keys"]))
+
+
+def test_declared_environment_matches_what_each_function_reads():
+    """Every variable a function reads at cold start is declared for it (a missing one fails at cold start)."""
+    from rekoflow.local import declarations
+
+    values = {name: "x" for name in declarations.settings_named()}
+    for name, spec in MANIFEST.items():
+        environment = declarations.function_environment(spec, values)
+        source = "\n".join(p.read_text() for p in (ROOT / "functions" / name).glob("*.py"))
+        for variable in re.findall(r'env_str\("([A-Z_]+)"', source):
+            assert variable in environment, f"{name} reads {variable} but the manifest does not declare it for it"
+        if spec.get("writes_results"):
+            assert {"RESULTS_BUCKET", "RESULTS_PREFIX"} <= set(environment), name
+
+
+def test_results_table_comes_from_the_shared_declaration():
+    from rekoflow.local import declarations
+
+    table = _resources("aws_dynamodb_table")["results"]
+    assert _u(table["hash_key"]) == "${local.results_table.hash_key}"
+    assert 'jsondecode(file("${path.module}/results_table.json"))' in TEXT["locals.tf"]
+    assert "dynamic" in table and {"attribute", "global_secondary_index"} <= {next(iter(d)) for d in table["dynamic"]}
+    request = declarations.create_table_request("t")
+    assert {a["AttributeName"] for a in request["AttributeDefinitions"]} == set(declarations.results_table()["attributes"])
+    assert [i["IndexName"] for i in request["GlobalSecondaryIndexes"]] == ["status-created-index", "batch-index"]

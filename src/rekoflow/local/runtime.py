@@ -31,7 +31,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
 from rekoflow import asl
-from rekoflow.local import moto_patches
+from rekoflow.local import declarations, moto_patches
 from rekoflow.paths import functions_dir, manifest_path, statemachines_dir
 
 REGION = "us-east-1"
@@ -101,19 +101,17 @@ def load_manifest() -> dict[str, dict[str, Any]]:
 
 
 def function_environment(config: LocalConfig, name: str, spec: dict[str, Any]) -> dict[str, str]:
-    """The environment Terraform gives the deployed function (terraform/lambda.tf), with local names."""
-    env = {
-        "POWERTOOLS_SERVICE_NAME": f"rekoflow-{name.replace('_', '-')}",
-        "POWERTOOLS_METRICS_NAMESPACE": "Rekoflow",
-        "POWERTOOLS_LOG_LEVEL": config.log_level,
+    """The environment Terraform gives the deployed function, from the same declaration, with local names."""
+    values = {
+        **declarations.LOCAL_SETTINGS,
+        "service_name": config.name_prefix,
+        "log_level": config.log_level,
+        "results_bucket": config.results_bucket,
+        "images_bucket": config.images_bucket,
+        "table_name": config.table_name,
     }
-    if spec.get("writes_results"):
-        env.update({"RESULTS_BUCKET": config.results_bucket, "RESULTS_PREFIX": "results/"})
-    if spec.get("writes_table"):
-        env["RESULTS_TABLE"] = config.table_name
-    if spec.get("reads_images"):
-        env["IMAGES_BUCKET"] = config.images_bucket
-    return env
+    # Overrides (e.g. one Rekognition attempt in tests) win over the declared values.
+    return {**declarations.function_environment(spec, values), **config.extra_function_environment}
 
 
 class LocalRuntime:
@@ -284,36 +282,7 @@ class LocalRuntime:
         return variables
 
     def _create_table(self) -> None:
-        # Same keys and indexes as terraform/dynamodb.tf.
-        self.dynamodb.create_table(
-            TableName=self.config.table_name,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "status", "AttributeType": "S"},
-                {"AttributeName": "createdAt", "AttributeType": "S"},
-                {"AttributeName": "batchId", "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "status-created-index",
-                    "KeySchema": [
-                        {"AttributeName": "status", "KeyType": "HASH"},
-                        {"AttributeName": "createdAt", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                },
-                {
-                    "IndexName": "batch-index",
-                    "KeySchema": [
-                        {"AttributeName": "batchId", "KeyType": "HASH"},
-                        {"AttributeName": "pk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                },
-            ],
-        )
+        self.dynamodb.create_table(**declarations.create_table_request(self.config.table_name))
 
     # ----- working with the workflow ---------------------------------------------------------
     def upload(self, path: Path | str, key: str | None = None, bucket: str | None = None) -> dict[str, str]:
