@@ -1,4 +1,4 @@
-"""Shared fixtures: a scripted Rekognition endpoint and the local runtime (real ASL, real handlers)."""
+"""Shared fixtures: a scripted Rekognition endpoint and the local stack (real ASL, real handlers)."""
 
 from __future__ import annotations
 
@@ -36,11 +36,21 @@ def rekognition(fake_rekognition):
     fake_rekognition._faults.clear()
 
 
+@pytest.fixture()
+def stack_cleanup():
+    """``stack_cleanup(state_dir)``: stop the background stack a command started for that folder, after the test."""
+    from rekoflow.local import process
+
+    folders = []
+    yield folders.append
+    for folder in folders:
+        process.stop_stack(folder)
+
+
 @pytest.fixture(scope="module")
 def workflow(fake_rekognition):
-    """The local runtime against the scripted endpoint; Retry waits compressed 1000x."""
-    from rekoflow.local.runtime import LocalConfig, LocalRuntime
+    """The local stack against the scripted endpoint; Retry waits compressed 1000x."""
+    from support.stack import running_stack
 
-    config = LocalConfig(rekognition_endpoint=fake_rekognition.url, retry_time_scale=0.001)
-    with LocalRuntime(config) as runtime:
-        yield runtime
+    with running_stack(rekognition_endpoint=fake_rekognition.url, retry_time_scale=0.001) as workflow:
+        yield workflow

@@ -1,9 +1,9 @@
 """Execution tracing: a state-by-state timeline and a picture of the path taken, from an execution's history.
 
-Works on the executions the local runtime saves (``<state_dir>/executions/<name>.json``: description,
-history, state-machine definition) and on real executions through the Step Functions API, since both
-carry the same history events. Map iterations are grouped under their Map state; batch runs add the
-map run's counts and the failed child executions.
+Reads executions through the Step Functions API, so the same code traces the local stack's
+executions and real ones on AWS. Map iterations are grouped under their Map state; batch runs add
+the map run's counts, the failed child executions and (when the results table is known) the BATCH
+record.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.table import Table
@@ -183,7 +183,7 @@ def build_rows(events: list[dict[str, Any]]) -> list[StateRow]:
     return rows
 
 
-def from_saved(record: dict[str, Any]) -> Trace:
+def build_trace(record: dict[str, Any]) -> Trace:
     execution = record["execution"]
     definition = record.get("definition") or {}
     if isinstance(definition, str):
@@ -209,44 +209,35 @@ def from_saved(record: dict[str, Any]) -> Trace:
 
 
 # ----- finding executions --------------------------------------------------------------------------
-def saved_executions(state_dir: Path) -> list[dict[str, Any]]:
-    directory = Path(state_dir) / "executions"
-    if not directory.is_dir():
-        return []
-    records = []
-    for path in directory.glob("*.json"):
-        try:
-            records.append(json.loads(path.read_text()))
-        except ValueError:
-            continue
-    return records
+def _started_by_a_parent(sfn: Any, arn: str) -> bool:
+    described = sfn.describe_execution(executionArn=arn)
+    return "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID" in str(described.get("input") or "")
 
 
-def find_saved(state_dir: Path, execution: str | None, last: bool = False, state_machine: str | None = None) -> dict[str, Any]:
-    records = saved_executions(state_dir)
-    if state_machine:
-        records = [r for r in records if r.get("stateMachine") == state_machine]
-    if not records:
-        raise TraceError(f"no saved executions under {Path(state_dir) / 'executions'} (run `rekoflow analyze` or `rekoflow batch` first)")
-    if last or not execution:
-        # The newest execution a person started: child executions of a batch name their parent.
-        top = [r for r in records if "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID" not in str(r["execution"].get("input") or "")]
-        return max(top or records, key=lambda r: _time(r["execution"]["startDate"]))
-    for record in records:
-        described = record["execution"]
-        if execution in (described["name"], described["executionArn"]):
-            return record
-    names = sorted((r["execution"]["name"] for r in records), key=len)[:5]
-    raise TraceError(f"no saved execution named {execution!r} (e.g. {', '.join(names)}; or use --last)")
-
-
-def load_table(state_dir: Path) -> list[dict[str, Any]]:
-    from rekoflow.local.runtime import decode_record
-
-    path = Path(state_dir) / "table.json"
-    if not path.is_file():
-        return []
-    return [decode_record(item) for item in json.loads(path.read_text())]
+def find_execution(sfn: Any, state_machines: dict[str, str], execution: str | None, last: bool = False) -> str:
+    """The ARN of ``execution`` (a name or an ARN) among ``state_machines``, or of the newest one a person started."""
+    if execution and execution.startswith("arn:"):
+        return execution
+    if execution and not last:
+        for machine_arn in state_machines.values():
+            arn = f"{machine_arn.replace(':stateMachine:', ':execution:')}:{execution}"
+            try:
+                sfn.describe_execution(executionArn=arn)
+            except sfn.exceptions.ExecutionDoesNotExist:
+                continue
+            return arn
+        raise TraceError(f"no execution named {execution!r} in {', '.join(sorted(state_machines)) or 'the stack'} (or use --last)")
+    newest: list[dict[str, Any]] = []
+    for machine_arn in state_machines.values():
+        newest += sfn.list_executions(stateMachineArn=machine_arn, maxResults=20)["executions"]
+    newest.sort(key=lambda e: e["startDate"], reverse=True)
+    # The newest execution a person started: child executions of a batch name their parent.
+    for summary in newest:
+        if not _started_by_a_parent(sfn, summary["executionArn"]):
+            return summary["executionArn"]
+    if newest:
+        return newest[0]["executionArn"]
+    raise TraceError("no executions yet (run `rekoflow analyze` or `rekoflow batch` first)")
 
 
 def _batch_id(trace: Trace) -> str:
@@ -255,45 +246,31 @@ def _batch_id(trace: Trace) -> str:
     return batch_id or trace.name
 
 
-def batch_details_local(state_dir: Path, trace: Trace) -> dict[str, Any] | None:
-    """For a batch run: its BATCH record's counts and its failed child executions, from the saved state."""
-    if not any(row.map_run_arn for row in trace.rows):
-        return None
-    batch_id = _batch_id(trace)
-    record = next((r for r in load_table(state_dir) if r.get("pk") == f"batch#{batch_id}"), None)
-    failed_children = []
-    for saved in saved_executions(state_dir):
-        described = saved["execution"]
-        if described["name"].startswith(f"{batch_id}-") and described["status"] != "SUCCEEDED":
-            failed_children.append({"name": described["name"], "error": described.get("error"), "cause": described.get("cause")})
-    counts = {}
-    if record:
-        counts = {k: record.get(k) for k in ("total", "succeeded", "failed", "cached", "skipped")}
-    return {"batchId": batch_id, "counts": counts, "failedChildren": sorted(failed_children, key=lambda c: c["name"]), "record": record}
+def from_api(execution_arn: str, sfn: Any, batch_record: Callable[[str], dict[str, Any] | None] | None = None) -> Trace:
+    """The trace of one execution, read through the Step Functions API (``sfn``: a boto3 client)."""
+    if not execution_arn.startswith("arn:"):
+        raise TraceError("give the execution ARN (names are unique only within a state machine)")
+    try:
+        described = sfn.describe_execution(executionArn=execution_arn)
+    except sfn.exceptions.ExecutionDoesNotExist as error:
+        raise TraceError(f"no execution {execution_arn}") from error
+    machine = sfn.describe_state_machine_for_execution(executionArn=execution_arn)
+    events: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, PaginationConfig={"PageSize": 1000}):
+        events.extend(page["events"])
+    trace = build_trace({"stateMachine": machine.get("name"), "definition": machine["definition"], "execution": described, "events": events})
+    map_runs = [row.map_run_arn for row in trace.rows if row.map_run_arn]
+    if map_runs:
+        trace.batch = _batch_details(sfn, trace, machine["definition"], map_runs[-1])
+        if batch_record is not None:
+            trace.batch["record"] = batch_record(trace.batch["batchId"])
+    return trace
 
 
-# ----- AWS -------------------------------------------------------------------------------------------
 def from_aws(execution_arn: str, sfn: Any = None) -> Trace:
     import boto3
 
-    sfn = sfn or boto3.client("stepfunctions")
-    if not execution_arn.startswith("arn:"):
-        raise TraceError("with --aws give the execution ARN (names are unique only within a state machine)")
-    described = sfn.describe_execution(executionArn=execution_arn)
-    machine = sfn.describe_state_machine_for_execution(executionArn=execution_arn)
-    events: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {}))
-        events.extend(page["events"])
-        token = page.get("nextToken")
-        if not token:
-            break
-    trace = from_saved({"stateMachine": machine.get("name"), "definition": machine["definition"], "execution": described, "events": events})
-    map_runs = [row.map_run_arn for row in trace.rows if row.map_run_arn]
-    if map_runs:
-        trace.batch = _batch_details_aws(sfn, trace, machine["definition"], map_runs[-1])
-    return trace
+    return from_api(execution_arn, sfn or boto3.client("stepfunctions"))
 
 
 def _child_state_machine_arn(definition: str | dict[str, Any]) -> str | None:
@@ -308,7 +285,7 @@ def _child_state_machine_arn(definition: str | dict[str, Any]) -> str | None:
     return None
 
 
-def _batch_details_aws(sfn: Any, trace: Trace, definition: str, map_run_arn: str, limit: int = 50) -> dict[str, Any]:
+def _batch_details(sfn: Any, trace: Trace, definition: str, map_run_arn: str, limit: int = 50) -> dict[str, Any]:
     """Map-run counts, and the failed image executions (named ``<batchId>-<md5>``) with their own errors.
 
     The failed children are read from the image-analysis machine rather than from the map run's
@@ -403,6 +380,10 @@ def print_trace(console: Console, trace: Trace) -> None:
     if trace.batch:
         counts = trace.batch.get("counts") or {}
         console.print("[bold]Map run[/bold]: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v is not None))
+        record = trace.batch.get("record") or {}
+        if record:
+            keys = ("status", "total", "analysed", "succeeded", "failed", "cached", "skipped")
+            console.print("[bold]Batch record[/bold]: " + ", ".join(f"{k} {record[k]}" for k in keys if record.get(k) is not None))
         failed = trace.batch.get("failedChildren") or []
         if failed:
             table = Table(title=f"Failed child executions ({len(failed)})", title_justify="left")
@@ -507,7 +488,3 @@ def write_graph(trace: Trace, path: Path) -> Path:
     except graphviz.ExecutableNotFound as error:
         raise TraceError("the graphviz `dot` binary is missing (make install, or apt-get install graphviz); write a .dot file instead") from error
     return path
-
-
-def executions_named(records: Iterable[dict[str, Any]]) -> list[str]:
-    return [r["execution"]["name"] for r in records]

@@ -8,18 +8,24 @@ import pytest
 
 from rekoflow.cli import main
 from support.images import TEXT_BYTES, image_bytes
+from support.stack import running_stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 def test_batch_command_twice_over_a_folder(tmp_path, rekognition, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")
+    with running_stack(state_dir=tmp_path / "state", rekognition_endpoint=rekognition.url, retry_time_scale=0.001):
+        run_batches(tmp_path, rekognition, capsys)
+
+
+def run_batches(tmp_path, rekognition, capsys):
     folder = tmp_path / "photos"
     folder.mkdir()
     for index in range(4):
         (folder / f"photo{index}.png").write_bytes(image_bytes(200 + index, 160))
     (folder / "readme.txt").write_bytes(TEXT_BYTES)
-    common = ["--state-dir", str(tmp_path / "state"), "--rekognition-endpoint", rekognition.url, "--analyses", "labels,faces"]
+    common = ["--state-dir", str(tmp_path / "state"), "--analyses", "labels,faces"]
     assert main(["batch", str(folder), "--batch-id", "cli-one", *common]) == 0
     out = capsys.readouterr().out
     assert "photo0.png" in out and "SUCCEEDED: 4 succeeded, 0 failed, 1 skipped of 5 objects" in out

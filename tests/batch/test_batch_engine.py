@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from rekoflow.commands.batch import batch_records
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -15,12 +14,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 def test_small_batch_against_the_local_engine(tmp_path):
     """Eight real photos through the real local engine (faces, labels, text)."""
     from batch.conftest import write_images
-    from rekoflow.local.runtime import LocalConfig, LocalRuntime
+    from support.stack import running_stack
 
     folder = tmp_path / "eight"
     write_images(folder, per_photo=2, broken=False)
     paths = sorted(folder.iterdir())[:8]
-    with LocalRuntime(LocalConfig(name_prefix="rekoflow-engine-batch", retry_time_scale=0.001)) as runtime:
+    with running_stack(name_prefix="rekoflow-engine-batch", retry_time_scale=0.001) as runtime:
         for path in paths:
             runtime.upload(path, key=f"eight/{path.name}")
         started = time.perf_counter()
@@ -31,7 +30,7 @@ def test_small_batch_against_the_local_engine(tmp_path):
         elapsed = time.perf_counter() - started
         assert result.status == "SUCCEEDED", (result.error, result.cause)
         assert (result.output["succeeded"], result.output["failed"]) == (8, 0), result.output.get("failures")
-        records = {r["image"]["key"]: r for r in batch_records(runtime, "engine8") if r.get("recordType") == "ANALYSIS"}
+        records = {r["image"]["key"]: r for r in runtime.query_batch("engine8") if r.get("recordType") == "ANALYSIS"}
         assert len(records) == 8
         astronaut = next(r for k, r in records.items() if "astronaut" in k)
         assert astronaut["results"]["faces"]["count"] >= 1

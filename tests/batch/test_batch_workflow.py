@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from batch.conftest import BROKEN, NOT_IMAGES
-from rekoflow.commands.batch import batch_records
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -60,7 +59,7 @@ def test_batch_succeeds_within_the_tolerated_failures(batch_runs):
 
 
 def test_every_image_has_a_record_and_broken_ones_say_why(workflow, batch_runs):
-    records = [r for r in batch_records(workflow, "first") if r.get("recordType") == "ANALYSIS"]
+    records = [r for r in workflow.query_batch("first") if r.get("recordType") == "ANALYSIS"]
     assert len(records) == batch_runs["count"] - len(NOT_IMAGES)
     by_key = {}
     for record in records:

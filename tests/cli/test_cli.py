@@ -10,18 +10,16 @@ from PIL import Image
 from rekoflow.annotate import COLORS
 from rekoflow.cli import main
 from support.images import GIF_BYTES, image_bytes
+from support.stack import running_stack
 
 
 @pytest.fixture()
 def cli(tmp_path, rekognition, monkeypatch):
+    """The CLI against a running stack (in this process) for ./state, Rekognition scripted."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("REKOFLOW_HOME", str(tmp_path / "state"))
-
-    def run(*argv, endpoint=True):
-        args = list(argv) + (["--rekognition-endpoint", rekognition.url] if endpoint else [])
-        return main(args)
-
-    return run
+    with running_stack(state_dir=tmp_path / "state", rekognition_endpoint=rekognition.url, retry_time_scale=0.001):
+        yield lambda *argv: main(list(argv))
 
 
 def write(tmp_path, name, data):
@@ -51,7 +49,7 @@ def test_second_run_is_served_from_the_saved_cache(cli, tmp_path, capsys, rekogn
     assert cli("analyze", str(photo), "--analyses", "labels", "--json") == 0
     calls = rekognition.count("DetectLabels")
     capsys.readouterr()
-    # A new process would start from the saved state: the runtime restores buckets and table.
+    # A second command: the running stack answers from the cache it keeps.
     assert cli("analyze", str(photo), "--analyses", "labels") == 0
     out = capsys.readouterr().out
     assert "from cache" in out and "cached: labels" in out
@@ -94,12 +92,17 @@ def test_bad_arguments_are_explained(cli, tmp_path, capsys, argv, message):
 
 
 @pytest.mark.engine
-def test_demo_runs_the_real_engine_on_the_sample_photo(tmp_path, monkeypatch, capsys):
+def test_demo_starts_a_stack_and_runs_the_real_engine_on_the_sample_photo(tmp_path, monkeypatch, capsys, stack_cleanup):
+    """`make demo` on a fresh machine: no stack runs, the command starts one (saying so) and uses it."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("REKOFLOW_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("REKOFLOW_PORT", "0")
     monkeypatch.delenv("REKOFLOW_REKOGNITION_ENDPOINT", raising=False)
+    stack_cleanup(tmp_path / "state")
     assert main(["demo", "--json", "--request-id", "demo-1"]) == 0
-    record = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert "started the local stack at http://127.0.0.1:" in captured.err
+    record = json.loads(captured.out)
     results = record["results"]
     assert record["status"] == "SUCCEEDED"
     assert results["faces"]["count"] == 1 and results["faces"]["faces"][0]["gender"]["value"] == "Female"

@@ -15,9 +15,11 @@ from rekoflow.cli import main
 
 
 @pytest.mark.engine
-def test_train_folder_then_analyze_with_the_model(tmp_path, monkeypatch, capsys):
+def test_train_folder_then_analyze_with_the_model(tmp_path, monkeypatch, capsys, stack_cleanup):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("REKOFLOW_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("REKOFLOW_PORT", "0")
+    stack_cleanup(tmp_path / "state")  # the first command starts a stack (with these engine timings)
     monkeypatch.setenv("REKOFLOW_ENGINE_MIN_TRAINING_SECONDS", "1")
     monkeypatch.setenv("REKOFLOW_ENGINE_MODEL_START_SECONDS", "0.3")
     monkeypatch.setenv("REKOFLOW_ENGINE_MODEL_STOP_SECONDS", "0.1")

@@ -1,4 +1,4 @@
-"""The local runtime with the real engine, fast Custom Labels timings, and one trained model shared by the tests."""
+"""The local stack with the real engine, fast Custom Labels timings, and one trained model shared by the tests."""
 
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ FAST_MODEL_POLLING = {"pollIntervalSeconds": 1, "maxPolls": 10}
 
 @pytest.fixture(scope="package")
 def cl_runtime():
-    from rekoflow.local.runtime import LocalConfig, LocalRuntime
+    from support.stack import running_stack
 
     saved = {k: os.environ.get(k) for k in ENGINE_TIMINGS}
     os.environ.update(ENGINE_TIMINGS)
     try:
-        with LocalRuntime(LocalConfig(retry_time_scale=0.001, name_prefix="rekoflow-cl")) as runtime:
-            yield runtime
+        with running_stack(retry_time_scale=0.001, name_prefix="rekoflow-cl") as workflow:
+            yield workflow
     finally:
         for key, value in saved.items():
             if value is None:
@@ -39,7 +39,7 @@ def cl_runtime():
 
 @pytest.fixture(scope="package")
 def engine_client(cl_runtime):
-    return boto3.client("rekognition", endpoint_url=cl_runtime.engine.url, region_name="us-east-1")
+    return boto3.client("rekognition", endpoint_url=cl_runtime.endpoint, region_name="us-east-1")
 
 
 @pytest.fixture(scope="package")

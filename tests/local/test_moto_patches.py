@@ -11,7 +11,7 @@ import moto
 import pytest
 from moto import mock_aws
 
-from rekoflow.local import moto_patches
+from rekoflow.local import patches as moto_patches
 
 
 @pytest.fixture()
@@ -141,37 +141,50 @@ def test_each_function_gets_its_own_copy_of_shared_modules(tmp_path):
     assert answers == ["fn_a", "fn_b", "fn_a"]
 
 
-def test_interpreter_clients_wait_for_a_running_invocation(functions_dir):
-    """moto's interpreter threads create clients (reading the whole environment) only between invocations."""
-    import threading
-
+def test_interpreter_shares_one_client_per_service_at_the_stack_endpoint():
+    """moto builds a boto3 client per Task state; the patch hands out one per (service, region)."""
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_dynamodb
     from moto.stepfunctions.parser.asl.utils import boto_client
 
+    from rekoflow.local.patches import interpreter_clients
+
     before = (boto_client.boto_client_for, state_task_service_dynamodb.boto_client_for)
-    undo = moto_patches.install_in_process_lambda(moto_patches.InProcessLambdaRuntime(functions_dir))
-    held = threading.Event()
-
-    def invocation():
-        with moto_patches.INVOKE_LOCK:
-            held.set()
-            time.sleep(0.3)
-
-    worker = threading.Thread(target=invocation)
+    undo = moto_patches.install_shared_interpreter_clients("http://127.0.0.1:9")
     try:
-        assert state_task_service_dynamodb.boto_client_for is not before[1]
-        worker.start()
-        held.wait()
-        started = time.perf_counter()
-        state_task_service_dynamodb.boto_client_for(region="us-east-1", service="dynamodb")
-        assert time.perf_counter() - started >= 0.2
+        created = interpreter_clients.CREATED.get(("dynamodb", "us-east-1"), 0)
+        first = state_task_service_dynamodb.boto_client_for(region="us-east-1", service="dynamodb")
+        again = boto_client.boto_client_for(region="us-east-1", service="dynamodb", state_credentials=None)
+        other = boto_client.boto_client_for(region="us-east-1", service="s3")
+        assert first is again and other is not first
+        assert interpreter_clients.CREATED[("dynamodb", "us-east-1")] == created + 1
+        assert first.meta.endpoint_url == "http://127.0.0.1:9"
     finally:
-        worker.join()
         undo()
     assert (boto_client.boto_client_for, state_task_service_dynamodb.boto_client_for) == before
 
 
-def test_undo_restores_modules_imported_while_installed(functions_dir):
+def test_interpreter_clients_are_created_only_between_invocations():
+    """Creating a client reads the whole environment, which a running invocation changes."""
+    import threading
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    undo = moto_patches.install_shared_interpreter_clients("http://127.0.0.1:9")
+    made = []
+    worker = threading.Thread(target=lambda: made.append(boto_client.boto_client_for(region="eu-west-3", service="sqs")))
+    try:
+        with moto_patches.INVOKE_LOCK:
+            worker.start()
+            worker.join(timeout=0.5)
+            assert not made  # still waiting for the invocation (the lock) to end
+        worker.join(timeout=30)
+        assert made and made[0].meta.region_name == "eu-west-3"
+    finally:
+        worker.join(timeout=30)
+        undo()
+
+
+def test_undo_restores_modules_imported_while_installed():
     import importlib
     import sys
 
@@ -180,9 +193,9 @@ def test_undo_restores_modules_imported_while_installed(functions_dir):
     name = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs"
     original = boto_client.boto_client_for
     saved = sys.modules.pop(name, None)
-    undo = moto_patches.install_in_process_lambda(moto_patches.InProcessLambdaRuntime(functions_dir))
+    undo = moto_patches.install_shared_interpreter_clients("http://127.0.0.1:9")
     try:
-        late = importlib.import_module(name)  # takes the wrapper by name
+        late = importlib.import_module(name)  # takes the shared-client function by name
         assert late.boto_client_for is not original
     finally:
         undo()

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from rekoflow.local import moto_patches
+from rekoflow.local import patches as moto_patches
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 CHILD = {

@@ -9,7 +9,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from rekoflow.local import moto_patches
+from rekoflow.local import patches as moto_patches
+from rekoflow.local.patches import terraform_compat
 
 pytest.importorskip("moto")
 
@@ -21,9 +22,11 @@ ROLE = "arn:aws:iam::123456789012:role/sfn"
 def server():
     from moto.server import ThreadedMotoServer
 
-    from rekoflow.local.emulator import free_port
+    import socket
 
-    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     srv = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     srv.start()
     try:
@@ -136,7 +139,7 @@ def test_tls_only_bucket_policy_allows_requests_with_the_patch(server):
 
 def test_drop_secure_transport_denials_keeps_other_statements():
     policy = json.loads(_tls_only("b", [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]))
-    kept = moto_patches._drop_secure_transport_denials(policy)["Statement"]
+    kept = terraform_compat._drop_secure_transport_denials(policy)["Statement"]
     assert [st["Effect"] for st in kept] == ["Allow"]
 
 
@@ -198,7 +201,7 @@ def test_an_identical_create_function_replay_gets_the_function_not_a_conflict(se
 
 
 def test_incident_recorder_keeps_server_errors_exceptions_and_slow_requests():
-    from rekoflow.local.emulator import IncidentRecorder
+    from rekoflow.local.incidents import IncidentRecorder
 
     def app(environ, start_response):
         if environ["PATH_INFO"] == "/boom":

@@ -1,4 +1,4 @@
-"""make tf-local's own logic: the retry from scratch, resetting the emulator, reading terraform's output."""
+"""make tf-local's own logic: the retry from scratch, a fresh stack per attempt, reading terraform's output."""
 
 from __future__ import annotations
 
@@ -37,14 +37,14 @@ def test_missing_build_is_reported_before_any_attempt(tmp_path, capsys):
     assert "layer.zip is missing" in capsys.readouterr().err
 
 
-def test_reset_backends_empties_the_emulator():
-    from rekoflow.local.emulator import Emulator
+def test_each_attempt_gets_an_empty_stack():
+    """moto's services are per process: a second (bare) stack must not see the first one's resources."""
+    from rekoflow.local.stack import Stack, StackConfig
 
-    with Emulator(rekognition="fixed", log=lambda _: None) as emulator:
-        s3 = emulator.client("s3")
-        s3.create_bucket(Bucket="left-from-attempt-1")
-        emulator.reset_backends()
-        assert s3.list_buckets()["Buckets"] == []
+    with Stack(StackConfig(port=0, resources=False, rekognition_endpoint="http://127.0.0.1:9")) as first:
+        first.client("s3").create_bucket(Bucket="left-from-attempt-1")
+    with Stack(StackConfig(port=0, resources=False, rekognition_endpoint="http://127.0.0.1:9")) as second:
+        assert second.client("s3").list_buckets()["Buckets"] == []
 
 
 def test_slowest_resources_reads_terraform_durations():

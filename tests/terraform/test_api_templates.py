@@ -3,7 +3,7 @@
 API Gateway's Velocity is emulated by tests/support/apigw_vtl.py (airspeed plus $input, $util,
 $context). The request template's output must be a valid StartExecution request whose input the
 request schema and the state machine accept; the GetItem response template must turn real records
-(written by real executions of the local runtime) into valid JSON carrying the record's content.
+(written by real executions on the local stack) into valid JSON carrying the record's content.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def render_item(answer: dict, request_id: str) -> tuple[dict, int | None]:
 
 
 def test_get_response_of_a_succeeded_record_carries_its_results(stored_records):
-    from rekoflow.local.runtime import decode_record
+    from rekoflow.local.client import decode_record
 
     record = decode_record(stored_records["api-ok"]["Item"])
     response, status = render_item(stored_records["api-ok"], "api-ok")
@@ -130,7 +130,7 @@ def test_get_response_of_a_succeeded_record_carries_its_results(stored_records):
 
 
 def test_get_response_of_a_failed_record_carries_error_and_cause(stored_records):
-    from rekoflow.local.runtime import decode_record
+    from rekoflow.local.client import decode_record
 
     record = decode_record(stored_records["api-failed"]["Item"])
     response, status = render_item(stored_records["api-failed"], "api-failed")

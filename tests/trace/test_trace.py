@@ -8,7 +8,7 @@ import pytest
 
 from rekoflow import trace as tracing
 from rekoflow.cli import main
-from rekoflow.local import moto_patches
+from support.stack import running_stack
 from support.images import TEXT_BYTES, image_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -22,11 +22,10 @@ def wide_console(monkeypatch):
 
 @pytest.fixture(scope="module")
 def state_dir(tmp_path_factory, fake_rekognition):
-    from rekoflow.local.runtime import LocalConfig, LocalRuntime
-
+    """Executions run on a stack that is then stopped and started again: the traces come from its store."""
     directory = tmp_path_factory.mktemp("trace-state")
-    config = LocalConfig(name_prefix="rekoflow-trace", rekognition_endpoint=fake_rekognition.url, retry_time_scale=0.001, state_dir=directory)
-    with LocalRuntime(config) as runtime:
+    settings = {"name_prefix": "rekoflow-trace", "rekognition_endpoint": fake_rekognition.url, "retry_time_scale": 0.001, "state_dir": directory}
+    with running_stack(**settings) as runtime:
         image = runtime.put_bytes(image_bytes(220, 180), "t/ok.png")
         assert runtime.analyze({"requestId": "trace-ok", "image": image, "analyses": ["labels", "faces"]}).succeeded
         fake_rekognition._faults.clear()
@@ -40,23 +39,26 @@ def state_dir(tmp_path_factory, fake_rekognition):
             runtime.put_bytes(image_bytes(200, 190 + 7 * index), f"tb/{name}")  # different content: no cache hit
         runtime.put_bytes(TEXT_BYTES, "tb/readme.txt")
         runtime.put_bytes(b"GIF89a" + b"\0" * 100, "tb/broken.jpg")
-        batch = runtime.start_execution("batch_analysis", {"bucket": runtime.config.images_bucket, "prefix": "tb/", "analyses": ["labels"], "batchId": "trace-batch", "toleratedFailurePercentage": 50}, "trace-batch")
+        batch = runtime.start_execution("batch_analysis", {"bucket": runtime.images_bucket, "prefix": "tb/", "analyses": ["labels"], "batchId": "trace-batch", "toleratedFailurePercentage": 50}, "trace-batch")
         assert runtime.wait(batch, 120).succeeded
-        # What `rekoflow trace --aws ARN` reads, through the Step Functions API itself (moto answers it).
-        AWS_TRACES["trace-fail"] = tracing.from_aws(failed.arn, runtime.sfn)
-        AWS_TRACES["trace-batch"] = tracing.from_aws(batch, runtime.sfn)
-        with moto_patches.INVOKE_LOCK:
-            AWS_TRACES["cli"] = main(["trace", "--aws", failed.arn, "--no-graph"])
-    return directory
+        # Read through the Step Functions API while the stack that ran them is up.
+        FIRST_RUN["trace-fail"] = tracing.from_api(failed.arn, runtime.sfn)
+        FIRST_RUN["trace-batch"] = tracing.from_api(batch, runtime.sfn)
+        FIRST_RUN["arns"] = {"trace-fail": failed.arn, "trace-batch": batch}
+    with running_stack(**settings) as restarted:
+        STACK["client"] = restarted
+        yield directory
+    STACK.clear()
 
 
-AWS_TRACES: dict = {}
+FIRST_RUN: dict = {}
+STACK: dict = {}
 
 
 def load(state_dir, name):
-    trace = tracing.from_saved(tracing.find_saved(state_dir, name))
-    trace.batch = tracing.batch_details_local(state_dir, trace)
-    return trace
+    stack = STACK["client"]
+    arn = tracing.find_execution(stack.sfn, stack.state_machines, name)
+    return tracing.from_api(arn, stack.sfn, batch_record=lambda batch_id: stack.get_record(f"batch#{batch_id}"))
 
 
 def test_timeline_of_a_successful_execution(state_dir):
@@ -113,7 +115,10 @@ def test_batch_trace_lists_the_map_run_and_failed_children(state_dir, capsys):
     trace = load(state_dir, "trace-batch")
     assert trace.status == "SUCCEEDED"
     assert any(row.map_run_arn for row in trace.rows)
-    assert trace.batch["counts"] == {"total": 4, "succeeded": 2, "failed": 1, "cached": 0, "skipped": 1}
+    # The map run counts items (the skipped .txt is a succeeded iteration); the BATCH record counts images.
+    assert trace.batch["counts"] == {"total": 4, "succeeded": 3, "failed": 1, "aborted": 0, "timedOut": 0}
+    record = trace.batch["record"]
+    assert {k: record[k] for k in ("total", "succeeded", "failed", "cached", "skipped")} == {"total": 4, "succeeded": 2, "failed": 1, "cached": 0, "skipped": 1}
     assert [c["error"] for c in trace.batch["failedChildren"]] == ["ImageValidationError"]
     assert main(["trace", "trace-batch", "--state-dir", str(state_dir), "--no-graph"]) == 0
     out = capsys.readouterr().out
@@ -130,23 +135,33 @@ def test_last_picks_the_newest_execution_a_person_started(state_dir, tmp_path, c
 
 def test_unknown_execution_is_a_one_line_error(state_dir, capsys):
     assert main(["trace", "nope", "--state-dir", str(state_dir)]) == 1
-    assert "no saved execution named 'nope'" in capsys.readouterr().err
+    assert "no execution named 'nope'" in capsys.readouterr().err
 
 
 def _row_summary(trace):
     return [(row.context, row.name, row.retries, row.error) for row in trace.rows]
 
 
-def test_aws_trace_reads_the_same_timeline_through_the_api(state_dir, capsys):
-    saved, api = load(state_dir, "trace-fail"), AWS_TRACES["trace-fail"]
-    assert api.status == "FAILED" and api.error == saved.error == "RekognitionRequestError"
-    assert _row_summary(api) == _row_summary(saved)
-    assert api.failed_states == saved.failed_states
-    assert AWS_TRACES["cli"] == 0
+def test_traces_survive_a_restart_of_the_stack(state_dir):
+    """The stack was stopped and started again: the store gives back the same timelines and map run."""
+    for name in ("trace-fail", "trace-batch"):
+        before, after = FIRST_RUN[name], load(state_dir, name)
+        assert after.status == before.status and after.error == before.error
+        assert _row_summary(after) == _row_summary(before)
+        assert after.failed_states == before.failed_states
+    assert load(state_dir, "trace-batch").batch["counts"] == FIRST_RUN["trace-batch"].batch["counts"]
+
+
+def test_aws_trace_works_against_any_endpoint(state_dir, monkeypatch, capsys):
+    """`trace --aws` is a plain boto3 client: with AWS_ENDPOINT_URL it reads the local stack as it would AWS."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", STACK["client"].endpoint)
+    assert main(["trace", "--aws", FIRST_RUN["arns"]["trace-fail"], "--no-graph"]) == 0
+    out = capsys.readouterr().out
+    assert "trace-fail" in out and "RekognitionRequestError" in out and "Detect labels" in out
 
 
 def test_aws_trace_of_a_batch_reads_the_map_run(state_dir):
-    api = AWS_TRACES["trace-batch"]
+    api = FIRST_RUN["trace-batch"]
     assert api.status == "SUCCEEDED" and api.batch is not None
     assert api.batch["counts"]["total"] == 4  # every object under the prefix is an item (the .txt is skipped in its iteration)
     assert api.batch["counts"]["failed"] == 1

@@ -10,20 +10,19 @@ import uuid
 
 import pytest
 
-from rekoflow.local.runtime import LocalConfig, LocalRuntime
+from support.stack import running_stack
 from support.images import GIF_BYTES, image_bytes
 
 
 @pytest.fixture(scope="module")
 def workflow(fake_rekognition):
     # One boto3 attempt inside the Lambda, so every throttle reaches the state machine's Retry.
-    config = LocalConfig(
+    with running_stack(
         rekognition_endpoint=fake_rekognition.url,
         retry_time_scale=0.001,
-        extra_function_environment={"REKOGNITION_MAX_ATTEMPTS": "1"},
-    )
-    with LocalRuntime(config) as runtime:
-        yield runtime
+        function_environment={"REKOGNITION_MAX_ATTEMPTS": "1"},
+    ) as workflow:
+        yield workflow
 
 
 def unique(prefix: str = "t") -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,8 @@ from rich.console import Console
 
 from rekoflow.annotate import write_annotated
 from rekoflow.cli import CommandError
-from rekoflow.commands.common import IMAGE_SUFFIXES, add_runtime_arguments, open_runtime, upload_key
-from rekoflow.local.runtime import new_request_id
+from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack, upload_key
+from rekoflow.local.client import new_request_id
 from rekoflow.report import print_record
 
 ANALYSES = ["labels", "faces", "text", "compare", "moderation", "custom"]
@@ -36,7 +37,7 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="analyse again even if the same image was analysed before")
     parser.add_argument("--json", action="store_true", help="print the stored record as JSON")
     parser.add_argument("--out", type=Path, default=Path("out"), help="where record.json and the annotated image go (default ./out/REQUEST_ID/)")
-    add_runtime_arguments(parser)
+    add_stack_arguments(parser)
 
 
 def parse_analyses(args: argparse.Namespace) -> list[str]:
@@ -89,18 +90,18 @@ def analyze_file(args: argparse.Namespace, console: Console) -> int:
     check_file(args.image, "image")
     if args.target:
         check_file(args.target, "target image")
-    with console.status("starting the local workflow (emulated AWS + local Rekognition engine)...", spinner="dots") if not args.json else _nullcontext():
-        runtime = open_runtime(args)
-        runtime.__enter__()
-    try:
-        image = runtime.upload(args.image, key=upload_key(args.image))
-        target = runtime.upload(args.target, key=upload_key(args.target)) if args.target else None
-        request = build_request(args, analyses, image, target)
-        with console.status(f"analysing {args.image.name}: {', '.join(analyses)}...", spinner="dots") if not args.json else _nullcontext():
-            result = runtime.analyze(request, timeout_s=args.timeout)
-        record = runtime.get_record(request["requestId"])
-    finally:
-        runtime.__exit__(None, None, None)
+    stack = open_stack(args)
+    image = stack.upload(args.image, key=upload_key(args.image))
+    target = stack.upload(args.target, key=upload_key(args.target)) if args.target else None
+    request = build_request(args, analyses, image, target)
+    with console.status(f"analysing {args.image.name}: {', '.join(analyses)}...", spinner="dots") if not args.json else contextlib.nullcontext():
+        result = stack.analyze(request, timeout_s=args.timeout)
+    if result.status == "RUNNING":
+        raise CommandError(
+            f"analysis {request['requestId']} is still running after {args.timeout:g} s (--timeout); "
+            f"it goes on in the local stack: follow it with `rekoflow trace {request['requestId']}`"
+        )
+    record = stack.get_record(request["requestId"])
     out_dir = args.out / request["requestId"]
     out_dir.mkdir(parents=True, exist_ok=True)
     if record is not None:
@@ -118,14 +119,6 @@ def analyze_file(args: argparse.Namespace, console: Console) -> int:
         print_record(console, record, result.duration_s)
         console.print(f"[dim]record: {out_dir / 'record.json'}  annotated image: {annotated}[/dim]")
     return 0
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,8 +21,8 @@ from rich.text import Text
 
 from rekoflow.cli import CommandError
 from rekoflow.commands.analyze import ANALYSES
-from rekoflow.commands.common import IMAGE_SUFFIXES, add_runtime_arguments, open_runtime
-from rekoflow.local.runtime import TERMINAL_STATUSES, LocalRuntime, decode_record
+from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
+from rekoflow.local.client import StackClient
 
 DEFAULT_ANALYSES = "labels,faces,text"
 # Child execution names are "<batchId>-<32 hex>" and may not exceed 80 characters.
@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--tolerated-failure-percentage", type=float, default=10.0, metavar="PCT", help="the batch fails when more images fail (default 10)")
     parser.add_argument("--no-cache", action="store_true", help="analyse again even images analysed before")
     parser.add_argument("--json", action="store_true", help="print the batch summary as JSON")
-    add_runtime_arguments(parser)
+    add_stack_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -59,7 +59,7 @@ def folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
-def upload_folder(runtime: LocalRuntime, folder: Path) -> tuple[str, str, int]:
+def upload_folder(stack: StackClient, folder: Path) -> tuple[str, str, int]:
     """Upload every file of the folder under a prefix keyed by the folder's content: the same photos, the same objects."""
     files = folder_files(folder)
     if not files:
@@ -69,8 +69,8 @@ def upload_folder(runtime: LocalRuntime, folder: Path) -> tuple[str, str, int]:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     prefix = f"folders/{digest.hexdigest()[:16]}/"
     for path in files:
-        runtime.upload(path, key=prefix + path.relative_to(folder).as_posix())
-    return runtime.config.images_bucket, prefix, len(files)
+        stack.upload(path, key=prefix + path.relative_to(folder).as_posix())
+    return stack.images_bucket, prefix, len(files)
 
 
 def parse_s3(source: str) -> tuple[str, str]:
@@ -80,9 +80,9 @@ def parse_s3(source: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def expected_images(runtime: LocalRuntime, bucket: str, prefix: str) -> int:
+def expected_images(stack: StackClient, bucket: str, prefix: str) -> int:
     count = 0
-    for page in runtime.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+    for page in stack.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             if Path(obj["Key"]).suffix.lower() in IMAGE_SUFFIXES and 0 < obj["Size"] <= MAX_IMAGE_BYTES:
                 count += 1
@@ -90,29 +90,26 @@ def expected_images(runtime: LocalRuntime, bucket: str, prefix: str) -> int:
 
 
 class ChildTracker:
-    """Counts the batch's finished child executions (names start with "<batchId>-")."""
+    """Counts the batch's finished child executions (named "<batchId>-...") from the stack's execution events."""
 
-    def __init__(self, runtime: LocalRuntime, batch_id: str) -> None:
-        self.runtime = runtime
-        self.prefix = f"{batch_id}-"
+    def __init__(self, batch_id: str) -> None:
+        self.batch_id = batch_id
         self.finished: dict[str, dict[str, Any]] = {}
+        self.batch_ended = False
 
-    def poll(self) -> dict[str, int]:
-        sfn = self.runtime.sfn
-        machine = self.runtime.state_machines["image_analysis"]
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
-            for summary in page["executions"]:
-                name = summary["name"]
-                if not name.startswith(self.prefix) or name in self.finished or summary["status"] not in TERMINAL_STATUSES:
-                    continue
-                described = sfn.describe_execution(executionArn=summary["executionArn"])
-                output = json.loads(described["output"]) if described.get("output") else {}
+    def add(self, events: list[dict[str, Any]]) -> dict[str, int]:
+        for event in events:
+            name = event["name"]
+            if name == self.batch_id:
+                self.batch_ended = True
+            elif name.startswith(f"{self.batch_id}-"):
+                output = json.loads(event["output"]) if event.get("output") else {}
                 analyses = set(output.get("analyses") or [])
                 self.finished[name] = {
-                    "status": described["status"],
+                    "status": event["status"],
                     "cached": bool(analyses) and analyses <= set(output.get("cachedAnalyses") or []),
                 }
-        done = [f for f in self.finished.values()]
+        done = list(self.finished.values())
         return {
             "done": len(done),
             "succeeded": sum(1 for f in done if f["status"] == "SUCCEEDED"),
@@ -126,21 +123,6 @@ class RateColumn(ProgressColumn):
         elapsed = task.elapsed or 0
         rate = task.completed / elapsed if elapsed > 0 else 0.0
         return Text(f"{rate:.1f} images/s", style="cyan")
-
-
-def batch_records(runtime: LocalRuntime, batch_id: str) -> list[dict[str, Any]]:
-    records, kwargs = [], {
-        "TableName": runtime.config.table_name,
-        "IndexName": "batch-index",
-        "KeyConditionExpression": "batchId = :b",
-        "ExpressionAttributeValues": {":b": {"S": batch_id}},
-    }
-    while True:
-        page = runtime.dynamodb.query(**kwargs)
-        records.extend(decode_record(item) for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return records
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def describe_findings(record: dict[str, Any]) -> str:
@@ -201,61 +183,62 @@ def run(args: argparse.Namespace) -> int:
     is_s3 = source.startswith("s3://")
     if not is_s3 and not Path(source).is_dir():
         raise CommandError(f"{source} is neither a folder nor s3://BUCKET/PREFIX")
-    with console.status("starting the local workflow (emulated AWS + local Rekognition engine)...", spinner="dots"):
-        runtime = open_runtime(args)
-        runtime.__enter__()
-    try:
-        if is_s3:
-            bucket, prefix = parse_s3(source)
-            try:
-                runtime.s3.head_bucket(Bucket=bucket)
-            except Exception as error:  # noqa: BLE001
-                raise CommandError(f"bucket {bucket} is not in the local emulator (the images bucket is {runtime.config.images_bucket})") from error
-        else:
-            with console.status(f"uploading {source}...", spinner="dots"):
-                bucket, prefix, _ = upload_folder(runtime, Path(source))
-        expected = expected_images(runtime, bucket, prefix)
-        batch_input: dict[str, Any] = {
-            "bucket": bucket,
-            "prefix": prefix,
-            "analyses": analyses,
-            "batchId": batch_id,
-            "maxConcurrency": args.max_concurrency,
-            "toleratedFailurePercentage": args.tolerated_failure_percentage,
-        }
-        if args.no_cache:
-            batch_input["useCache"] = False
-        started = time.monotonic()
-        arn = runtime.start_execution("batch_analysis", batch_input, batch_id)
-        tracker = ChildTracker(runtime, batch_id)
-        columns = [
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("[green]{task.fields[succeeded]} ok[/green] [red]{task.fields[failed]} failed[/red] [cyan]{task.fields[cached]} cached[/cyan]"),
-            RateColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        ]
-        with Progress(*columns, console=console, disable=args.json, transient=False) as progress:
-            task = progress.add_task(f"batch {batch_id}", total=expected or None, succeeded=0, failed=0, cached=0)
-            deadline = started + args.timeout
-            while True:
-                status = runtime.sfn.describe_execution(executionArn=arn)["status"]
-                counts = tracker.poll()
-                progress.update(task, completed=counts["done"], succeeded=counts["succeeded"], failed=counts["failed"], cached=counts["cached"])
-                if status in TERMINAL_STATUSES:
-                    break
-                if time.monotonic() > deadline:
-                    runtime.sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"no result within {args.timeout:g} s")
-                    break
-                time.sleep(0.25)
-        result = runtime.wait(arn, timeout_s=5)
-        elapsed = time.monotonic() - started
-        record = runtime.get_record(f"batch#{batch_id}")
-        records = batch_records(runtime, batch_id)
-    finally:
-        runtime.__exit__(None, None, None)
+    stack = open_stack(args)
+    if is_s3:
+        bucket, prefix = parse_s3(source)
+        try:
+            stack.s3.head_bucket(Bucket=bucket)
+        except Exception as error:  # noqa: BLE001
+            raise CommandError(f"bucket {bucket} is not in the local stack (the images bucket is {stack.images_bucket})") from error
+    else:
+        with console.status(f"uploading {source}...", spinner="dots"):
+            bucket, prefix, _ = upload_folder(stack, Path(source))
+    expected = expected_images(stack, bucket, prefix)
+    batch_input: dict[str, Any] = {
+        "bucket": bucket,
+        "prefix": prefix,
+        "analyses": analyses,
+        "batchId": batch_id,
+        "maxConcurrency": args.max_concurrency,
+        "toleratedFailurePercentage": args.tolerated_failure_percentage,
+    }
+    if args.no_cache:
+        batch_input["useCache"] = False
+    started = time.monotonic()
+    # Follow the batch from the stack's events (executions that ended), not by listing executions.
+    events = stack.ended_executions(prefix=batch_id, after=stack.event_sequence(), timeout_s=0.5)
+    arn = stack.start_execution("batch_analysis", batch_input, batch_id)
+    tracker = ChildTracker(batch_id)
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[green]{task.fields[succeeded]} ok[/green] [red]{task.fields[failed]} failed[/red] [cyan]{task.fields[cached]} cached[/cyan]"),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    timed_out = False
+    with Progress(*columns, console=console, disable=args.json, transient=False) as progress:
+        task = progress.add_task(f"batch {batch_id}", total=expected or None, succeeded=0, failed=0, cached=0)
+        deadline = started + args.timeout
+        for ended in events:
+            counts = tracker.add(ended)
+            progress.update(task, completed=counts["done"], succeeded=counts["succeeded"], failed=counts["failed"], cached=counts["cached"])
+            if tracker.batch_ended:
+                break
+            if time.monotonic() > deadline:
+                timed_out = True
+                break
+    if timed_out:
+        raise CommandError(
+            f"batch {batch_id} is still running after {args.timeout:g} s (--timeout): {tracker.add([])['done']} of {expected} images done; "
+            f"it goes on in the local stack: follow it with `rekoflow trace {batch_id}`"
+        )
+    result = stack.describe(arn)
+    elapsed = time.monotonic() - started
+    record = stack.get_record(f"batch#{batch_id}")
+    records = stack.query_batch(batch_id)
     summary = result.output if result.succeeded and isinstance(result.output, dict) else {}
     if not summary and record:
         summary = {**record, "skippedReasons": _json_field(record.get("skippedReasons")), "failures": _json_field(record.get("failures"))}

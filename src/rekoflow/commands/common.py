@@ -1,43 +1,41 @@
-"""What the workflow commands share: the local runtime's settings from flags and environment."""
+"""What the workflow commands share: the local stack they run on, and their common arguments."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import os
+import sys
 from pathlib import Path
 
-from rekoflow.local.runtime import LocalConfig, LocalRuntime, default_state_dir
+from rekoflow.local.client import StackClient
+from rekoflow.local.process import StackProcessError, default_state_dir
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 
-def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--rekognition-endpoint",
-        default=os.environ.get("REKOFLOW_REKOGNITION_ENDPOINT"),
-        metavar="URL",
-        help="Rekognition endpoint for the workflow's Lambdas (default: start the local engine; "
-        "env REKOFLOW_REKOGNITION_ENDPOINT)",
-    )
+def add_stack_arguments(parser: argparse.ArgumentParser, timeout: bool = True) -> None:
     parser.add_argument(
         "--state-dir",
         type=Path,
         default=None,
-        help="where the local buckets, table and execution histories are kept between commands "
-        "(default: $REKOFLOW_HOME or ./.rekoflow)",
+        help="the local stack's state folder: buckets, table, executions, models (default: $REKOFLOW_HOME or ./.rekoflow); "
+        "a stack is started for it when none runs ($REKOFLOW_ENDPOINT names a running stack instead)",
     )
-    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="give up waiting after this long (default 600)")
+    if timeout:
+        parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="stop waiting after this long (default 600)")
 
 
-def open_runtime(args: argparse.Namespace, **overrides) -> LocalRuntime:
-    config = LocalConfig(
-        rekognition_endpoint=args.rekognition_endpoint,
-        state_dir=args.state_dir or default_state_dir(),
-        log_level="DEBUG" if getattr(args, "verbose", False) else "INFO",
-        **overrides,
-    )
-    return LocalRuntime(config)
+def open_stack(args: argparse.Namespace) -> StackClient:
+    """The running local stack for ``--state-dir``, started in the background (with a one-line note) if none runs."""
+    from rekoflow.cli import CommandError
+
+    def announce(line: str) -> None:
+        print(f"rekoflow: {line}", file=sys.stderr, flush=True)
+
+    try:
+        return StackClient.connect(args.state_dir or default_state_dir(), announce=announce)
+    except StackProcessError as error:
+        raise CommandError(str(error)) from error
 
 
 def upload_key(path: Path) -> str:

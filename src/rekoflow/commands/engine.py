@@ -12,7 +12,7 @@ def register(subparsers: Any) -> None:
     engine_commands.required = True
     serve = engine_commands.add_parser("serve", help="serve the Rekognition API on 127.0.0.1")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; only change it on a trusted network)")
-    serve.add_argument("--port", type=int, default=4599, help="port (default 4599)")
+    serve.add_argument("--port", type=int, default=4598, help="port (default 4598; the local stack, which serves the engine too, uses 4599)")
     serve.set_defaults(handler=run)
 
 

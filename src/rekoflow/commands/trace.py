@@ -1,8 +1,8 @@
 """`rekoflow trace EXECUTION|--last`: what an execution did, state by state, and the path it took.
 
-Reads the executions the local commands saved (--state-dir) or, with --aws, a real execution through
-the Step Functions API (standard AWS credentials and region). Writes the state machine graph with the
-path taken highlighted (visited states filled, the failed state red, edges taken bold).
+Reads the execution from the local stack through the Step Functions API or, with --aws, from AWS
+Step Functions (standard AWS credentials and region). Writes the state machine graph with the path
+taken highlighted (visited states filled, the failed state red, edges taken bold).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rich.console import Console
 
 from rekoflow import trace as tracing
 from rekoflow.cli import CommandError
-from rekoflow.local.runtime import default_state_dir
+from rekoflow.commands.common import add_stack_arguments, open_stack
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +25,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--graph", type=Path, help="where to write the graph: .svg, .png, .pdf or .dot (default out/<execution>.svg)")
     parser.add_argument("--no-graph", action="store_true", help="print the timeline only")
     parser.add_argument("--aws", action="store_true", help="read the execution from AWS Step Functions (give its ARN)")
-    parser.add_argument("--state-dir", type=Path, default=None, help="where the local commands keep their state (default: $REKOFLOW_HOME or ./.rekoflow)")
+    add_stack_arguments(parser, timeout=False)
     parser.set_defaults(handler=run)
 
 
@@ -39,10 +39,9 @@ def run(args: argparse.Namespace) -> int:
                 raise CommandError("--aws needs the execution ARN")
             trace = tracing.from_aws(args.execution)
         else:
-            state_dir = args.state_dir or default_state_dir()
-            record = tracing.find_saved(state_dir, None if args.last else args.execution, last=args.last)
-            trace = tracing.from_saved(record)
-            trace.batch = tracing.batch_details_local(state_dir, trace)
+            stack = open_stack(args)
+            arn = tracing.find_execution(stack.sfn, stack.state_machines, args.execution, last=args.last)
+            trace = tracing.from_api(arn, stack.sfn, batch_record=lambda batch_id: stack.get_record(f"batch#{batch_id}"))
         tracing.print_trace(console, trace)
         if not args.no_graph:
             path = tracing.write_graph(trace, args.graph or Path("out") / f"{trace.name}.svg")

@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from rekoflow.cli import CommandError
-from rekoflow.commands.common import IMAGE_SUFFIXES, add_runtime_arguments, open_runtime
-from rekoflow.local.runtime import TERMINAL_STATUSES, new_request_id
+from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
+from rekoflow.local.client import TERMINAL_STATUSES, new_request_id
 
 NAME_HELP = "letters, digits, '_', '.', '-' (Rekognition's rule)"
 
@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--poll-interval", type=int, default=1, metavar="SECONDS", help="seconds between status polls (default 1 locally; the workflow's production default is 120 s for training, 60 s for start)")
     parser.add_argument("--max-training-polls", type=int, default=600, help="give up on training after this many polls (default 600)")
     parser.add_argument("--json", action="store_true", help="print the stored record as JSON")
-    add_runtime_arguments(parser)
+    add_stack_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -77,14 +77,14 @@ def manifest_line(bucket: str, key: str, label: str) -> str:
     )
 
 
-def upload_split(runtime: Any, labels: dict[str, list[Path]], prefix: str) -> tuple[dict[str, str], int]:
+def upload_split(stack: Any, labels: dict[str, list[Path]], prefix: str) -> tuple[dict[str, str], int]:
     lines = []
     for label, images in labels.items():
         for path in images:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-            ref = runtime.upload(path, key=f"{prefix}/{label}/{digest}-{path.name}")
+            ref = stack.upload(path, key=f"{prefix}/{label}/{digest}-{path.name}")
             lines.append(manifest_line(ref["bucket"], ref["key"], label))
-    manifest = runtime.put_bytes(("\n".join(lines) + "\n").encode(), f"{prefix}/output.manifest")
+    manifest = stack.put_bytes(("\n".join(lines) + "\n").encode(), f"{prefix}/output.manifest")
     return manifest, len(lines)
 
 
@@ -110,11 +110,11 @@ def build_request(args: argparse.Namespace, image: dict, training_manifest: dict
     }
 
 
-def progress(runtime: Any, arn: str) -> tuple[str, str, int, str | None]:
+def progress(stack: Any, arn: str) -> tuple[str, str, int, str | None]:
     """(execution status, current state, training polls so far, last training status) from the history."""
-    execution = runtime.sfn.describe_execution(executionArn=arn)["status"]
+    execution = stack.sfn.describe_execution(executionArn=arn)["status"]
     state, polls, status = "", 0, None
-    for event in runtime.history(arn):
+    for event in stack.history(arn):
         if "stateEnteredEventDetails" in event:
             state = event["stateEnteredEventDetails"]["name"]
             polls += state == "Check training status"
@@ -137,46 +137,43 @@ def run(args: argparse.Namespace) -> int:
     labels = labelled_images(args.folder, "training folder")
     if len(labels) < 2:
         console.print(f"[yellow]only one label ({next(iter(labels))}): training will fail, a classifier needs 2 or more[/yellow]")
-    with console.status("starting the local workflow (emulated AWS + local Rekognition engine)...", spinner="dots"):
-        runtime = open_runtime(args)
-        runtime.__enter__()
-    try:
-        prefix = f"training/{args.project}/{args.version}"
-        test_manifest = None
-        if args.test_folder:
-            train = labels
-            test_manifest, test_count = upload_split(runtime, labelled_images(args.test_folder, "test folder"), f"{prefix}/test")
-        elif args.test_split is not None and args.test_split != 0.2:
-            train, test = split_images(labels, args.test_split)
-            test_manifest, test_count = upload_split(runtime, test, f"{prefix}/test")
-        else:
-            train, test_count = labels, 0
-        training_manifest, train_count = upload_split(runtime, train, f"{prefix}/train")
-        image = runtime.upload(next(iter(train.values()))[0], key=f"{prefix}/probe/{next(iter(train.values()))[0].name}")
-        split = f"{test_count} test images" if test_manifest else "auto-split ~20% for testing"
-        console.print(f"project [bold]{args.project}[/bold], version [bold]{args.version}[/bold]: {len(labels)} labels ({', '.join(labels)}), {train_count} training images, {split}")
-        request = build_request(args, image, training_manifest, test_manifest)
-        started = time.monotonic()
-        arn = runtime.start_analysis(request)
-        with console.status("training...", spinner="dots") as status_line:
-            while True:
-                execution, state, polls, status = progress(runtime, arn)
-                status_line.update(f"{state or 'starting'} · training polls: {polls}" + (f" · model {status}" if status else "") + f" · {time.monotonic() - started:.0f} s")
-                if execution in TERMINAL_STATUSES:
-                    break
-                if time.monotonic() - started > args.timeout:
-                    runtime.sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"no result within {args.timeout:g} s")
-                    break
-                time.sleep(0.5)
-        result = runtime.wait(arn, timeout_s=5)
-        record = runtime.get_record(request["requestId"]) or {}
-        evaluation = None
-        training = ((record.get("results") or {}).get("custom") or {}).get("training") or {}
-        if training.get("evaluationSummary"):
-            summary = training["evaluationSummary"]
-            evaluation = json.loads(runtime.s3.get_object(Bucket=summary["bucket"], Key=summary["key"])["Body"].read())
-    finally:
-        runtime.__exit__(None, None, None)
+    stack = open_stack(args)
+    prefix = f"training/{args.project}/{args.version}"
+    test_manifest = None
+    if args.test_folder:
+        train = labels
+        test_manifest, test_count = upload_split(stack, labelled_images(args.test_folder, "test folder"), f"{prefix}/test")
+    elif args.test_split is not None and args.test_split != 0.2:
+        train, test = split_images(labels, args.test_split)
+        test_manifest, test_count = upload_split(stack, test, f"{prefix}/test")
+    else:
+        train, test_count = labels, 0
+    training_manifest, train_count = upload_split(stack, train, f"{prefix}/train")
+    image = stack.upload(next(iter(train.values()))[0], key=f"{prefix}/probe/{next(iter(train.values()))[0].name}")
+    split = f"{test_count} test images" if test_manifest else "auto-split ~20% for testing"
+    console.print(f"project [bold]{args.project}[/bold], version [bold]{args.version}[/bold]: {len(labels)} labels ({', '.join(labels)}), {train_count} training images, {split}")
+    request = build_request(args, image, training_manifest, test_manifest)
+    started = time.monotonic()
+    arn = stack.start_analysis(request)
+    with console.status("training...", spinner="dots") as status_line:
+        while True:
+            execution, state, polls, status = progress(stack, arn)
+            status_line.update(f"{state or 'starting'} · training polls: {polls}" + (f" · model {status}" if status else "") + f" · {time.monotonic() - started:.0f} s")
+            if execution in TERMINAL_STATUSES:
+                break
+            if time.monotonic() - started > args.timeout:
+                raise CommandError(
+                    f"training request {request['requestId']} is still running after {args.timeout:g} s (--timeout); "
+                    f"it goes on in the local stack: follow it with `rekoflow trace {request['requestId']}`"
+                )
+            stack.wait(arn, timeout_s=0.5)
+    result = stack.describe(arn)
+    record = stack.get_record(request["requestId"]) or {}
+    evaluation = None
+    training = ((record.get("results") or {}).get("custom") or {}).get("training") or {}
+    if training.get("evaluationSummary"):
+        summary = training["evaluationSummary"]
+        evaluation = json.loads(stack.s3.get_object(Bucket=summary["bucket"], Key=summary["key"])["Body"].read())
     if args.json:
         print(json.dumps(record, indent=2, default=str))
     if not result.succeeded:

@@ -22,6 +22,26 @@ _CONTENT_TYPE = "application/x-amz-json-1.1"
 _MAX_BODY = 16 * 1024 * 1024
 
 
+def answer(engine: Engine, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    """One Rekognition request (``X-Amz-Target`` and JSON body) answered: ``(HTTP status, JSON body)``.
+
+    Shared by this server and the local stack, which serves the engine on its single endpoint.
+    """
+    try:
+        if not target.startswith(_TARGET_PREFIX):
+            raise errors.unknown_operation(target or "(missing X-Amz-Target)")
+        try:
+            params = json.loads(body or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise errors.serialization(f"Request body is not valid JSON: {exc}") from exc
+        return 200, engine.handle(target[len(_TARGET_PREFIX) :], params)
+    except errors.RekognitionError as exc:
+        return exc.status, exc.to_body()
+    except Exception:
+        log.exception("unhandled error")
+        return 500, errors.internal().to_body()
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
@@ -30,20 +50,11 @@ class _Handler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         try:
             body = self._read_body()
-            target = self.headers.get("X-Amz-Target", "")
-            if not target.startswith(_TARGET_PREFIX):
-                raise errors.unknown_operation(target or "(missing X-Amz-Target)")
-            try:
-                params = json.loads(body or b"{}")
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise errors.serialization(f"Request body is not valid JSON: {exc}") from exc
-            result = self.server.engine.handle(target[len(_TARGET_PREFIX) :], params)
-            self._send(200, result, request_id)
         except errors.RekognitionError as exc:
             self._send(exc.status, exc.to_body(), request_id)
-        except Exception:
-            log.exception("unhandled error")
-            self._send(500, errors.internal().to_body(), request_id)
+            return
+        status, payload = answer(self.server.engine, self.headers.get("X-Amz-Target", ""), body)
+        self._send(status, payload, request_id)
 
     def do_GET(self) -> None:  # noqa: N802
         # A health check for scripts waiting on `rekoflow engine serve`.
@@ -123,7 +134,7 @@ class EngineServer:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 4599) -> None:
+def serve(host: str = "127.0.0.1", port: int = 4598) -> None:
     """Serve until interrupted (the CLI's `rekoflow engine serve`)."""
     server = _Server((host, port), Engine())
     log.info("rekoflow engine listening on http://%s:%d", host, server.server_address[1])

@@ -1,21 +1,23 @@
-"""``make tf-local``: apply the real Terraform root module to the local emulator, use it, destroy it.
+"""``make tf-local``: apply the real Terraform root module to the local stack, use it, destroy it.
 
-1. start the emulator (``rekoflow.local.emulator``: moto server + in-process Lambdas + local
-   Rekognition engine) on a free 127.0.0.1 port;
+1. start a bare local stack (``rekoflow.local.stack``, the same server and patches ``rekoflow up``
+   runs, with none of its own resources and a throwaway state folder) on a free 127.0.0.1 port;
 2. make a temporary working copy of ``terraform/`` with ``terraform/local/provider_override.tf``
-   added (fake credentials, every endpoint at the emulator); ``functions/``, ``statemachines/`` and
+   added (fake credentials, every endpoint at the stack); ``functions/``, ``statemachines/`` and
    ``build/`` are linked next to it so the module's relative paths resolve unchanged;
 3. ``terraform init`` (from the provider mirror when ``TF_PLUGIN_MIRROR`` is set) and
    ``terraform apply -auto-approve``;
-4. upload a generated 200x200 PNG to the deployed images bucket, start an execution of the deployed
-   image-analysis state machine, wait, and check it SUCCEEDED and its DynamoDB record exists;
+4. check every deployed function's environment is the one the manifest declares (the same
+   declaration the local stack reads); upload a generated 200x200 PNG to the deployed images
+   bucket, start an execution of the deployed image-analysis state machine, wait, and check it
+   SUCCEEDED and its DynamoDB record exists;
 5. ``terraform destroy -auto-approve`` and check that no bucket, table, function, state machine,
-   role, log group, topic, queue or API is left in the emulator.
+   role, log group, topic, queue or API is left in the stack.
 
 Exit status 0 only when every step passed. Timings of each step are printed. After a failure the
 whole cycle is tried once more from scratch (``--attempts``), with the first attempt's log, its
-terraform error and the emulator's incidents (5xx answers, exceptions) printed: a fault in the
-module fails both attempts; a response lost by the emulator's dev server under load does not.
+terraform error and the stack's incidents (5xx answers, exceptions) printed: a fault in the
+module fails both attempts; a response lost by the stack's dev server under load does not.
 """
 
 from __future__ import annotations
@@ -33,8 +35,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from rekoflow.local import moto_patches
-from rekoflow.local.emulator import REGION, REPO_ROOT, Emulator
+from rekoflow.local import declarations, patches
+from rekoflow.local.stack import REGION, Stack, StackConfig
+from rekoflow.paths import project_root
+
+REPO_ROOT = project_root()
+# The services the Terraform root module uses; each gets an endpoint override (all the stack's one endpoint).
+TERRAFORM_SERVICES = (
+    "apigateway", "cloudwatch", "logs", "dynamodb", "iam", "kms", "lambda",
+    "s3", "scheduler", "sfn", "sns", "sqs", "sts",
+)
 
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 LINKED = ("statemachines",)
@@ -64,6 +74,18 @@ class Timer:
         lines = [f"  {name:<38} {seconds:7.1f}s" for name, seconds in self.steps]
         lines.append(f"  {'total':<38} {sum(s for _, s in self.steps):7.1f}s")
         return "\n".join(lines)
+
+
+def _tfvars(path: Path) -> dict[str, Any]:
+    """The simple ``name = value`` lines of a .tfvars file (strings and numbers)."""
+    import re
+
+    values: dict[str, Any] = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r'^\s*([a-z0-9_]+)\s*=\s*"?([^"#]*?)"?\s*(#.*)?$', line)
+        if match:
+            values[match.group(1)] = match.group(2)
+    return values
 
 
 def png_bytes(size: int = 200) -> bytes:
@@ -153,7 +175,7 @@ def slowest_resources(output: str, limit: int = 5) -> list[str]:
     return [f"{name} {seconds}s" for seconds, name in sorted(found, reverse=True)[:limit] if seconds > 1]
 
 
-def run_execution(emulator: Emulator, outputs: dict[str, Any], timeout_s: float = 120.0) -> dict[str, Any]:
+def run_execution(emulator: Stack, outputs: dict[str, Any], timeout_s: float = 120.0) -> dict[str, Any]:
     s3 = emulator.client("s3")
     sfn = emulator.client("stepfunctions")
     ddb = emulator.client("dynamodb")
@@ -184,7 +206,7 @@ def run_execution(emulator: Emulator, outputs: dict[str, Any], timeout_s: float 
     return {"execution": described, "item": item}
 
 
-def leftovers(emulator: Emulator, name_prefix: str) -> list[str]:
+def leftovers(emulator: Stack, name_prefix: str) -> list[str]:
     """Everything of this stack still in the emulator after destroy."""
     left: list[str] = []
     left += [f"bucket {b['Name']}" for b in emulator.client("s3").list_buckets().get("Buckets", [])]
@@ -222,16 +244,40 @@ def leftovers(emulator: Emulator, name_prefix: str) -> list[str]:
     return left
 
 
-def report_incidents(emulator: Emulator, path: Path, verbose: bool) -> None:
+def check_function_environments(emulator: Stack, outputs: dict[str, Any], name_prefix: str, tf_vars: dict[str, Any]) -> int:
+    """Each deployed function's environment equals the manifest's declaration with the module's values."""
+    values = {
+        **declarations.LOCAL_SETTINGS,
+        "service_name": name_prefix,
+        "results_bucket": outputs["results_bucket"],
+        "images_bucket": outputs["images_bucket"],
+        "table_name": outputs["results_table"],
+        **{k: str(v) for k, v in tf_vars.items() if k in declarations.LOCAL_SETTINGS},
+    }
+    lam = emulator.client("lambda")
+    wrong = []
+    for name, spec in declarations.functions().items():
+        function_name = f"{name_prefix}-{name.replace('_', '-')}"
+        deployed = lam.get_function_configuration(FunctionName=function_name).get("Environment", {}).get("Variables", {})
+        expected = declarations.function_environment(spec, values)
+        if deployed != expected:
+            differs = sorted(k for k in set(deployed) | set(expected) if deployed.get(k) != expected.get(k))
+            wrong.append(f"{function_name}: {', '.join(f'{k}={deployed.get(k)!r} (declared {expected.get(k)!r})' for k in differs)}")
+    if wrong:
+        raise TfLocalError("deployed environments differ from functions/manifest.json: " + "; ".join(wrong))
+    return len(declarations.functions())
+
+
+def report_incidents(emulator: Stack, path: Path, verbose: bool) -> None:
     """Print what the emulator answered with 5xx, raised on, or was slow for (the provider retries hide it)."""
     incidents = list(emulator.recorder.incidents) if emulator.recorder else []
-    replayed = list(moto_patches.REPLAYED_CREATES)
+    replayed = list(patches.REPLAYED_CREATES)
     if not incidents and not replayed:
         return
     lines = [incident.describe() for incident in incidents]
     lines += [f"CreateFunction {name}: retried by the client after it was created; answered with the function" for name in replayed]
     path.write_text("\n\n".join(lines) + "\n")
-    print(f"    emulator: {len(incidents)} server incident(s), {len(replayed)} replayed create(s); details in {path}")
+    print(f"    stack: {len(incidents)} server incident(s), {len(replayed)} replayed create(s); details in {path}")
     if verbose:
         for line in lines[:20]:
             print("      " + line[:1500].replace("\n", "\n      "))
@@ -277,18 +323,25 @@ def run_attempt(args: argparse.Namespace, build_dir: Path) -> bool:
     ok = False
     applied = False
     try:
-        with timer.step("start emulator"):
-            emulator = Emulator(rekognition=args.rekognition).start()
-            # moto's backends are per process: a second attempt must not see the first one's resources.
-            emulator.reset_backends()
-            moto_patches.REPLAYED_CREATES.clear()
-            print(f"    emulator {emulator.url}, Rekognition: {emulator.rekognition_kind}")
+        with timer.step("start the local stack (bare)"):
+            rekognition_url = None
+            fixed = None
+            if args.rekognition == "fixed":
+                from rekoflow.local.scripted_rekognition import FakeRekognition
+
+                fixed = FakeRekognition().start()
+                rekognition_url = fixed.url
+            emulator = Stack(StackConfig(state_dir=work / "state", port=0, resources=False, rekognition_endpoint=rekognition_url, fsync=False)).start()
+            patches.REPLAYED_CREATES.clear()
+            print(f"    stack {emulator.endpoint}, Rekognition: {emulator.rekognition_kind}")
         try:
             module = make_working_copy(work, build_dir)
             env = terraform_env(work)
             var_file = work / "endpoints.tfvars.json"
-            var_file.write_text(json.dumps({"endpoint_overrides": emulator.endpoints(), "build_dir": str(build_dir.resolve())}))
-            tf_vars = ["-var-file", str(TERRAFORM_DIR / "local" / "tf-local.tfvars"), "-var-file", str(var_file)]
+            endpoints = {service: emulator.endpoint for service in TERRAFORM_SERVICES}
+            var_file.write_text(json.dumps({"endpoint_overrides": endpoints, "build_dir": str(build_dir.resolve())}))
+            local_vars_file = TERRAFORM_DIR / "local" / "tf-local.tfvars"
+            tf_vars = ["-var-file", str(local_vars_file), "-var-file", str(var_file)]
             name_prefix = "rekoflow-tflocal"
 
             with timer.step("terraform init"):
@@ -303,6 +356,9 @@ def run_attempt(args: argparse.Namespace, build_dir: Path) -> bool:
                 k: v["value"]
                 for k, v in json.loads(terraform(module, env, "output", "-json", log=log)).items()
             }
+            with timer.step("function environments match the manifest"):
+                checked = check_function_environments(emulator, outputs, name_prefix, _tfvars(local_vars_file))
+                print(f"    {checked} functions: environment as declared in functions/manifest.json")
             with timer.step("execution (upload, start, wait, check)"):
                 result = run_execution(emulator, outputs)
                 item = result["item"]
@@ -325,8 +381,10 @@ def run_attempt(args: argparse.Namespace, build_dir: Path) -> bool:
                     terraform(module, env, "destroy", "-auto-approve", "-no-color", *tf_vars, log=log)
                 except Exception as error:  # noqa: BLE001 - best effort; the emulator is discarded anyway
                     print(f"tf-local: destroy failed too: {error}", file=sys.stderr)
-            report_incidents(emulator, work / "emulator-incidents.log", verbose=not ok)
+            report_incidents(emulator, work / "stack-incidents.log", verbose=not ok)
             emulator.stop()
+            if fixed is not None:
+                fixed.stop()
     except Exception as error:  # noqa: BLE001 - report any failure with the timings and the kept log
         print(f"tf-local: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
     finally:

@@ -1,0 +1,90 @@
+"""Every patch the local stack applies to moto, one module per concern (docs/architecture.md, ADR on
+the local stack). moto is pinned (``MOTO_VERSION``) because these reach into its internals; each
+module names the moto code or gap it works around, and each has a test under ``tests/local/`` that
+fails when an upgrade changes what it relies on. Every ``install_*`` returns its undo.
+
+- ``in_process_lambda``: Lambda code runs in this process (no Docker here);
+- ``interpreter_clients``: one shared boto3 client per service for the Step Functions interpreter;
+- ``nested_executions``: ``states:startExecution[.sync[:2]]`` Task states;
+- ``distributed_map``: tolerated-failure thresholds and ResultWriter files;
+- ``parse_cache``: each ASL definition parsed once;
+- ``retry_waits``: Retry waits compressed (tests, demos);
+- ``terraform_compat``: what the Terraform AWS provider calls that moto lacks;
+- ``durability``: every change written to the stack's store, and restored from it.
+
+The stack installs them all with :func:`install_stack_patches`.
+"""
+
+from __future__ import annotations
+
+from rekoflow.local.patches._base import MOTO_VERSION, PATCH_LOCK, Patcher, Undo, check_moto_version
+from rekoflow.local.patches.distributed_map import install_distributed_map_fidelity
+from rekoflow.local.patches.durability import ExecutionEvents, install_durability, restore
+from rekoflow.local.patches.in_process_lambda import (
+    INVOCATION_STREAM,
+    INVOKE_LOCK,
+    InProcessLambdaRuntime,
+    InvocationRecord,
+    LambdaContext,
+    install_in_process_lambda,
+)
+from rekoflow.local.patches.interpreter_clients import install_shared_interpreter_clients
+from rekoflow.local.patches.nested_executions import install_nested_executions
+from rekoflow.local.patches.parse_cache import install_parse_cache
+from rekoflow.local.patches.retry_waits import scale_retry_waits
+from rekoflow.local.patches.terraform_compat import REPLAYED_CREATES, install_terraform_compat
+
+__all__ = [
+    "INVOCATION_STREAM",
+    "INVOKE_LOCK",
+    "MOTO_VERSION",
+    "PATCH_LOCK",
+    "REPLAYED_CREATES",
+    "ExecutionEvents",
+    "InProcessLambdaRuntime",
+    "InvocationRecord",
+    "LambdaContext",
+    "Patcher",
+    "Undo",
+    "check_moto_version",
+    "install_distributed_map_fidelity",
+    "install_durability",
+    "install_in_process_lambda",
+    "install_nested_executions",
+    "install_parse_cache",
+    "install_shared_interpreter_clients",
+    "install_stack_patches",
+    "install_terraform_compat",
+    "restore",
+    "scale_retry_waits",
+]
+
+
+def install_stack_patches(
+    runtime: InProcessLambdaRuntime,
+    endpoint_url: str,
+    store: object | None = None,
+    events: ExecutionEvents | None = None,
+    retry_time_scale: float = 1.0,
+) -> Undo:
+    """Install every patch the stack uses, in order; return one undo for all of them."""
+    undo: list[Undo] = []
+
+    def undo_all() -> None:
+        while undo:
+            undo.pop()()
+
+    try:
+        undo.append(install_terraform_compat())
+        undo.append(install_in_process_lambda(runtime))
+        undo.append(install_shared_interpreter_clients(endpoint_url))
+        undo.append(install_nested_executions())
+        undo.append(install_distributed_map_fidelity())
+        undo.append(install_parse_cache())
+        if retry_time_scale != 1.0:
+            undo.append(scale_retry_waits(retry_time_scale))
+        undo.append(install_durability(store, events or ExecutionEvents()))  # type: ignore[arg-type]
+    except BaseException:
+        undo_all()
+        raise
+    return undo_all
