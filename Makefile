@@ -7,23 +7,27 @@ STAMP := $(VENV)/.installed
 # checkov pins packaging<24 and networkx<2.7, which clash with pytest and scikit-image: own venv.
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
+# The AWS CLI (v1, from PyPI) pins its own botocore: own venv too. Tests drive the local stack with it.
+AWSCLI_VENV := .venv-awscli
+AWSCLI := $(AWSCLI_VENV)/bin/aws
 EXTRAS ?= local,engine,objects,dev
 PYTEST_ARGS ?=
 # The Terraform provider mirror, when this machine has one (else the registry is used).
 TF_PLUGIN_MIRROR ?= $(shell find / -maxdepth 6 -path '*registry.terraform.io/hashicorp/aws' 2>/dev/null | head -n 1 | sed 's|/registry.terraform.io/hashicorp/aws||')
 export TF_PLUGIN_MIRROR
 
-.PHONY: help install system-deps demo test unit tf-check tf-local build bench lint clean
+.PHONY: help install system-deps demo test unit tf-check tf-local build bench lint clean up down
 
 help:
 	@echo "make demo      install, then analyse a bundled sample photo end to end, offline"
 	@echo "make test      install, then run every test (unit, state machine, engine, terraform)"
 	@echo "make build     build the Lambda zips and the dependency layer into build/"
 	@echo "make tf-check  terraform fmt/validate + checkov"
-	@echo "make tf-local  apply the Terraform root module to the local emulator, run an execution, destroy"
+	@echo "make up        start the local stack in the background (rekoflow up --detach); make down stops it"
+	@echo "make tf-local  apply the Terraform root module to the local stack, run an execution, destroy"
 	@echo "make bench     engine and workflow benchmarks (tables in bench/results/)"
 
-install: $(STAMP)
+install: $(STAMP) $(AWSCLI)
 
 $(STAMP): pyproject.toml functions/requirements.txt
 	@command -v dot >/dev/null 2>&1 || { echo "installing graphviz (dot) for rekoflow trace"; \
@@ -36,6 +40,12 @@ $(STAMP): pyproject.toml functions/requirements.txt
 demo: install
 	$(BIN)/rekoflow demo
 
+up: install
+	$(BIN)/rekoflow up --detach
+
+down: install
+	$(BIN)/rekoflow down
+
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	$(MAKE) tf-check
@@ -46,6 +56,11 @@ unit: install
 
 build: install
 	$(BIN)/python -m rekoflow.build --out build
+
+$(AWSCLI):
+	test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet "awscli==1.46.3"
 
 $(CHECKOV):
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -66,4 +81,5 @@ lint: install
 	$(BIN)/python -m ruff check src functions tests || true
 
 clean:
+	-test -x $(BIN)/rekoflow && $(BIN)/rekoflow down
 	rm -rf build .rekoflow out .pytest_cache

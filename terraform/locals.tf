@@ -91,7 +91,6 @@ locals {
   # Each function's environment comes from the manifest's "environment" declaration, which the
   # local stack reads too (docs/architecture.md): a variable name maps to one of these settings.
   environment_values = {
-    service_name             = var.name_prefix
     metrics_namespace        = var.metrics_namespace
     log_level                = var.log_level
     cache_ttl_days           = tostring(var.cache_ttl_days)
@@ -107,7 +106,7 @@ locals {
   # A flag is set when it is true or a non-empty list (rekognition_actions).
   function_environment = {
     for k, f in local.functions : k => merge(
-      { for name, value in local.manifest.environment.every_function : name => local.environment_values[value] },
+      { for name, value in local.manifest.environment.every_function : name => merge(local.environment_values, { function_name = local.function_names[k] })[value] },
       [
         for flag, variables in local.manifest.environment.when :
         { for name, value in variables : name => local.environment_values[value] }

@@ -34,6 +34,7 @@ def rekognition(fake_rekognition):
     fake_rekognition._faults.clear()
     yield fake_rekognition
     fake_rekognition._faults.clear()
+    fake_rekognition.resume()
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 
+import rekoflow_common
 from rekoflow_common.errors import RequestValidationError
 
 SCHEMA_FILE = "analysis_request.schema.json"
@@ -17,7 +18,8 @@ SCHEMA_FILE = "analysis_request.schema.json"
 
 @lru_cache(maxsize=1)
 def request_schema() -> dict[str, Any]:
-    text = resources.files("rekoflow_common").joinpath("schemas", SCHEMA_FILE).read_text()
+    # The package object, not its name: a lookup by name goes through sys.modules at call time.
+    text = resources.files(rekoflow_common).joinpath("schemas", SCHEMA_FILE).read_text()
     return json.loads(text)
 
 

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import sys
 import time
 import zipfile
 
@@ -163,25 +164,50 @@ def test_interpreter_shares_one_client_per_service_at_the_stack_endpoint():
     assert (boto_client.boto_client_for, state_task_service_dynamodb.boto_client_for) == before
 
 
-def test_interpreter_clients_are_created_only_between_invocations():
-    """Creating a client reads the whole environment, which a running invocation changes."""
+def test_concurrent_invocations_each_see_their_own_environment(tmp_path):
+    """Invocations run at the same time; each reads its function's variables, the real environment is untouched."""
     import threading
 
-    from moto.stepfunctions.parser.asl.utils import boto_client
+    package = tmp_path / "env_fn"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "handler.py").write_text(
+        "import os\n"
+        "def lambda_handler(event, context):\n"
+        "    event['barrier'].wait(timeout=30)  # both invocations are inside the handler now\n"
+        "    os.environ['SET_BY_HANDLER'] = context.function_name\n"
+        "    return os.environ['GREETING'], os.environ['SET_BY_HANDLER'], os.environ.get('ONLY_OUTSIDE')\n"
+    )
+    runtime = moto_patches.InProcessLambdaRuntime(tmp_path)
+    undo = moto_patches.install_in_process_lambda(runtime)
+    os.environ["ONLY_OUTSIDE"] = "real"
+    barrier = threading.Barrier(2)
+    answers = {}
 
-    undo = moto_patches.install_shared_interpreter_clients("http://127.0.0.1:9")
-    made = []
-    worker = threading.Thread(target=lambda: made.append(boto_client.boto_client_for(region="eu-west-3", service="sqs")))
+    class Fn:
+        def __init__(self, name):
+            self.function_name, self.handler, self.memory_size, self.version = name, "env_fn.handler.lambda_handler", 128, "1"
+            self.region, self.function_arn, self.timeout = "us-east-1", f"arn:aws:lambda:us-east-1:1:function:{name}", 30
+            self.environment_vars = {"GREETING": f"hello from {name}"}
+
+    def call(name):
+        answers[name] = runtime.invoke(Fn(name), {"barrier": barrier})
+
     try:
-        with moto_patches.INVOKE_LOCK:
-            worker.start()
-            worker.join(timeout=0.5)
-            assert not made  # still waiting for the invocation (the lock) to end
-        worker.join(timeout=30)
-        assert made and made[0].meta.region_name == "eu-west-3"
+        threads = [threading.Thread(target=call, args=(name,)) for name in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert json.loads(answers["a"][0]) == ["hello from a", "a", "real"]
+        assert json.loads(answers["b"][0]) == ["hello from b", "b", "real"]
+        assert "SET_BY_HANDLER" not in os.environ and "GREETING" not in os.environ
     finally:
-        worker.join(timeout=30)
+        os.environ.pop("ONLY_OUTSIDE", None)
         undo()
+        for name in [m for m in sys.modules if m.startswith("env_fn")]:
+            del sys.modules[name]
+    assert not isinstance(os.environ, moto_patches.ThreadEnviron)
 
 
 def test_undo_restores_modules_imported_while_installed():

@@ -322,15 +322,16 @@ def test_lambda_environment_is_the_declared_one_only():
     assert _u(environment["variables"]) == "${local.function_environment[each.key]}"
     assert "local.manifest.environment.every_function" in TEXT["locals.tf"]
     assert "local.manifest.environment.when" in TEXT["locals.tf"]
+    assert "function_name = local.function_names[k]" in TEXT["locals.tf"]  # the per-function setting
 
 
 def test_every_declared_setting_has_a_value_in_terraform_and_in_the_local_stack():
     from rekoflow.local import declarations
 
-    named = declarations.settings_named()
+    named = declarations.settings_named() - declarations.PER_FUNCTION_SETTINGS
     terraform_values = set(_u(_locals()["environment_values"]))
     assert named <= terraform_values, f"Terraform has no value for {sorted(named - terraform_values)}"
-    local_values = set(declarations.LOCAL_SETTINGS) | {"service_name", "results_bucket", "images_bucket", "table_name"}
+    local_values = set(declarations.LOCAL_SETTINGS) | {"results_bucket", "images_bucket", "table_name"}
     assert named <= local_values, f"the local stack has no value for {sorted(named - local_values)}"
     # Every flag the declaration reacts to is a manifest key Terraform knows (so no flag is misspelt).
     when = json.loads((ROOT / "functions" / "manifest.json").read_text())["environment"]["when"]
@@ -361,3 +362,23 @@ def test_results_table_comes_from_the_shared_declaration():
     request = declarations.create_table_request("t")
     assert {a["AttributeName"] for a in request["AttributeDefinitions"]} == set(declarations.results_table()["attributes"])
     assert [i["IndexName"] for i in request["GlobalSecondaryIndexes"]] == ["status-created-index", "batch-index"]
+
+
+def test_local_settings_are_terraforms_defaults():
+    """The local stack gives each setting the value a default deployment gives it."""
+    from rekoflow.local import declarations
+
+    local_values = _locals()
+    for setting, value in declarations.LOCAL_SETTINGS.items():
+        expression = _u(local_values["environment_values"])[setting]
+        if expression.startswith("${var."):
+            name = expression.removeprefix("${var.").removesuffix("}")
+            default = _u(_variable(name)["default"])
+            assert str(default) == value, f"{setting}: Terraform's default {default!r}, the local stack's {value!r}"
+        elif expression.startswith("${tostring(var."):
+            name = expression.removeprefix("${tostring(var.").removesuffix(")}")
+            assert str(_u(_variable(name)["default"])) == value, setting
+        elif expression.startswith("${local."):
+            assert _u(local_values[expression.removeprefix("${local.").removesuffix("}")]) == value, setting
+        else:
+            assert expression == value, setting

@@ -55,8 +55,13 @@ def flag_set(spec: Mapping[str, Any], flag: str) -> bool:
     return bool(value) if isinstance(value, (list, tuple)) else value is True
 
 
+# Settings whose value is the function's own (every other setting is one value per deployment).
+PER_FUNCTION_SETTINGS = {"function_name"}
+
+
 def function_environment(spec: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, str]:
-    """The environment one function gets, from the manifest's declaration and ``values`` of its settings."""
+    """The environment one function gets, from the manifest's declaration and ``values`` of its settings
+    (``function_name`` included)."""
     declaration = manifest()["environment"]
     names: dict[str, str] = dict(declaration["every_function"])
     for flag, variables in declaration["when"].items():

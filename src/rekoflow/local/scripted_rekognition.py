@@ -77,6 +77,10 @@ class FakeRekognition:
         self.responses: dict[str, dict[str, Any]] = json.loads(json.dumps(CANNED))
         self._faults: dict[str, deque[tuple[int, str, str]]] = defaultdict(deque)
         self._lock = threading.Lock()
+        # Calls of an operation after ``pause_after`` wait here until ``resume`` (a hanging endpoint).
+        self._pause: dict[str, int] = {}
+        self._resumed = threading.Event()
+        self._resumed.set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -101,6 +105,10 @@ class FakeRekognition:
     def _answer(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.calls.append((operation, body))
+            held = operation in self._pause and self.count(operation) > self._pause[operation]
+        if held:
+            self._resumed.wait()
+        with self._lock:
             faults = self._faults[operation]
             if faults:
                 status, code, message = faults.popleft()
@@ -114,6 +122,17 @@ class FakeRekognition:
             for _ in range(times):
                 self._faults[operation].append((status, code, message))
 
+    def pause_after(self, operation: str, calls: int) -> None:
+        """Answer ``calls`` more calls of ``operation`` (counting those made so far), then hold the rest until ``resume``."""
+        with self._lock:
+            self._resumed.clear()
+            self._pause[operation] = self.count(operation) + calls
+
+    def resume(self) -> None:
+        with self._lock:
+            self._pause.clear()
+            self._resumed.set()
+
     def count(self, operation: str) -> int:
         return sum(1 for name, _ in self.calls if name == operation)
 
@@ -122,5 +141,6 @@ class FakeRekognition:
         return self
 
     def stop(self) -> None:
+        self.resume()
         self.server.shutdown()
         self.server.server_close()

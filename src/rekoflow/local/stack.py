@@ -97,15 +97,15 @@ class StackConfig:
         """The deployment settings the manifest's environment declaration names, for this stack."""
         return {
             **declarations.LOCAL_SETTINGS,
-            "service_name": self.name_prefix,
             "log_level": self.log_level,
             "results_bucket": self.results_bucket,
             "images_bucket": self.images_bucket,
             "table_name": self.table_name,
         }
 
-    def function_environment_for(self, spec: dict[str, Any]) -> dict[str, str]:
-        return {**declarations.function_environment(spec, self.setting_values()), **self.function_environment}
+    def function_environment_for(self, name: str, spec: dict[str, Any]) -> dict[str, str]:
+        values = {**self.setting_values(), "function_name": self.function_name(name)}
+        return {**declarations.function_environment(spec, values), **self.function_environment}
 
 
 def _json_default(value: Any) -> Any:
@@ -349,7 +349,7 @@ class Stack:
                 Timeout=int(spec.get("timeout_s", 60)),
                 MemorySize=int(spec.get("memory_mb", 256)),
                 Code={"ZipFile": placeholder},
-                Environment={"Variables": cfg.function_environment_for(spec)},
+                Environment={"Variables": cfg.function_environment_for(name, spec)},
             )["FunctionArn"]
         variables = self.template_variables()
         templates = sorted(p.name.removesuffix(".asl.json") for p in statemachines_dir().glob("*.asl.json"))

@@ -248,7 +248,6 @@ def check_function_environments(emulator: Stack, outputs: dict[str, Any], name_p
     """Each deployed function's environment equals the manifest's declaration with the module's values."""
     values = {
         **declarations.LOCAL_SETTINGS,
-        "service_name": name_prefix,
         "results_bucket": outputs["results_bucket"],
         "images_bucket": outputs["images_bucket"],
         "table_name": outputs["results_table"],
@@ -259,7 +258,7 @@ def check_function_environments(emulator: Stack, outputs: dict[str, Any], name_p
     for name, spec in declarations.functions().items():
         function_name = f"{name_prefix}-{name.replace('_', '-')}"
         deployed = lam.get_function_configuration(FunctionName=function_name).get("Environment", {}).get("Variables", {})
-        expected = declarations.function_environment(spec, values)
+        expected = declarations.function_environment(spec, {**values, "function_name": function_name})
         if deployed != expected:
             differs = sorted(k for k in set(deployed) | set(expected) if deployed.get(k) != expected.get(k))
             wrong.append(f"{function_name}: {', '.join(f'{k}={deployed.get(k)!r} (declared {expected.get(k)!r})' for k in differs)}")

@@ -22,10 +22,11 @@ from rekoflow.local.patches.distributed_map import install_distributed_map_fidel
 from rekoflow.local.patches.durability import ExecutionEvents, install_durability, restore
 from rekoflow.local.patches.in_process_lambda import (
     INVOCATION_STREAM,
-    INVOKE_LOCK,
+    IMPORT_LOCK,
     InProcessLambdaRuntime,
     InvocationRecord,
     LambdaContext,
+    ThreadEnviron,
     install_in_process_lambda,
 )
 from rekoflow.local.patches.interpreter_clients import install_shared_interpreter_clients
@@ -36,7 +37,7 @@ from rekoflow.local.patches.terraform_compat import REPLAYED_CREATES, install_te
 
 __all__ = [
     "INVOCATION_STREAM",
-    "INVOKE_LOCK",
+    "IMPORT_LOCK",
     "MOTO_VERSION",
     "PATCH_LOCK",
     "REPLAYED_CREATES",
@@ -44,6 +45,7 @@ __all__ = [
     "InProcessLambdaRuntime",
     "InvocationRecord",
     "LambdaContext",
+    "ThreadEnviron",
     "Patcher",
     "Undo",
     "check_moto_version",

@@ -11,6 +11,7 @@ Retry/Catch see the same error names as on AWS (docs/architecture.md, ADR on the
 from __future__ import annotations
 
 import collections
+import collections.abc
 import contextlib
 import importlib
 import io
@@ -23,35 +24,128 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 
-# Handlers run one at a time: environment variables and stdout are process-global.
-INVOKE_LOCK = threading.RLock()
+# Cold starts (importing a function's modules) run one at a time: they swap project modules in sys.modules.
+IMPORT_LOCK = threading.RLock()
+
+
+class ThreadEnviron(collections.abc.MutableMapping):
+    """``os.environ`` with a per-thread overlay: each invocation sees its own function's variables.
+
+    Environment variables are process-wide, but concurrent in-process invocations need different
+    ones (``RESULTS_TABLE``, ``POWERTOOLS_SERVICE_NAME``...). While an invocation runs, its thread
+    reads and writes an overlay over the real environment; other threads, moto's interpreter among
+    them, see the real one, which invocations never change (docs/architecture.md, the local stack).
+    """
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self._local = threading.local()
+
+    def _overlay(self) -> tuple[dict[str, str], set[str]] | None:
+        return getattr(self._local, "overlay", None)
+
+    @contextlib.contextmanager
+    def overlay(self, values: dict[str, str]):
+        previous = self._overlay()
+        self._local.overlay = (dict(values), set())
+        try:
+            yield
+        finally:
+            self._local.overlay = previous
+
+    def __getitem__(self, key: str) -> str:
+        overlay = self._overlay()
+        if overlay is not None:
+            values, deleted = overlay
+            if key in values:
+                return values[key]
+            if key in deleted:
+                raise KeyError(key)
+        return self.real[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        overlay = self._overlay()
+        if overlay is None:
+            self.real[key] = value
+        else:
+            overlay[0][key] = str(value)
+            overlay[1].discard(key)
+
+    def __delitem__(self, key: str) -> None:
+        overlay = self._overlay()
+        if overlay is None:
+            del self.real[key]
+            return
+        if key not in self:
+            raise KeyError(key)
+        overlay[0].pop(key, None)
+        overlay[1].add(key)
+
+    def _keys(self) -> list[str]:
+        keys = dict.fromkeys(list(self.real))
+        overlay = self._overlay()
+        if overlay is not None:
+            keys.update(dict.fromkeys(overlay[0]))
+            for key in overlay[1]:
+                keys.pop(key, None)
+        return list(keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def copy(self) -> dict[str, str]:
+        return {key: self[key] for key in self._keys()}
+
+    def __repr__(self) -> str:
+        return f"ThreadEnviron({self.copy()!r})"
 
 
 class _InvocationStream(io.TextIOBase):
-    """A stdout stand-in that handlers bind to at import and that writes to the current invocation's buffer.
+    """``sys.stdout`` while in-process Lambdas are installed: each thread writes to its invocation's buffer.
 
     Powertools' Logger keeps a reference to ``sys.stdout`` taken when the handler module is imported,
-    so swapping ``sys.stdout`` per invocation would not catch later log lines.
+    so swapping ``sys.stdout`` per invocation would not catch later log lines; output from threads
+    that run no invocation goes to the real stdout.
     """
 
     def __init__(self) -> None:
-        self.current: io.StringIO | None = None
-        self.fallback = sys.__stdout__
+        self._local = threading.local()
+        self.replaced: Any = None  # the sys.stdout this stream stands in for
+
+    @property
+    def fallback(self) -> Any:
+        # What sys.stdout was, unless it has been closed since (test runners close their captures).
+        replaced = self.replaced
+        if replaced is None or replaced is self or getattr(replaced, "closed", False):
+            return sys.__stdout__
+        return replaced
+
+    @property
+    def current(self) -> io.StringIO | None:
+        return getattr(self._local, "buffer", None)
+
+    @current.setter
+    def current(self, buffer: io.StringIO | None) -> None:
+        self._local.buffer = buffer
 
     def write(self, text: str) -> int:  # type: ignore[override]
         target = self.current if self.current is not None else self.fallback
         return target.write(text) if target else len(text)
 
     def flush(self) -> None:  # type: ignore[override]
-        return None
+        if self.current is None and self.fallback:
+            self.fallback.flush()
 
 
-# One stream for the whole process: loggers created by an earlier runtime's imports keep a reference
-# to it (logging handlers outlive purged modules), so it must be the same object for every runtime.
+# One stream for the whole process: loggers created by an earlier stack's imports keep a reference
+# to it (logging handlers outlive purged modules), so it must be the same object for every stack.
 INVOCATION_STREAM = _InvocationStream()
 
 
@@ -93,40 +187,49 @@ class InProcessLambdaRuntime:
         # The latest invocations (tests and `rekoflow -v` read them); bounded: the stack runs for days.
         self.invocations: collections.deque[InvocationRecord] = collections.deque(maxlen=500)
         self.listeners: list[Callable[[InvocationRecord], None]] = []
-        # Top-level packages under functions/: each function gets its own copy of them (see _isolated).
+        # Top-level packages under functions/: each function gets its own copy of them (see _cold_start).
         self._packages = {p.name for p in self.functions_dir.iterdir() if (p / "__init__.py").is_file()}
-        self._modules_by_function: dict[str, dict[str, Any]] = {}
+        self._handlers: dict[tuple[str, str, str], Callable[[Any, Any], Any]] = {}
 
-    @contextlib.contextmanager
-    def _isolated(self, function_name: str):
-        """Give each function its own imported modules, as its own Lambda process would have.
+    def _cold_start(self, handler_path: str) -> Callable[[Any, Any], Any]:
+        """Import the function's handler with fresh copies of the project's modules, as its own Lambda process would.
 
         Shared code (rekoflow_common) keeps module-level state such as clients and child loggers
         bound to the function that imported it; in AWS every function is a separate process, so
-        one function's copy must never serve another here either.
+        one function's copy must never serve another here either. The copies are taken out of
+        ``sys.modules`` again: the handler holds its own references, and no other import sees them.
         """
-        for name in [m for m in sys.modules if m.split(".")[0] in self._packages]:
-            del sys.modules[name]
-        sys.modules.update(self._modules_by_function.get(function_name, {}))
-        try:
-            yield
-        finally:
-            self._modules_by_function[function_name] = {
-                m: module for m, module in sys.modules.items() if m.split(".")[0] in self._packages
-            }
-
-    def _resolve(self, handler_path: str) -> Callable[[Any, Any], Any]:
         module_name, _, attribute = handler_path.rpartition(".")
         if not module_name:
             raise ValueError(f"handler {handler_path!r} is not of the form package.module.function")
-        if str(self.functions_dir) not in sys.path:
-            sys.path.insert(0, str(self.functions_dir))
-        with contextlib.redirect_stdout(self.stream):
-            module = importlib.import_module(module_name)
-        return getattr(module, attribute)
+        with IMPORT_LOCK:
+            if str(self.functions_dir) not in sys.path:
+                sys.path.insert(0, str(self.functions_dir))
+            saved = {m: sys.modules.pop(m) for m in [m for m in sys.modules if m.split(".")[0] in self._packages]}
+            try:
+                # Loggers created at import bind to sys.stdout: the stream that routes each thread's output.
+                with contextlib.redirect_stdout(self.stream):
+                    module = importlib.import_module(module_name)
+                return getattr(module, attribute)
+            finally:
+                for name in [m for m in sys.modules if m.split(".")[0] in self._packages]:
+                    del sys.modules[name]
+                sys.modules.update(saved)
+
+    def _handler(self, fn: Any, environment: dict[str, str]) -> Callable[[Any, Any], Any]:
+        # A new configuration is a new cold start, as on AWS.
+        key = (fn.function_name, fn.handler, json.dumps(environment, sort_keys=True))
+        handler = self._handlers.get(key)
+        if handler is None:
+            handler = self._handlers[key] = self._cold_start(fn.handler)
+        return handler
 
     def invoke(self, fn: Any, event: Any) -> tuple[str, bool, str]:
-        """Call the handler of moto LambdaFunction ``fn``; return ``(payload, errored, logs)``."""
+        """Call the handler of moto LambdaFunction ``fn``; return ``(payload, errored, logs)``.
+
+        Invocations run concurrently: each sees its own environment (:class:`ThreadEnviron`) and
+        writes its own log buffer; only cold starts are serialised.
+        """
         if isinstance(event, (str, bytes)):
             event = json.loads(event or "{}")
         environment = {
@@ -147,12 +250,14 @@ class InProcessLambdaRuntime:
         )
         buffer = io.StringIO()
         started = time.perf_counter()
-        with INVOKE_LOCK, _patched_environ(environment), self._isolated(fn.function_name):
+        environ = os.environ
+        overlay = environ.overlay(environment) if isinstance(environ, ThreadEnviron) else _patched_environ(environment)
+        _own_stdout(self.stream)
+        with overlay:
             self.stream.current = buffer
             try:
-                handler = self._resolve(fn.handler)
-                with contextlib.redirect_stdout(self.stream):
-                    result = handler(event, context)
+                handler = self._handler(fn, environment)
+                result = handler(event, context)
                 payload, errored = json.dumps(result, default=str), False
             except Exception as error:  # noqa: BLE001 - every handler error becomes a Lambda error payload
                 payload = json.dumps(
@@ -179,13 +284,28 @@ class InProcessLambdaRuntime:
         return payload, errored, record.logs
 
 
+_STDOUT_LOCK = threading.Lock()
+
+
+def _own_stdout(stream: _InvocationStream) -> None:
+    """Make ``sys.stdout`` the invocation stream again if something replaced it since (a test runner's capture).
+
+    A handler's prints (Powertools' metrics are printed) belong in its invocation's log, not in the
+    output of whatever else runs in this process; the replacement keeps receiving everyone else's.
+    """
+    if sys.stdout is stream or stream.replaced is None:
+        return  # not installed as sys.stdout (the patch is not active): nothing to take back
+    with _STDOUT_LOCK:
+        if sys.stdout is not stream:
+            stream.replaced = sys.stdout
+            sys.stdout = stream
+
+
 @contextlib.contextmanager
 def _patched_environ(values: dict[str, str]):
-    """Set ``values`` for one invocation, then put back exactly what was there.
+    """Without the per-thread environment (the patch not installed): set ``values`` for one invocation.
 
-    Only the keys that change are touched: other threads (moto's interpreter, its boto3 clients)
-    read the environment at the same time, and clearing it even briefly makes them see no
-    credentials at all (botocore then copies os.environ while it is being rebuilt: KeyError).
+    Only the keys that change are touched, then put back exactly as they were.
     """
     previous = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
@@ -200,7 +320,11 @@ def _patched_environ(values: dict[str, str]):
 
 
 def install_in_process_lambda(runtime: InProcessLambdaRuntime) -> Undo:
-    """Route every moto Lambda invocation to ``runtime``; returns a function that undoes it."""
+    """Route every moto Lambda invocation to ``runtime``; returns a function that undoes it.
+
+    While installed, ``os.environ`` is a :class:`ThreadEnviron` and ``sys.stdout`` the invocation
+    stream, so that invocations can run at the same time, each with its own environment and output.
+    """
 
     def apply(patcher: Patcher) -> None:
         from moto.awslambda.models import LambdaFunction
@@ -212,5 +336,22 @@ def install_in_process_lambda(runtime: InProcessLambdaRuntime) -> Undo:
             return payload, errored, logs
 
         patcher.set(LambdaFunction, "_invoke_lambda", _invoke_lambda)
+        if not isinstance(os.environ, ThreadEnviron):
+            patcher.set(os, "environ", ThreadEnviron(os.environ))
+            # boto3's default session reads the environment through the mapping it found when it was
+            # made: the handlers' clients must get one made now, which reads through the overlay.
+            import boto3
+
+            patcher.set(boto3, "DEFAULT_SESSION", None)
+        if sys.stdout is not INVOCATION_STREAM:
+            INVOCATION_STREAM.replaced = sys.stdout
+            sys.stdout = INVOCATION_STREAM
+
+            def restore_stdout() -> None:
+                if sys.stdout is INVOCATION_STREAM:  # unless someone replaced it since (then theirs stays)
+                    sys.stdout = INVOCATION_STREAM.replaced
+                INVOCATION_STREAM.replaced = None
+
+            patcher.on_undo(restore_stdout)
 
     return install(apply)

@@ -4,11 +4,8 @@ moto (``moto/stepfunctions/parser/asl/utils/boto_client.py``, ``boto_client_for`
 boto3 client for every Task state it runs, pointed at ``http://localhost:$MOTO_PORT``: ~10-30 ms of
 botocore loading per Task, and ``localhost`` may first try IPv6. Here every interpreter call to a
 service reuses one client per (service, region), aimed at the stack's own endpoint. botocore clients
-are safe to share between threads; the pool is sized for a busy batch.
-
-Clients are created under the in-process Lambda lock: creating one reads the whole environment,
-which an invocation changes while it runs (docs/architecture.md: sporadic ``States.Runtime``
-KeyErrors in batch runs under load came from exactly that).
+are safe to share between threads; the pool is sized for a busy batch. (Creating a client reads the
+whole environment; in-process invocations never change the real one: see ``in_process_lambda``.)
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ import threading
 from typing import Any
 
 from rekoflow.local.patches._base import Patcher, Undo, install
-from rekoflow.local.patches.in_process_lambda import INVOKE_LOCK
 
 # Counts clients created (a test asserts it stays at one per service, not one per Task).
 CREATED: dict[tuple[str, str], int] = {}
@@ -41,7 +37,7 @@ def install_shared_interpreter_clients(endpoint_url: str) -> Undo:
             key = (service, region)
             client = clients.get(key)
             if client is None:
-                with lock, INVOKE_LOCK:
+                with lock:
                     client = clients.get(key)
                     if client is None:
                         client = boto3.session.Session().client(
