@@ -142,9 +142,9 @@ PAGE_LINES = [
 
 PHOTOS = [
     Photo("astronaut (demo)", _demo, [{"Person"}, {"Face"}, SPACE | CLOTHES],
-          PEOPLE | SPACE | CLOTHES | {"Text", "Spacesuit"},
+          PEOPLE | SPACE | CLOTHES | {"Text", "Spacesuit", "Helmet"},
           [FaceTruth((223, 119), "Female", 42, smile=True, happy=True, eyes_open=True)]),
-    Photo("astronaut", _skimage("astronaut"), [{"Person"}, {"Face"}, SPACE | CLOTHES], PEOPLE | SPACE | CLOTHES | {"Spacesuit"},
+    Photo("astronaut", _skimage("astronaut"), [{"Person"}, {"Face"}, SPACE | CLOTHES], PEOPLE | SPACE | CLOTHES | {"Spacesuit", "Helmet"},
           [FaceTruth((223, 119), "Female", 42, smile=True, happy=True, eyes_open=True)]),
     Photo("cameraman", _skimage("camera"), [{"Person"}, {"Tripod", "Camera", "Photography", "Electronics", "Video Camera"}],
           PEOPLE | CLOTHES | {"Tripod", "Camera", "Electronics", "Video Camera", "Photographer", "Outdoors", "Grass", "Plant",
