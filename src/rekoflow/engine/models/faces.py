@@ -165,7 +165,7 @@ class _AgeGender:
 # as Rekognition's ranges are (5-15 years); a child's range stays narrow and young.
 _AGE_ERROR_BASE = 3.0
 _AGE_ERROR_PER_YEAR = 0.1
-_AGE_MAX_HALF_WIDTH = 9.0
+_AGE_MAX_HALF_WIDTH = 7.5
 
 
 def age_range(ages: np.ndarray, probabilities: np.ndarray) -> tuple[int, int]:
