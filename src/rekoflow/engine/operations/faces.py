@@ -5,30 +5,51 @@ from __future__ import annotations
 from typing import Any
 
 from rekoflow.engine import errors
-from rekoflow.engine.models import colors, faces
+from rekoflow.engine.models import colors, face_attributes, faces
 from rekoflow.engine.operations._common import Context, face_basics, face_box, percent
 
-# Attributes with a shipped model behind them. Everything else (Emotions, Smile, EyesOpen,
-# MouthOpen, Eyeglasses, Sunglasses, Beard, Mustache, FaceOccluded, EyeDirection) is omitted.
+# Attributes with a shipped model behind them. Eyeglasses, Sunglasses, Beard, Mustache,
+# FaceOccluded and EyeDirection have none and are omitted (docs/engine.md).
 _DEFAULT = {"DEFAULT"}
-_MODELLED = {"AGE_RANGE", "GENDER"}
+_AGE_GENDER = {"AGE_RANGE", "GENDER"}
+_EMOTIONS = {"EMOTIONS"}
+_MESH = {"SMILE", "EYES_OPEN", "MOUTH_OPEN"}
+_ALL = _DEFAULT | _AGE_GENDER | _EMOTIONS | _MESH
+
+
+def _binary(value: face_attributes.Binary) -> dict[str, Any]:
+    return {"Value": value.value, "Confidence": value.confidence}
 
 
 def detect_faces(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     requested = set(params.get("Attributes") or ["DEFAULT"])
     if "ALL" in requested:
-        requested |= _DEFAULT | _MODELLED
+        requested |= _ALL
     image = ctx.image(params)
     found = faces.detect(image.bgr)
-    want_age_gender = bool(requested & _MODELLED)
-    attributes = faces.age_gender(image.bgr, found) if want_age_gender else [None] * len(found)
+    ages = faces.age_gender(image.bgr, found) if requested & _AGE_GENDER else [None] * len(found)
+    wants_emotions, wants_mesh = bool(requested & _EMOTIONS), bool(requested & _MESH)
+    extra = (
+        face_attributes.analyse(image.bgr, found, with_emotions=wants_emotions, with_mesh=wants_mesh)
+        if wants_emotions or wants_mesh
+        else [None] * len(found)
+    )
     details = []
-    for face, attrs in zip(found, attributes):
+    for face, age, more in zip(found, ages, extra):
         detail: dict[str, Any] = {"BoundingBox": face_box(face, image)}
-        if attrs is not None and "AGE_RANGE" in requested:
-            detail["AgeRange"] = {"Low": attrs.age_low, "High": attrs.age_high}
-        if attrs is not None and "GENDER" in requested:
-            detail["Gender"] = {"Value": attrs.gender, "Confidence": round(attrs.gender_confidence, 4)}
+        if age is not None and "AGE_RANGE" in requested:
+            detail["AgeRange"] = {"Low": age.age_low, "High": age.age_high}
+        if more is not None:
+            if "SMILE" in requested and more.smile is not None:
+                detail["Smile"] = _binary(more.smile)
+            if "EYES_OPEN" in requested and more.eyes_open is not None:
+                detail["EyesOpen"] = _binary(more.eyes_open)
+            if "MOUTH_OPEN" in requested and more.mouth_open is not None:
+                detail["MouthOpen"] = _binary(more.mouth_open)
+        if age is not None and "GENDER" in requested:
+            detail["Gender"] = {"Value": age.gender, "Confidence": round(age.gender_confidence, 4)}
+        if more is not None and "EMOTIONS" in requested and more.emotions is not None:
+            detail["Emotions"] = [{"Type": name, "Confidence": confidence} for name, confidence in more.emotions]
         if "DEFAULT" in requested:
             detail.update(face_basics(face, image))
         detail["Confidence"] = percent(face.score)
@@ -49,6 +70,18 @@ def _passes_quality(face: faces.Face, image, level: str) -> bool:
     return min(w, h) >= min_side and colors.face_quality(image.bgr, face.box).sharpness >= min_sharpness
 
 
+def _compared(face: faces.Face, image, attributes: face_attributes.Attributes | None) -> dict[str, Any]:
+    compared = {"BoundingBox": face_box(face, image), "Confidence": percent(face.score)}
+    compared.update(face_basics(face, image))
+    # ComparedFace carries Emotions and Smile in Rekognition's model; both come from the same models.
+    if attributes is not None:
+        if attributes.emotions is not None:
+            compared["Emotions"] = [{"Type": name, "Confidence": confidence} for name, confidence in attributes.emotions]
+        if attributes.smile is not None:
+            compared["Smile"] = _binary(attributes.smile)
+    return compared
+
+
 def compare_faces(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     threshold = float(params.get("SimilarityThreshold", 80.0))
     level = params.get("QualityFilter", "NONE")
@@ -60,13 +93,12 @@ def compare_faces(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         raise errors.invalid_parameter("Request has invalid parameters: no face found in the source image")
     source = source_faces[0]  # detect() orders by size; Rekognition compares the largest face
     source_vec = faces.embed(source_image.bgr, source)
+    targets = [f for f in faces.detect(target_image.bgr) if _passes_quality(f, target_image, level)]
+    attributes = face_attributes.analyse(target_image.bgr, targets)
     matches, unmatched = [], []
-    for face in faces.detect(target_image.bgr):
-        if not _passes_quality(face, target_image, level):
-            continue
+    for face, attrs in zip(targets, attributes):
         similarity = faces.similarity_percent(float(source_vec @ faces.embed(target_image.bgr, face)))
-        compared = {"BoundingBox": face_box(face, target_image), "Confidence": percent(face.score)}
-        compared.update(face_basics(face, target_image))
+        compared = _compared(face, target_image, attrs)
         if similarity >= threshold:
             matches.append({"Similarity": round(similarity, 4), "Face": compared})
         else:

@@ -1,4 +1,4 @@
-"""DetectLabels: COCO objects (optional model), faces, and measured image properties."""
+"""DetectLabels: COCO objects (optional model), ImageNet scene/object labels, faces, image properties."""
 
 from __future__ import annotations
 
@@ -9,14 +9,21 @@ import numpy as np
 
 from rekoflow.engine import errors
 from rekoflow.engine.images import DecodedImage
-from rekoflow.engine.models import colors, faces, objects
+from rekoflow.engine.models import colors, face_attributes, faces, objects, scene
 from rekoflow.engine.operations._common import Context, bounding_box, percent
 from rekoflow.engine.taxonomy import COCO_TO_LABEL, LABELS
+from rekoflow.engine.taxonomy_imagenet import IMAGENET_TO_LABEL
 
 LABEL_MODEL_VERSION = "3.0"
 _DEFAULT_MIN_CONFIDENCE = 55.0  # Rekognition's documented default for DetectLabels
 _DEFAULT_MAX_LABELS = 1000
 _INSTANCE_COLORS = 3
+# YuNet detections below this score are kept by DetectFaces (Rekognition reports low-confidence faces)
+# but do not make a Face/Person label.
+_FACE_LABEL_MIN_SCORE = 0.7
+# ImageNet classes below this probability are noise (many weak animal classes on a star field add up
+# to "Animal"): they are not summed into any label. Chosen on bench/accuracy.py.
+_CLASS_FLOOR = 0.04
 
 
 @dataclass
@@ -62,11 +69,52 @@ def _detect(image: DecodedImage) -> dict[str, _Label]:
             label = labels.setdefault(name, _Label(name))
             label.boxes.append(((x1, y1, x2 - x1, y2 - y1), det.confidence * 100))
     for face in faces.detect(image.bgr):
+        # A face becomes a Face (and so a Person) label only if the face mesh agrees it is a face:
+        # YuNet alone fires on textures (a motorcycle's engine was "Person 74%").
+        presence = face_attributes.presence(image.bgr, face)
+        if presence is not None and presence < face_attributes.MIN_PRESENCE:
+            continue
+        if face.score < _FACE_LABEL_MIN_SCORE:
+            continue
         label = labels.setdefault("Face", _Label("Face"))
         label.boxes.append((face.box, face.score * 100))
     for label in labels.values():
         label.confidence = max(conf for _, conf in label.boxes)
+    if scene.available():
+        for name, confidence in scene_labels(scene.classify(image.bgr)).items():
+            label = labels.setdefault(name, _Label(name))
+            label.confidence = max(label.confidence, confidence)
     return labels
+
+
+def scene_labels(probabilities: np.ndarray) -> dict[str, float]:
+    """ImageNet class probabilities -> label confidences (0..100), summed over each label's classes
+    and passed up to every ancestor, then calibrated (docs/engine.md, "Labels: calibration").
+
+    ImageNet's 1000 classes are exclusive and fine-grained, so a label's probability is shared among
+    near-synonyms (eight cat breeds); Rekognition's labels are independent, their confidences high for
+    what is plainly there. The square root maps a summed probability of 0.3 to 55 (the default
+    MinConfidence) and 0.8 to 89.
+    """
+    totals: dict[str, float] = {}
+    for index in np.flatnonzero(probabilities >= _CLASS_FLOOR):
+        name = IMAGENET_TO_LABEL.get(int(index))
+        if name is None:
+            continue
+        for target in {name, *_ancestors(name)}:
+            totals[target] = totals.get(target, 0.0) + float(probabilities[index])
+    return {name: round(100.0 * min(1.0, total) ** 0.5, 4) for name, total in totals.items()}
+
+
+def _ancestors(name: str) -> set[str]:
+    seen: set[str] = set()
+    stack = list(LABELS[name].parents)
+    while stack:
+        parent = stack.pop()
+        if parent not in seen:
+            seen.add(parent)
+            stack.extend(LABELS[parent].parents)
+    return seen
 
 
 def _with_parents(found: dict[str, _Label], min_confidence: float) -> list[_Label]:
