@@ -29,6 +29,7 @@ locals {
   manifest_known_keys = [
     "description", "handler", "memory_mb", "timeout_s", "rekognition_actions",
     "reads_images", "writes_results", "writes_table", "writes_uploads", "reads_results", "queries_batch_index",
+    "writes_custom_labels_output",
   ]
   manifest_unknown_keys = {
     for k, f in local.functions : k => sort(setsubtract(keys(f), local.manifest_known_keys))
@@ -39,6 +40,7 @@ locals {
   results_prefix       = "results/"
   batch_results_prefix = "batches/" # Distributed Map ResultWriter output in the results bucket
   uploads_prefix       = "uploads/"
+  custom_labels_prefix = "custom-labels/" # Custom Labels training output in the results bucket
   table_name           = "${var.name_prefix}-results"
 
   image_analysis_name     = "${var.name_prefix}-image-analysis"
@@ -52,19 +54,20 @@ locals {
   # definition uses: the functions it names (${<name>_function_arn} placeholders) and the
   # Rekognition / DynamoDB actions it calls through service integrations (e.g. the Custom Labels
   # polling loop, the cache lookup). A function split or renamed in the ASL is picked up here.
+  # Integration ARNs in the ASL are arn:${partition}:states:::..., rendered with the partition.
   image_asl_raw = file(local.image_analysis_asl_path)
   batch_asl_raw = local.batch_enabled ? file(local.batch_analysis_asl_path) : ""
 
   asl_rekognition_actions = distinct([
-    for m in regexall("arn:aws:states:::aws-sdk:rekognition:([A-Za-z]+)", local.image_asl_raw) :
+    for m in regexall("arn:\\$\\{partition\\}:states:::aws-sdk:rekognition:([A-Za-z]+)", local.image_asl_raw) :
     "rekognition:${upper(substr(m[0], 0, 1))}${substr(m[0], 1, -1)}"
   ])
   image_asl_dynamodb_actions = distinct([
-    for m in regexall("arn:aws:states:::dynamodb:([A-Za-z]+)", local.image_asl_raw) :
+    for m in regexall("arn:\\$\\{partition\\}:states:::dynamodb:([A-Za-z]+)", local.image_asl_raw) :
     "dynamodb:${upper(substr(m[0], 0, 1))}${substr(m[0], 1, -1)}"
   ])
   batch_asl_dynamodb_actions = distinct([
-    for m in regexall("arn:aws:states:::dynamodb:([A-Za-z]+)", local.batch_asl_raw) :
+    for m in regexall("arn:\\$\\{partition\\}:states:::dynamodb:([A-Za-z]+)", local.batch_asl_raw) :
     "dynamodb:${upper(substr(m[0], 0, 1))}${substr(m[0], 1, -1)}"
   ])
 

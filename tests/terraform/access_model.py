@@ -158,7 +158,8 @@ class Stack:
         needs = {Grant(a, resource) for a in actions}
         key = self.table_key()
         if needs and key:
-            via = (("StringEquals", "kms:viaservice", (f"dynamodb.{self.region}.amazonaws.com",)),)
+            suffix = self.r["data.aws_partition.current"]["dns_suffix"]
+            via = (("StringEquals", "kms:viaservice", (f"dynamodb.{self.region}.{suffix}",)),)
             needs |= {Grant(a, key, via) for a in DYNAMODB_KMS_ACTIONS}
         return needs
 

@@ -254,15 +254,15 @@ def test_only_the_batch_role_starts_the_batch_machine_and_its_children():
 
 def test_batch_role_grants():
     statements = _by_sid(_policy_documents()["batch_analysis"])
-    assert set(statements) == {"StartExecutions", "ManageExecutions", "SyncExecutionEvents", "InvokeFunctions",
-                               "ListImages", "WriteBatchResults", "ResultsTable"}
+    assert set(statements) == {"StartExecutions", "ManageChildExecutions", "ManageMapRunExecutions", "SyncExecutionEvents",
+                               "InvokeFunctions", "ListImages", "WriteBatchResults", "ResultsTable", "ResultsTableKey"}
     prefix = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:"
-    assert sorted(_list(statements["ManageExecutions"]["actions"])) == ["states:DescribeExecution", "states:StopExecution"]
-    assert sorted(_list(statements["ManageExecutions"]["resources"])) == sorted([
-        prefix + "${local.image_analysis_name}:*",
-        prefix + "${local.batch_analysis_name}:*",
-        prefix + "${local.batch_analysis_name}/*",
-    ])
+    assert sorted(_list(statements["ManageChildExecutions"]["actions"])) == ["states:DescribeExecution", "states:StopExecution"]
+    assert _list(statements["ManageChildExecutions"]["resources"]) == [prefix + "${local.image_analysis_name}:*"]
+    # Redriving a failed batch redrives its Map Run's child workflow executions.
+    assert sorted(_list(statements["ManageMapRunExecutions"]["actions"])) == [
+        "states:DescribeExecution", "states:RedriveExecution", "states:StopExecution"]
+    assert _list(statements["ManageMapRunExecutions"]["resources"]) == [prefix + "${local.batch_analysis_name}/*"]
     events = statements["SyncExecutionEvents"]
     assert sorted(_list(events["actions"])) == ["events:DescribeRule", "events:PutRule", "events:PutTargets"]
     assert _list(events["resources"]) == [
@@ -272,8 +272,6 @@ def test_batch_role_grants():
     write = statements["WriteBatchResults"]
     assert sorted(_list(write["actions"])) == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"]
     assert _list(write["resources"]) == ["${aws_s3_bucket.results.arn}/${local.batch_results_prefix}*"]
-    # the ResultWriter prefix the role is scoped to is the one the ASL writes
-    assert "States.Format('batches/{}', $.batchId)" in (ASL_DIR / "batch_analysis.asl.json").read_text()
     # X-Ray and log delivery come from the shared observability document
     assert _u(_policy_documents()["batch_analysis"]["source_policy_documents"]) == "${data.aws_iam_policy_document.states_observability.json}"
 
