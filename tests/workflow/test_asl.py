@@ -11,6 +11,7 @@ ROOT = Path(__file__).parents[2]
 TEMPLATES = sorted(p.name.removesuffix(".asl.json") for p in (ROOT / "statemachines").glob("*.asl.json"))
 MANIFEST = json.loads((ROOT / "functions/manifest.json").read_text())["functions"]
 KNOWN_VARIABLES = {f"{name}_function_arn" for name in MANIFEST} | {
+    "partition",
     "results_table_name",
     "results_bucket",
     "images_bucket",

@@ -273,6 +273,8 @@ class LocalRuntime:
         variables = {f"{name}_function_arn": arn for name, arn in self.functions.items()}
         variables.update(
             {
+                # The integration ARNs are arn:${partition}:states:::... (Terraform: aws_partition).
+                "partition": "aws",
                 "results_table_name": cfg.table_name,
                 "results_bucket": cfg.results_bucket,
                 "images_bucket": cfg.images_bucket,
