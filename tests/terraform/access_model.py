@@ -97,6 +97,16 @@ IMPLIED_BY_ACTION: dict[str, list[tuple[str, Any]]] = {
     "rekognition:CreateProjectVersion": [("s3:PutObject", lambda: "{results}/" + _custom_labels_output_prefix() + "*")],
 }
 
+def _validate_batch_prefix() -> str:
+    from validate_batch.batch_input import BATCH_RESULTS_PREFIX
+
+    return BATCH_RESULTS_PREFIX
+
+
+# Prefixes a Lambda computes for the ASL, by the path the ASL reads them from, with the function's
+# own constant for their literal start.
+COMPUTED_PREFIXES: dict[str, Any] = {"$.locations.resultsPrefix": _validate_batch_prefix}
+
 # The actions DynamoDB calls on a customer-managed table key in the caller's name.
 DYNAMODB_KMS_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
 
@@ -267,6 +277,8 @@ class Stack:
     def literal_prefix(self, parameters: Mapping[str, Any], definition: Mapping[str, Any]) -> str:
         """The literal start of a computed Prefix.$: States.Format('<literal>{}...') here or where it is set."""
         expression = parameters["Prefix.$"]
+        if expression in COMPUTED_PREFIXES:
+            return COMPUTED_PREFIXES[expression]()
         if not expression.startswith("States.Format("):
             leaf = expression.rsplit(".", 1)[-1]
             expression = _find_assignment(definition, leaf)

@@ -230,7 +230,7 @@ def test_state_machine_roles_invoke_exactly_the_functions_their_asl_names():
     batch_keys = _asl_function_keys("batch_analysis.asl.json")
     assert image_keys <= set(MANIFEST) and batch_keys <= set(MANIFEST)
     assert "summarize_batch" not in image_keys and "create_upload_url" not in image_keys
-    assert batch_keys == {"summarize_batch"}
+    assert batch_keys == {"summarize_batch", "validate_batch"}
 
 
 def test_state_machine_dynamodb_actions_come_from_the_asl():
