@@ -23,6 +23,19 @@ locals {
 
   rekognition_callers = { for k, f in local.functions : k => f if length(lookup(f, "rekognition_actions", [])) > 0 }
 
+  # Reserved concurrency per function: reserved_concurrency, else rekognition_reserved_concurrency
+  # for Rekognition callers, else unreserved (-1). Lambda keeps 100 executions of the account's
+  # quota unreserved, so the sum is checked against lambda_account_concurrency - 100 (lambda.tf).
+  reserved_concurrency = {
+    for k, f in local.functions : k => lookup(var.reserved_concurrency, k, contains(keys(local.rekognition_callers), k) ? var.rekognition_reserved_concurrency : -1)
+  }
+  reserved_concurrency_total   = sum(concat([0], [for v in values(local.reserved_concurrency) : v if v > 0]))
+  reserved_concurrency_unknown = sort(setsubtract(keys(var.reserved_concurrency), keys(local.functions)))
+  lambda_unreserved_minimum    = 100
+
+  # The runtime `make build` built the layer for (build/layer.json, written by rekoflow.build).
+  layer = jsondecode(file("${local.build_dir}/layer.json"))
+
   # Every key a manifest entry may have. The flags (reads_*, writes_*, queries_*) each map to a
   # grant in iam.tf; a key not listed here fails the plan (precondition on aws_iam_role.lambda), so a
   # new flag cannot silently get no permission. Add a flag here only together with its grant.

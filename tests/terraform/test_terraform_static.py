@@ -298,8 +298,9 @@ def test_concurrency_and_tolerance_variables_are_validated():
     assert ">= 1" in max_conc and "<= 1000" in max_conc and "-1" not in max_conc
     assert _u(_variable("rekognition_max_concurrency")["default"]) == 5
     reserved = _u(_u(_variable("rekognition_reserved_concurrency")["validation"])["condition"])
-    assert "== -1" in reserved and "<= 1000" in reserved
-    assert "var.rekognition_reserved_concurrency" in TEXT["lambda.tf"]
+    assert "== -1" in reserved and "<= 900" in reserved
+    assert "var.rekognition_reserved_concurrency" in TEXT["locals.tf"]
+    assert "local.reserved_concurrency[each.key]" in TEXT["lambda.tf"]
     assert "var.rekognition_max_concurrency" not in TEXT["lambda.tf"]
     tolerated = _u(_u(_variable("batch_tolerated_failure_percentage")["validation"])["condition"])
     assert ">= 0" in tolerated and "<= 100" in tolerated
