@@ -59,14 +59,25 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["*"]
   }
 
-  # Rekognition's Detect*/CompareFaces image operations do not support resource-level
-  # permissions: the only valid Resource is "*". The actions are exactly the manifest's.
+  # Rekognition's image operations (Detect*, CompareFaces) and DescribeProjects have no
+  # resource-level permissions: the only valid Resource is "*". The Custom Labels operations on
+  # projects, versions and datasets are scoped to this account's projects. The actions are exactly
+  # the manifest's (locals.tf: rekognition_grants).
   dynamic "statement" {
-    for_each = length(lookup(each.value, "rekognition_actions", [])) > 0 ? [1] : []
+    for_each = length(local.rekognition_grants[each.key].any_resource) > 0 ? [1] : []
     content {
       sid       = "Rekognition"
-      actions   = each.value.rekognition_actions
+      actions   = local.rekognition_grants[each.key].any_resource
       resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.rekognition_grants[each.key].projects) > 0 ? [1] : []
+    content {
+      sid       = "RekognitionProjects"
+      actions   = local.rekognition_grants[each.key].projects
+      resources = ["arn:${local.partition}:rekognition:${local.region}:${local.account_id}:project/*"]
     }
   }
 
@@ -308,7 +319,7 @@ data "aws_iam_policy_document" "batch_analysis" {
   statement {
     sid       = "ManageMapRunExecutions"
     actions   = ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"]
-    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.batch_analysis_name}/*"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.batch_analysis_name}/*:*"]
   }
 
   # startExecution.sync waits on the managed EventBridge rule that Step Functions creates.
@@ -439,14 +450,20 @@ resource "aws_iam_role" "apigateway_cloudwatch" {
 }
 
 # The permissions of the AWS-managed AmazonAPIGatewayPushToCloudWatchLogs policy, scoped to log
-# groups instead of "*".
+# groups instead of "*" where the action allows it (DescribeLogGroups has no resource-level
+# permissions: scoped, it would never match).
 data "aws_iam_policy_document" "apigateway_cloudwatch" {
+  statement {
+    sid       = "ListLogGroups"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["*"]
+  }
+
   statement {
     sid = "PushApiLogs"
     actions = [
       "logs:CreateLogGroup",
       "logs:CreateLogStream",
-      "logs:DescribeLogGroups",
       "logs:DescribeLogStreams",
       "logs:PutLogEvents",
       "logs:GetLogEvents",

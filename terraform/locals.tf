@@ -23,6 +23,20 @@ locals {
 
   rekognition_callers = { for k, f in local.functions : k => f if length(lookup(f, "rekognition_actions", [])) > 0 }
 
+  # Custom Labels actions that take a project, version or dataset ARN (AWS Service Authorization
+  # Reference): granted on this account's projects; every other Rekognition action takes Resource "*".
+  rekognition_project_actions = [
+    "rekognition:CreateProject", "rekognition:CreateDataset", "rekognition:DescribeDataset", "rekognition:DeleteDataset",
+    "rekognition:DistributeDatasetEntries", "rekognition:CreateProjectVersion", "rekognition:DescribeProjectVersions",
+    "rekognition:StartProjectVersion", "rekognition:StopProjectVersion", "rekognition:DetectCustomLabels",
+  ]
+  rekognition_grants = {
+    for k, f in local.functions : k => {
+      any_resource = [for a in lookup(f, "rekognition_actions", []) : a if !contains(local.rekognition_project_actions, a)]
+      projects     = [for a in lookup(f, "rekognition_actions", []) : a if contains(local.rekognition_project_actions, a)]
+    }
+  }
+
   # Reserved concurrency per function: reserved_concurrency, else rekognition_reserved_concurrency
   # for Rekognition callers, else unreserved (-1). Lambda keeps 100 executions of the account's
   # quota unreserved, so the sum is checked against lambda_account_concurrency - 100 (lambda.tf).

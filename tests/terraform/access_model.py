@@ -150,6 +150,13 @@ class Stack:
         sse = (self.table.get("server_side_encryption") or [{}])[0]
         return sse.get("kms_key_arn") if sse.get("enabled") and sse.get("kms_key_arn") else None
 
+    def rekognition_resource(self, action: str) -> str:
+        types = required_resource_types(action)
+        if not types:
+            return "*"
+        assert types <= {"project", "projectversion", "dataset"}, f"{action}: resource types {types}"
+        return self.arn("rekognition", "project/*")
+
     def arn(self, service: str, resource: str) -> str:
         return f"arn:{self.partition}:{service}:{self.region}:{self.account}:{resource}"
 
@@ -179,9 +186,9 @@ class Stack:
         needs = {Grant(a, self.arn("logs", f"log-group:{log_group}:*")) for a in ("logs:CreateLogStream", "logs:PutLogEvents")}
         if function["tracing_config"][0]["mode"] == "Active":
             needs |= {Grant(a, "*") for a in XRAY}
-        # Rekognition's image and Custom Labels operations: Resource "*" (no resource-level
-        # permissions for the Detect*/CompareFaces operations; the project ARNs are request data).
-        needs |= {Grant(a, "*") for a in spec.get("rekognition_actions", [])}
+        # Rekognition: actions with a required resource type (projects, versions, datasets) on this
+        # account's projects, the others on "*" (the only Resource they accept).
+        needs |= {Grant(a, self.rekognition_resource(a)) for a in spec.get("rekognition_actions", [])}
         for action in spec.get("rekognition_actions", []):
             for implied, resource in IMPLIED_BY_ACTION.get(action, []):
                 needs.add(Grant(implied, self.fill(resource())))
@@ -224,7 +231,7 @@ class Stack:
                 # The Map Run's child workflow executions run as executions of this machine; a
                 # redrive of the parent redrives them (Step Functions: "Redriving Map Runs").
                 needs.add(Grant("states:StartExecution", machine["arn"]))
-                needs |= {Grant(a, self.arn("states", f"execution:{name}/*")) for a in
+                needs |= {Grant(a, self.arn("states", f"execution:{name}/*:*")) for a in
                           ("states:DescribeExecution", "states:StopExecution", "states:RedriveExecution")}
         for resource, parameters in resources:
             needs |= self.integration_needs(resource, parameters)
@@ -311,6 +318,20 @@ class Stack:
                 raise AssertionError(f"{addr}: the access model does not know {service}:{action}")
             needs.setdefault(role, set()).update(grants)
         return needs
+
+
+def required_resource_types(action: str) -> set[str]:
+    """The resource types an action requires (marked * in the AWS Service Authorization Reference,
+    as shipped in parliament's iam_definition.json); empty: the action only accepts Resource "*"."""
+    import parliament
+
+    service, name = action.split(":", 1)
+    for definition in parliament.iam_definition:
+        if definition["prefix"] == service:
+            for privilege in definition["privileges"]:
+                if privilege["privilege"] == name:
+                    return {r["resource_type"].rstrip("*") for r in privilege["resource_types"] if r["resource_type"].endswith("*")}
+    raise AssertionError(f"{action} is not in the IAM definitions")
 
 
 def _find_assignment(node: Any, leaf: str) -> str | None:

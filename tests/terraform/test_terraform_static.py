@@ -73,6 +73,9 @@ MANIFEST_ACTIONS = sorted({a for f in json.loads((ROOT / "functions" / "manifest
                            for a in f.get("rekognition_actions", [])})
 
 
+PROJECT_ACTIONS = set(_u(next(e for e in CONFIG["locals"] if "rekognition_project_actions" in e)["rekognition_project_actions"]))
+
+
 def _asl_actions(service: str, template: str) -> list[str]:
     """What locals.tf's regexall computes from an ASL file: the actions of its service integrations."""
     text = (ROOT / "statemachines" / template).read_text()
@@ -87,7 +90,8 @@ def _resolved_actions(config: dict, raw) -> list[str]:
     for entry in config.get("locals", []):
         local_values.update(entry)
     known = {
-        "${each.value.rekognition_actions}": MANIFEST_ACTIONS,
+        "${local.rekognition_grants[each.key].any_resource}": [a for a in MANIFEST_ACTIONS if a not in PROJECT_ACTIONS],
+        "${local.rekognition_grants[each.key].projects}": [a for a in MANIFEST_ACTIONS if a in PROJECT_ACTIONS],
         "${local.asl_rekognition_actions}": _asl_actions("rekognition", "image_analysis.asl.json"),
         "${local.image_asl_dynamodb_actions}": _asl_actions("dynamodb", "image_analysis.asl.json"),
         "${local.batch_asl_dynamodb_actions}": _asl_actions("dynamodb", "batch_analysis.asl.json"),
@@ -115,9 +119,8 @@ def _documents(config: dict) -> dict[str, dict]:
 
 
 # Actions AWS documents without resource-level permissions: the only valid Resource is "*".
-RESOURCE_STAR_ONLY = ("xray:", "rekognition:Detect", "rekognition:CompareFaces", "rekognition:Describe",
-                      "rekognition:Create", "rekognition:DeleteDataset", "rekognition:DistributeDatasetEntries",
-                      "rekognition:StartProjectVersion", "rekognition:StopProjectVersion",
+RESOURCE_STAR_ONLY = ("xray:", "rekognition:DetectLabels", "rekognition:DetectFaces", "rekognition:DetectText",
+                      "rekognition:CompareFaces", "rekognition:DetectModerationLabels", "rekognition:DescribeProjects",
                       "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
                       "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
 # Resource policies (key policy, Deny-only bucket/queue policies) are checked by their own tests.
@@ -368,7 +371,7 @@ def test_batch_role_grants():
     # Redriving a failed batch redrives its Map Run's child workflow executions.
     assert sorted(_list(statements["ManageMapRunExecutions"]["actions"])) == [
         "states:DescribeExecution", "states:RedriveExecution", "states:StopExecution"]
-    assert _list(statements["ManageMapRunExecutions"]["resources"]) == [prefix + "${local.batch_analysis_name}/*"]
+    assert _list(statements["ManageMapRunExecutions"]["resources"]) == [prefix + "${local.batch_analysis_name}/*:*"]
     events = statements["SyncExecutionEvents"]
     assert sorted(_list(events["actions"])) == ["events:DescribeRule", "events:PutRule", "events:PutTargets"]
     assert _list(events["resources"]) == [
