@@ -81,7 +81,8 @@ def make_working_copy(work: Path, build_dir: Path) -> Path:
     module = work / "terraform"
     module.mkdir(parents=True)
     for path in TERRAFORM_DIR.iterdir():
-        if path.is_file() and (path.suffix == ".tf" or path.name == ".terraform.lock.hcl"):
+        # .json: terraform/results_table.json, which locals.tf reads (file("${path.module}/...")).
+        if path.is_file() and (path.suffix in (".tf", ".json") or path.name == ".terraform.lock.hcl"):
             shutil.copy2(path, module / path.name)
     shutil.copy2(TERRAFORM_DIR / "local" / "provider_override.tf", module / "provider_override.tf")
     for name in LINKED:
