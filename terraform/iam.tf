@@ -1,5 +1,12 @@
 # Least privilege: one role per function, built from its manifest entry; one role per state
 # machine; one for API Gateway's service integrations; one for the scheduler.
+#
+# Trust policies carry only the conditions the assuming service sends (docs/deploy.md, "IAM and
+# KMS"): Step Functions and EventBridge Scheduler send aws:SourceAccount and aws:SourceArn; Lambda
+# and API Gateway document none for assuming an execution or integration role, and a condition on
+# a key that is absent never matches, so the role could not be assumed at all. Those two roles are
+# protected by iam:PassRole instead: only a principal of this account allowed to pass them can
+# attach them to a function or an integration.
 
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
@@ -8,12 +15,15 @@ data "aws_iam_policy_document" "lambda_assume" {
       type        = "Service"
       identifiers = ["lambda.amazonaws.com"]
     }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
   }
+}
+
+# The results table is encrypted with the stack's customer-managed key (dynamodb.tf): DynamoDB calls
+# KMS as the principal that accesses the table, so every reader and writer of the table needs these
+# actions on the key, and only through DynamoDB (kms:ViaService).
+locals {
+  table_key_actions = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+  dynamodb_endpoint = "dynamodb.${local.region}.${data.aws_partition.current.dns_suffix}"
 }
 
 resource "aws_iam_role" "lambda" {
@@ -49,14 +59,25 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["*"]
   }
 
-  # Rekognition's Detect*/CompareFaces image operations do not support resource-level
-  # permissions: the only valid Resource is "*". The actions are exactly the manifest's.
+  # Rekognition's image operations (Detect*, CompareFaces) and DescribeProjects have no
+  # resource-level permissions: the only valid Resource is "*". The Custom Labels operations on
+  # projects, versions and datasets are scoped to this account's projects. The actions are exactly
+  # the manifest's (locals.tf: rekognition_grants).
   dynamic "statement" {
-    for_each = length(lookup(each.value, "rekognition_actions", [])) > 0 ? [1] : []
+    for_each = length(local.rekognition_grants[each.key].any_resource) > 0 ? [1] : []
     content {
       sid       = "Rekognition"
-      actions   = each.value.rekognition_actions
+      actions   = local.rekognition_grants[each.key].any_resource
       resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.rekognition_grants[each.key].projects) > 0 ? [1] : []
+    content {
+      sid       = "RekognitionProjects"
+      actions   = local.rekognition_grants[each.key].projects
+      resources = ["arn:${local.partition}:rekognition:${local.region}:${local.account_id}:project/*"]
     }
   }
 
@@ -126,6 +147,32 @@ data "aws_iam_policy_document" "lambda" {
       sid       = "SignUploads"
       actions   = ["s3:PutObject"]
       resources = ["${aws_s3_bucket.images.arn}/${local.uploads_prefix}*"]
+    }
+  }
+
+  # CreateProjectVersion writes the training output (evaluation, manifests) with the caller's S3
+  # permissions to OutputConfig: the results bucket under custom-labels/ (the request schema keeps
+  # options.custom.training.outputPrefix there).
+  dynamic "statement" {
+    for_each = lookup(each.value, "writes_custom_labels_output", false) ? [1] : []
+    content {
+      sid       = "WriteCustomLabelsOutput"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.results.arn}/${local.custom_labels_prefix}*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = lookup(each.value, "writes_table", false) || lookup(each.value, "queries_batch_index", false) ? [1] : []
+    content {
+      sid       = "ResultsTableKey"
+      actions   = local.table_key_actions
+      resources = [aws_kms_key.this.arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.dynamodb_endpoint]
+      }
     }
   }
 }
@@ -208,6 +255,20 @@ data "aws_iam_policy_document" "image_analysis" {
     }
   }
 
+  dynamic "statement" {
+    for_each = length(local.image_asl_dynamodb_actions) > 0 ? [1] : []
+    content {
+      sid       = "ResultsTableKey"
+      actions   = local.table_key_actions
+      resources = [aws_kms_key.this.arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.dynamodb_endpoint]
+      }
+    }
+  }
+
   # Rekognition actions the ASL calls directly (aws-sdk integration), derived from the file.
   dynamic "statement" {
     for_each = length(local.asl_rekognition_actions) > 0 ? [1] : []
@@ -246,14 +307,19 @@ data "aws_iam_policy_document" "batch_analysis" {
     resources = [aws_sfn_state_machine.image_analysis.arn, local.batch_analysis_arn]
   }
 
+  # startExecution.sync:2 polls (and on abort stops) each image-analysis child.
   statement {
-    sid     = "ManageExecutions"
-    actions = ["states:DescribeExecution", "states:StopExecution"]
-    resources = [
-      "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.image_analysis_name}:*",
-      "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.batch_analysis_name}/*",
-      "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.batch_analysis_name}:*",
-    ]
+    sid       = "ManageChildExecutions"
+    actions   = ["states:DescribeExecution", "states:StopExecution"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.image_analysis_name}:*"]
+  }
+
+  # The Map Run's child workflow executions (<machine>/<map run label>:<id>); redriving a failed
+  # batch redrives the Map Run, which redrives its failed children (RedriveExecution).
+  statement {
+    sid       = "ManageMapRunExecutions"
+    actions   = ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.batch_analysis_name}/*:*"]
   }
 
   # startExecution.sync waits on the managed EventBridge rule that Step Functions creates.
@@ -299,6 +365,20 @@ data "aws_iam_policy_document" "batch_analysis" {
       resources = [aws_dynamodb_table.results.arn]
     }
   }
+
+  dynamic "statement" {
+    for_each = length(local.batch_asl_dynamodb_actions) > 0 ? [1] : []
+    content {
+      sid       = "ResultsTableKey"
+      actions   = local.table_key_actions
+      resources = [aws_kms_key.this.arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.dynamodb_endpoint]
+      }
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "batch_analysis" {
@@ -311,17 +391,14 @@ resource "aws_iam_role_policy" "batch_analysis" {
 
 # --- API Gateway service integrations --------------------------------------------------------
 
+# API Gateway sends no aws:SourceAccount/aws:SourceArn when it assumes an integration credentials
+# role or the account's CloudWatch role: a condition on them would make every call answer 500.
 data "aws_iam_policy_document" "apigateway_assume" {
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
       identifiers = ["apigateway.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
     }
   }
 }
@@ -344,6 +421,17 @@ data "aws_iam_policy_document" "api" {
     actions   = ["dynamodb:GetItem"]
     resources = [aws_dynamodb_table.results.arn]
   }
+
+  statement {
+    sid       = "ResultsTableKey"
+    actions   = local.table_key_actions
+    resources = [aws_kms_key.this.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.dynamodb_endpoint]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "api" {
@@ -362,14 +450,20 @@ resource "aws_iam_role" "apigateway_cloudwatch" {
 }
 
 # The permissions of the AWS-managed AmazonAPIGatewayPushToCloudWatchLogs policy, scoped to log
-# groups instead of "*".
+# groups instead of "*" where the action allows it (DescribeLogGroups has no resource-level
+# permissions: scoped, it would never match).
 data "aws_iam_policy_document" "apigateway_cloudwatch" {
+  statement {
+    sid       = "ListLogGroups"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["*"]
+  }
+
   statement {
     sid = "PushApiLogs"
     actions = [
       "logs:CreateLogGroup",
       "logs:CreateLogStream",
-      "logs:DescribeLogGroups",
       "logs:DescribeLogStreams",
       "logs:PutLogEvents",
       "logs:GetLogEvents",
@@ -430,9 +524,10 @@ data "aws_iam_policy_document" "scheduler" {
     resources = [aws_sqs_queue.scheduler_dlq[0].arn]
   }
 
+  # The schedule is encrypted with the stack's key: Scheduler decrypts the target input with this role.
   statement {
     sid       = "ScheduleKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.this.arn]
   }
 }

@@ -6,6 +6,15 @@ resource "aws_lambda_layer_version" "dependencies" {
   filename            = "${local.build_dir}/layer.zip"
   source_code_hash    = filebase64sha256("${local.build_dir}/layer.zip")
   compatible_runtimes = [var.lambda_runtime]
+
+  lifecycle {
+    # The layer's compiled wheels (rpds-py, ...) are for one CPython: a function on another runtime
+    # fails at its first cold start, not at apply.
+    precondition {
+      condition     = local.layer.runtime == var.lambda_runtime
+      error_message = "lambda_runtime is ${var.lambda_runtime} but the layer in ${local.build_dir} was built for ${local.layer.runtime}: rebuild it with python -m rekoflow.build --out build --python-version ${trimprefix(var.lambda_runtime, "python")}, or set lambda_runtime = \"${local.layer.runtime}\"."
+    }
+  }
 }
 
 resource "aws_cloudwatch_log_group" "lambda" {
@@ -36,7 +45,7 @@ resource "aws_lambda_function" "this" {
   layers           = [aws_lambda_layer_version.dependencies.arn]
   kms_key_arn      = aws_kms_key.this.arn
 
-  reserved_concurrent_executions = contains(keys(local.rekognition_callers), each.key) ? var.rekognition_reserved_concurrency : -1
+  reserved_concurrent_executions = local.reserved_concurrency[each.key]
 
   environment {
     variables = local.function_environment[each.key]
@@ -49,6 +58,18 @@ resource "aws_lambda_function" "this" {
   logging_config {
     log_format = "Text"
     log_group  = aws_cloudwatch_log_group.lambda[each.key].name
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.reserved_concurrency_unknown) == 0
+      error_message = "reserved_concurrency names functions that are not in functions/manifest.json: ${join(", ", local.reserved_concurrency_unknown)}."
+    }
+    # Lambda refuses a reservation that leaves fewer than 100 unreserved executions in the account.
+    precondition {
+      condition     = local.reserved_concurrency_total <= var.lambda_account_concurrency - local.lambda_unreserved_minimum
+      error_message = "The functions reserve ${local.reserved_concurrency_total} concurrent executions in total, but Lambda keeps ${local.lambda_unreserved_minimum} of the account's ${var.lambda_account_concurrency} unreserved: at most ${var.lambda_account_concurrency - local.lambda_unreserved_minimum} can be reserved. Lower rekognition_reserved_concurrency (it applies to each of the ${length(local.rekognition_callers)} Rekognition functions) or reserved_concurrency, or raise the quota and lambda_account_concurrency."
+    }
   }
 
   depends_on = [

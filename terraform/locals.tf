@@ -23,12 +23,40 @@ locals {
 
   rekognition_callers = { for k, f in local.functions : k => f if length(lookup(f, "rekognition_actions", [])) > 0 }
 
+  # Custom Labels actions that take a project, version or dataset ARN (AWS Service Authorization
+  # Reference): granted on this account's projects; every other Rekognition action takes Resource "*".
+  rekognition_project_actions = [
+    "rekognition:CreateProject", "rekognition:CreateDataset", "rekognition:DescribeDataset", "rekognition:DeleteDataset",
+    "rekognition:DistributeDatasetEntries", "rekognition:CreateProjectVersion", "rekognition:DescribeProjectVersions",
+    "rekognition:StartProjectVersion", "rekognition:StopProjectVersion", "rekognition:DetectCustomLabels",
+  ]
+  rekognition_grants = {
+    for k, f in local.functions : k => {
+      any_resource = [for a in lookup(f, "rekognition_actions", []) : a if !contains(local.rekognition_project_actions, a)]
+      projects     = [for a in lookup(f, "rekognition_actions", []) : a if contains(local.rekognition_project_actions, a)]
+    }
+  }
+
+  # Reserved concurrency per function: reserved_concurrency, else rekognition_reserved_concurrency
+  # for Rekognition callers, else unreserved (-1). Lambda keeps 100 executions of the account's
+  # quota unreserved, so the sum is checked against lambda_account_concurrency - 100 (lambda.tf).
+  reserved_concurrency = {
+    for k, f in local.functions : k => lookup(var.reserved_concurrency, k, contains(keys(local.rekognition_callers), k) ? var.rekognition_reserved_concurrency : -1)
+  }
+  reserved_concurrency_total   = sum(concat([0], [for v in values(local.reserved_concurrency) : v if v > 0]))
+  reserved_concurrency_unknown = sort(setsubtract(keys(var.reserved_concurrency), keys(local.functions)))
+  lambda_unreserved_minimum    = 100
+
+  # The runtime `make build` built the layer for (build/layer.json, written by rekoflow.build).
+  layer = jsondecode(file("${local.build_dir}/layer.json"))
+
   # Every key a manifest entry may have. The flags (reads_*, writes_*, queries_*) each map to a
   # grant in iam.tf; a key not listed here fails the plan (precondition on aws_iam_role.lambda), so a
   # new flag cannot silently get no permission. Add a flag here only together with its grant.
   manifest_known_keys = [
     "description", "handler", "memory_mb", "timeout_s", "rekognition_actions",
     "reads_images", "writes_results", "writes_table", "writes_uploads", "reads_results", "queries_batch_index",
+    "writes_custom_labels_output",
   ]
   manifest_unknown_keys = {
     for k, f in local.functions : k => sort(setsubtract(keys(f), local.manifest_known_keys))
@@ -39,6 +67,7 @@ locals {
   results_prefix       = "results/"
   batch_results_prefix = "batches/" # Distributed Map ResultWriter output in the results bucket
   uploads_prefix       = "uploads/"
+  custom_labels_prefix = "custom-labels/" # Custom Labels training output in the results bucket
   table_name           = "${var.name_prefix}-results"
 
   image_analysis_name     = "${var.name_prefix}-image-analysis"
@@ -52,19 +81,20 @@ locals {
   # definition uses: the functions it names (${<name>_function_arn} placeholders) and the
   # Rekognition / DynamoDB actions it calls through service integrations (e.g. the Custom Labels
   # polling loop, the cache lookup). A function split or renamed in the ASL is picked up here.
+  # Integration ARNs in the ASL are arn:${partition}:states:::..., rendered with the partition.
   image_asl_raw = file(local.image_analysis_asl_path)
   batch_asl_raw = local.batch_enabled ? file(local.batch_analysis_asl_path) : ""
 
   asl_rekognition_actions = distinct([
-    for m in regexall("arn:aws:states:::aws-sdk:rekognition:([A-Za-z]+)", local.image_asl_raw) :
+    for m in regexall("arn:\\$\\{partition\\}:states:::aws-sdk:rekognition:([A-Za-z]+)", local.image_asl_raw) :
     "rekognition:${upper(substr(m[0], 0, 1))}${substr(m[0], 1, -1)}"
   ])
   image_asl_dynamodb_actions = distinct([
-    for m in regexall("arn:aws:states:::dynamodb:([A-Za-z]+)", local.image_asl_raw) :
+    for m in regexall("arn:\\$\\{partition\\}:states:::dynamodb:([A-Za-z]+)", local.image_asl_raw) :
     "dynamodb:${upper(substr(m[0], 0, 1))}${substr(m[0], 1, -1)}"
   ])
   batch_asl_dynamodb_actions = distinct([
-    for m in regexall("arn:aws:states:::dynamodb:([A-Za-z]+)", local.batch_asl_raw) :
+    for m in regexall("arn:\\$\\{partition\\}:states:::dynamodb:([A-Za-z]+)", local.batch_asl_raw) :
     "dynamodb:${upper(substr(m[0], 0, 1))}${substr(m[0], 1, -1)}"
   ])
 

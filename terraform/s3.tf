@@ -6,6 +6,10 @@
 # the stack's customer-managed key) needs no key-policy grants for Rekognition, which reads the
 # images with the caller's credentials, nor for browser uploads through presigned URLs; the bucket
 # key keeps the KMS request cost negligible.
+#
+# No bucket grants the Rekognition service principal anything: Rekognition reads images, Custom
+# Labels manifests and training images, and writes the training output, with the *caller's*
+# credentials (the functions' roles, iam.tf), so the bucket policies only deny insecure transport.
 resource "aws_s3_bucket" "images" {
   # checkov:skip=CKV_AWS_18:Server access logging would need a third bucket; use CloudTrail S3 data events (account-wide) for object-level audit.
   # checkov:skip=CKV_AWS_144:Cross-region replication doubles storage cost; images are client inputs and results can be recomputed.
@@ -92,58 +96,6 @@ data "aws_iam_policy_document" "bucket" {
       test     = "Bool"
       variable = "aws:SecureTransport"
       values   = ["false"]
-    }
-  }
-
-  statement {
-    sid       = "RekognitionCustomLabelsBucket"
-    effect    = "Allow"
-    actions   = ["s3:GetBucketLocation", "s3:GetBucketAcl", "s3:ListBucket"]
-    resources = [each.value.arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["rekognition.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-
-  statement {
-    sid       = "RekognitionCustomLabelsObjects"
-    effect    = "Allow"
-    actions   = local.rekognition_service_access[each.key].object_actions
-    resources = ["${each.value.arn}/${local.rekognition_service_access[each.key].object_prefix}"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["rekognition.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-locals {
-  # Custom Labels training runs inside Rekognition with its own service principal, not the caller's
-  # credentials: it reads the manifests and training images from the images bucket and writes the
-  # evaluation output under custom-labels/ in the results bucket (docs/custom-labels.md).
-  rekognition_service_access = {
-    images = {
-      object_actions = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
-      object_prefix  = "*"
-    }
-    results = {
-      object_actions = ["s3:GetObject", "s3:PutObject"]
-      object_prefix  = "custom-labels/*"
     }
   }
 }

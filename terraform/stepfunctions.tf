@@ -6,6 +6,7 @@ locals {
   image_analysis_template_vars = merge(
     { for k, f in aws_lambda_function.this : "${k}_function_arn" => f.arn },
     {
+      partition          = local.partition
       results_table_name = aws_dynamodb_table.results.name
       results_bucket     = aws_s3_bucket.results.id
       images_bucket      = aws_s3_bucket.images.id
@@ -55,6 +56,7 @@ resource "aws_sfn_state_machine" "batch_analysis" {
   definition = local.batch_enabled ? templatefile(local.batch_analysis_asl_path, merge(
     { for k, f in aws_lambda_function.this : "${k}_function_arn" => f.arn },
     {
+      partition                        = local.partition
       image_analysis_state_machine_arn = aws_sfn_state_machine.image_analysis.arn
       results_bucket                   = aws_s3_bucket.results.id
       results_table_name               = aws_dynamodb_table.results.name

@@ -33,13 +33,13 @@ variable "build_dir" {
 }
 
 variable "lambda_runtime" {
-  description = "Python runtime of the functions and the layer (the layer is built for CPython 3.11 wheels)."
+  description = "Python runtime of the functions and the layer. It must be the runtime `make build` built the layer for (build/layer.json; python -m rekoflow.build --python-version 3.12 for python3.12). python3.11 runs on Amazon Linux 2: see docs/deploy.md for the move."
   type        = string
   default     = "python3.11"
 
   validation {
-    condition     = contains(["python3.11", "python3.12"], var.lambda_runtime)
-    error_message = "lambda_runtime must be python3.11 or python3.12."
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.lambda_runtime)
+    error_message = "lambda_runtime must be python3.11, python3.12 or python3.13."
   }
 }
 
@@ -77,13 +77,35 @@ variable "log_retention_days" {
 }
 
 variable "rekognition_reserved_concurrency" {
-  description = "Reserved concurrency of each Rekognition-calling function, which caps its concurrent Rekognition calls. -1 reserves nothing (needed on new accounts whose concurrency limit is 10)."
+  description = "Reserved concurrency of each Rekognition-calling function not named in reserved_concurrency, which caps its concurrent Rekognition calls. -1 reserves nothing (needed on new accounts whose concurrency limit is 10). All reservations together must leave Lambda's 100 unreserved executions (lambda_account_concurrency)."
   type        = number
   default     = -1
 
   validation {
-    condition     = var.rekognition_reserved_concurrency == -1 || (var.rekognition_reserved_concurrency >= 1 && var.rekognition_reserved_concurrency <= 1000)
-    error_message = "rekognition_reserved_concurrency must be -1 (unreserved) or between 1 and 1000."
+    condition     = var.rekognition_reserved_concurrency == -1 || (floor(var.rekognition_reserved_concurrency) == var.rekognition_reserved_concurrency && var.rekognition_reserved_concurrency >= 1 && var.rekognition_reserved_concurrency <= 900)
+    error_message = "rekognition_reserved_concurrency must be -1 (unreserved) or a whole number between 1 and 900 (Lambda keeps 100 of an account's default 1000 unreserved)."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrency per function, by manifest key (e.g. { detect_labels = 50, detect_faces = 10 }); -1 = unreserved. Overrides rekognition_reserved_concurrency for the functions it names."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for v in values(var.reserved_concurrency) : v == -1 || (floor(v) == v && v >= 1)])
+    error_message = "reserved_concurrency values must be -1 (unreserved) or whole numbers of at least 1."
+  }
+}
+
+variable "lambda_account_concurrency" {
+  description = "This account's Lambda concurrent-executions quota in the region (Service Quotas L-B99A9384; 1000 by default, 10 on some new accounts). The plan fails when the reservations would leave less than the 100 unreserved executions Lambda requires."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = floor(var.lambda_account_concurrency) == var.lambda_account_concurrency && var.lambda_account_concurrency >= 10
+    error_message = "lambda_account_concurrency must be a whole number of at least 10."
   }
 }
 

@@ -1,4 +1,10 @@
-"""Combines the per-analysis outputs (fresh or cached) into the record stored in DynamoDB."""
+"""Combines the per-analysis outputs (fresh or cached) into the record stored in DynamoDB.
+
+What it returns replaces the execution's state (docs/architecture.md, "State size"): the typed
+DynamoDB item, which carries the summaries once (as a JSON string), and the execution's output, a
+record *without* the summaries (status, image, analyses, result keys). Nothing else of the state
+is kept, so the summaries are never in the state twice.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from rekoflow_common.records import (
     compact_json,
     expires_at,
     now_iso,
+    state_bytes,
     to_dynamodb_item,
 )
 
@@ -20,8 +27,8 @@ logger = Logger(child=True)
 
 
 def fit_results(summaries: dict[str, Any], result_keys: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
-    """Summaries as they are, or, when too large for one item, pointers to the full results in S3."""
-    if len(compact_json(summaries).encode()) <= MAX_RESULTS_JSON_BYTES:
+    """Summaries as they are, or, when too large for the state and the item, pointers to the full results in S3."""
+    if state_bytes(compact_json(summaries)) <= MAX_RESULTS_JSON_BYTES:
         return summaries, False
     return {name: {"truncated": True, "resultKey": result_keys.get(name)} for name in summaries}, True
 
@@ -38,8 +45,8 @@ def aggregate(event: Mapping[str, Any], record_ttl_days: int) -> dict[str, Any]:
         "status": "SUCCEEDED",
         "image": event["image"],
         "analyses": [o["type"] for o in outputs],
-        "results": stored_summaries,
         "resultKeys": result_keys,
+        "resultsTruncated": truncated,
         "cachedAnalyses": cached,
         "executionArn": event.get("executionArn"),
         "createdAt": event.get("startedAt") or completed,

@@ -1,14 +1,20 @@
 """Presigned upload URLs for the images bucket (POST /uploads), kept free of Lambda specifics.
 
-The client asks for a URL for one image (``contentType`` image/png or image/jpeg, and optionally a
-file name); the answer is a presigned ``PUT`` URL whose signature covers the Content-Type header,
-so the upload must send exactly that content type, plus the bucket/key to put in an analysis request.
+The client asks for a URL for one image (``contentType`` image/png or image/jpeg, the image's
+SHA-256 as ``checksumSHA256`` (base64, as S3 writes it), and optionally a file name); the answer
+is a presigned ``PUT`` URL whose signature covers the Content-Type and ``x-amz-checksum-sha256``
+headers, so the upload must send exactly that content type and checksum, plus the bucket/key to
+put in an analysis request. S3 rejects a body that does not match the checksum and stores it with
+the object: validate_request keys the result cache on it (an SSE-KMS object's ETag is not a
+content hash, so without it the same image uploaded twice is analysed twice).
 Keys are always under the uploads prefix and contain a fresh UUID, so a client cannot overwrite
 another upload or write outside the prefix.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import uuid
@@ -70,19 +76,35 @@ def build_key(request: dict[str, Any], settings: UploadSettings) -> tuple[str, s
     return content_type, f"{prefix}{uuid.uuid4()}/{filename}"
 
 
+def checksum_sha256(request: dict[str, Any]) -> str:
+    """Validate ``checksumSHA256``: the base64 of the image's 32-byte SHA-256 digest."""
+    value = request.get("checksumSHA256")
+    hint = "checksumSHA256 is required: the base64 of the image's SHA-256 digest (e.g. openssl dgst -sha256 -binary image.png | base64)"
+    if not isinstance(value, str) or not value:
+        raise UploadRequestError(hint)
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise UploadRequestError(f"checksumSHA256 is not valid base64 ({error}); {hint}") from error
+    if len(digest) != 32:
+        raise UploadRequestError(f"checksumSHA256 decodes to {len(digest)} bytes, a SHA-256 digest has 32; {hint}")
+    return value
+
+
 def create_upload_url(s3_client: Any, request: dict[str, Any], settings: UploadSettings) -> dict[str, Any]:
-    """A presigned PUT URL (signed Content-Type) and where the image will be."""
+    """A presigned PUT URL (signed Content-Type and SHA-256 checksum) and where the image will be."""
     content_type, key = build_key(request, settings)
+    checksum = checksum_sha256(request)
     url = s3_client.generate_presigned_url(
         "put_object",
-        Params={"Bucket": settings.bucket, "Key": key, "ContentType": content_type},
+        Params={"Bucket": settings.bucket, "Key": key, "ContentType": content_type, "ChecksumSHA256": checksum},
         ExpiresIn=settings.expiry_s,
         HttpMethod="PUT",
     )
     return {
         "uploadUrl": url,
         "method": "PUT",
-        "headers": {"Content-Type": content_type},
+        "headers": {"Content-Type": content_type, "x-amz-checksum-sha256": checksum},
         "expiresIn": settings.expiry_s,
         "image": {"bucket": settings.bucket, "key": key},
     }

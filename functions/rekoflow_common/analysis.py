@@ -11,6 +11,7 @@ from botocore import xform_name
 
 from rekoflow_common.config import ResultsLocation, env_int
 from rekoflow_common.errors import rekognition_errors
+from rekoflow_common.records import fit_summary
 from rekoflow_common.results import write_result
 
 CACHE_TTL_DAYS_DEFAULT = 30
@@ -43,6 +44,8 @@ def run_analysis(
     summary = summarize(response, item["options"])
     key = write_result(s3, results, item["requestId"], analysis, response, summary)
     logger.info("analysis complete", extra={"analysis": analysis, "found": summary.get("count"), "result_key": key})
+    # The full summary is in S3 (key); the state carries it only within its budget.
+    summary = fit_summary(summary, key)
     ttl_days = env_int("CACHE_TTL_DAYS", CACHE_TTL_DAYS_DEFAULT, minimum=1)
     return {
         "type": analysis,

@@ -4,6 +4,9 @@ On success the Distributed Map's ResultWriter has written a manifest and result 
 per child workflow execution: its input, its output or its error) to the results bucket; they are
 the source of the counts. When the batch itself failed there may be no manifest: the records the
 child executions stored (``batch-index``) are counted instead.
+
+A result file holds one JSON array of every child's input and output and may be up to 5 GB: it is
+parsed as a stream (ijson), one entry at a time, never read whole into the function's memory.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
+
+import ijson
 
 from rekoflow_common.failures import fail_state_error, readable_cause
 from rekoflow_common.records import compact_json, now_iso, to_dynamodb_item
@@ -43,7 +48,17 @@ def _json(text: Any) -> Any:
 
 
 def _read_json(s3: Any, bucket: str, key: str) -> Any:
+    """A small JSON object (the ResultWriter manifest)."""
     return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def iter_result_entries(s3: Any, bucket: str, key: str) -> Iterable[Mapping[str, Any]]:
+    """The entries of one ResultWriter result file, streamed from S3 one array item at a time."""
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    try:
+        yield from ijson.items(body, "item", use_float=True)
+    finally:
+        body.close()
 
 
 def find_manifest(s3: Any, batch: Mapping[str, Any], results_bucket: str | None) -> tuple[str, str] | None:
@@ -105,7 +120,7 @@ def tally_result_files(s3: Any, bucket: str, manifest_key: str) -> Tally:
     files = manifest.get("ResultFiles") or {}
     for group in ("SUCCEEDED", "FAILED", "PENDING"):
         for result_file in files.get(group) or []:
-            for entry in _read_json(s3, manifest.get("DestinationBucket") or bucket, result_file["Key"]):
+            for entry in iter_result_entries(s3, manifest.get("DestinationBucket") or bucket, result_file["Key"]):
                 if entry.get("Status") == "SUCCEEDED":
                     tally.add_output(_json(entry.get("Output")) or {})
                 else:

@@ -92,7 +92,9 @@ def check_image(s3: Any, reference: Mapping[str, str], field: str, limits: Image
     where = f"{field} s3://{bucket}/{key}" + (f" (version {version})" if version else "")
     extra = {"VersionId": version} if version else {}
     try:
-        head = s3.head_object(Bucket=bucket, Key=key, **extra)
+        # ChecksumMode=ENABLED: S3 returns ChecksumSHA256 only when asked; it is the content cache key
+        # (the ETag of an SSE-KMS object is not a hash of its content). docs/architecture.md, "Cache".
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED", **extra)
     except ClientError as error:
         raise _s3_error(error, where) from error
     size = int(head.get("ContentLength", 0))

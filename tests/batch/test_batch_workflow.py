@@ -112,3 +112,18 @@ def test_invalid_batch_input_is_rejected_and_recorded(workflow):
     result, _ = run_batch(workflow, "photos/", "bad-input", maxConcurrency=0)
     assert result.status == "FAILED" and result.error == "InvalidBatchInput"
     assert workflow.get_record("batch#bad-input")["status"] == "FAILED"
+
+
+def test_a_batch_id_children_cannot_be_named_after_is_rejected_before_listing(workflow, photo_folder):
+    """Children are named <batchId>-<32 hex>, at most 80 characters: a 48-character batch id fails at once."""
+    workflow.upload(photo_folder / "astronaut-orig.png", key="one-photo/astronaut-orig.png")
+    too_long = "b" * 48
+    result, _ = run_batch(workflow, "one-photo/", too_long)
+    assert result.status == "FAILED" and result.error == "InvalidBatchInput"
+    assert "1-47 characters" in result.cause and "48 characters" in result.cause
+    record = workflow.get_record(f"batch#{too_long}")
+    assert record["status"] == "FAILED" and record["total"] == 0
+    longest = "b" * 47
+    result, _ = run_batch(workflow, "one-photo/", longest)
+    assert result.status == "SUCCEEDED", result.cause
+    assert workflow.get_record(f"batch#{longest}")["succeeded"] == 1

@@ -21,10 +21,12 @@ EVENT = {"requestId": "r", "batchId": None, "image": {"bucket": "b", "key": "k"}
 def test_aggregate_builds_record_and_typed_item():
     out = aggregate(EVENT, record_ttl_days=0)
     record, item = out["record"], out["item"]
-    assert record["results"]["labels"]["labels"][0]["name"] == "Cat"
+    results = json.loads(item["results"]["S"])
+    assert results["labels"]["labels"][0]["name"] == "Cat" and results["text"] == OUTPUTS[1]["summary"]
     assert record["cachedAnalyses"] == ["text"] and record["analyses"] == ["labels", "text"]
     assert item["pk"] == {"S": "r"} and item["status"] == {"S": "SUCCEEDED"} and item["cacheHits"] == {"N": "1"}
-    assert json.loads(item["results"]["S"]) == record["results"]
+    # The summaries are in the state once: in the item, not again in the execution's output record.
+    assert "results" not in record and record["resultsTruncated"] is False
     assert json.loads(item["resultKeys"]["S"]) == {"labels": "results/r/labels.json", "text": "results/old/text.json"}
     # Absent optional attributes are left out: a GSI key may be missing, never empty or null.
     assert "batchId" not in item and "expiresAt" not in item
@@ -38,8 +40,33 @@ def test_aggregate_sets_batch_and_ttl():
 def test_oversized_results_are_replaced_by_pointers():
     big = [{"type": "text", "cached": False, "summary": {"fullText": "x" * (MAX_RESULTS_JSON_BYTES + 10)}, "resultKey": "results/r/text.json"}]
     out = aggregate({**EVENT, "results": big}, 0)
-    assert out["record"]["results"] == {"text": {"truncated": True, "resultKey": "results/r/text.json"}}
-    assert out["item"]["resultsTruncated"] == {"BOOL": True}
+    assert json.loads(out["item"]["results"]["S"]) == {"text": {"truncated": True, "resultKey": "results/r/text.json"}}
+    assert out["item"]["resultsTruncated"] == {"BOOL": True} and out["record"]["resultsTruncated"] is True
+
+
+def test_the_offload_threshold_leaves_room_in_the_state():
+    """The item's summaries (escaped once more inside the state) plus the record stay under 256 KiB."""
+    from rekoflow_common.records import MAX_SUMMARY_JSON_BYTES, STATE_LIMIT_BYTES, state_bytes
+
+    assert MAX_RESULTS_JSON_BYTES < STATE_LIMIT_BYTES * 0.7
+    # Six analyses at their summary budget fit the record threshold, so only pathological cases go to S3.
+    assert 6 * MAX_SUMMARY_JSON_BYTES <= MAX_RESULTS_JSON_BYTES
+    # A quote-dense summary just under the threshold: the whole aggregate output still fits.
+    dense = {"labels": [{"n": "\"" * 40} for _ in range(700)]}
+    outputs = [{"type": "labels", "cached": False, "summary": dense, "resultKey": "results/r/labels.json"}]
+    out = aggregate({**EVENT, "results": outputs}, 0)
+    assert state_bytes(out) < STATE_LIMIT_BYTES
+
+
+def test_a_summary_over_its_budget_is_a_pointer_to_s3():
+    from rekoflow_common.records import MAX_SUMMARY_JSON_BYTES, fit_summary
+
+    small = {"count": 1, "labels": [{"name": "Cat"}]}
+    assert fit_summary(small, "results/r/labels.json") == small
+    big = {"count": 3000, "labels": [{"name": "x" * 20}] * 3000}
+    fitted = fit_summary(big, "results/r/labels.json")
+    assert fitted["truncated"] is True and fitted["count"] == 3000 and fitted["resultKey"] == "results/r/labels.json"
+    assert fitted["summaryBytes"] > MAX_SUMMARY_JSON_BYTES
 
 
 @pytest.mark.parametrize(

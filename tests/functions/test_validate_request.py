@@ -127,3 +127,23 @@ def test_versioned_image_is_pinned(s3):
     assert plan["image"]["versionId"] == version and plan["analyses"][0]["image"]["versionId"] == version
     with pytest.raises(ImageValidationError, match="each side must be at least 80 px"):
         build_plan(s3, request("v.png"), "r", ImageLimits())
+
+
+def test_the_cache_key_is_the_s3_sha256_checksum_when_the_upload_had_one(s3):
+    """HeadObject returns ChecksumSHA256 only with ChecksumMode=ENABLED; the key must then use it."""
+    import base64
+    import hashlib
+
+    from validate_request.validation import check_image
+
+    data = image_bytes(180, 140)
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    s3.put_object(Bucket=BUCKET, Key="a.png", Body=data, ChecksumAlgorithm="SHA256")
+    s3.put_object(Bucket=BUCKET, Key="b.png", Body=data, ChecksumAlgorithm="SHA256")
+    checked = check_image(s3, {"bucket": BUCKET, "key": "a.png"}, "image", ImageLimits())
+    assert checked.identity == f"sha256:{digest}"
+    a = build_plan(s3, request("a.png"), "r1", ImageLimits())["analyses"][0]["cacheKey"]
+    b = build_plan(s3, request("b.png"), "r2", ImageLimits())["analyses"][0]["cacheKey"]
+    assert a == b
+    # Without a stored checksum the key falls back to ETag and size.
+    assert check_image(s3, {"bucket": BUCKET, "key": "ok.png"}, "image", ImageLimits()).identity.startswith("etag:")

@@ -62,31 +62,140 @@ def _statements(document: dict) -> list[dict]:
     return statements
 
 
-def test_no_wildcard_actions_outside_the_kms_key_policy():
-    for name, document in _policy_documents().items():
+def _flat(value) -> list:
+    """hcl2 nests attribute values in lists ([["a", "b"]]): every leaf, flattened."""
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _flat(item)]
+    return [value]
+
+
+MANIFEST_ACTIONS = sorted({a for f in json.loads((ROOT / "functions" / "manifest.json").read_text())["functions"].values()
+                           for a in f.get("rekognition_actions", [])})
+
+
+PROJECT_ACTIONS = set(_u(next(e for e in CONFIG["locals"] if "rekognition_project_actions" in e)["rekognition_project_actions"]))
+
+
+def _asl_actions(service: str, template: str) -> list[str]:
+    """What locals.tf's regexall computes from an ASL file: the actions of its service integrations."""
+    text = (ROOT / "statemachines" / template).read_text()
+    integration = "aws-sdk:rekognition" if service == "rekognition" else "dynamodb"
+    pattern = r"arn:\$\{partition\}:states:::" + integration + r":([A-Za-z]+)"
+    return sorted({f"{service}:{m[0].upper()}{m[1:]}" for m in re.findall(pattern, text)})
+
+
+def _resolved_actions(config: dict, raw) -> list[str]:
+    """A statement's actions with the interpolations Terraform fills resolved; an unknown one is an error."""
+    local_values = {}
+    for entry in config.get("locals", []):
+        local_values.update(entry)
+    known = {
+        "${local.rekognition_grants[each.key].any_resource}": [a for a in MANIFEST_ACTIONS if a not in PROJECT_ACTIONS],
+        "${local.rekognition_grants[each.key].projects}": [a for a in MANIFEST_ACTIONS if a in PROJECT_ACTIONS],
+        "${local.asl_rekognition_actions}": _asl_actions("rekognition", "image_analysis.asl.json"),
+        "${local.image_asl_dynamodb_actions}": _asl_actions("dynamodb", "image_analysis.asl.json"),
+        "${local.batch_asl_dynamodb_actions}": _asl_actions("dynamodb", "batch_analysis.asl.json"),
+    }
+    out = []
+    for action in _flat(raw):
+        action = str(action)
+        plain_local = re.fullmatch(r"\$\{local\.([a-z0-9_]+)\}", action)
+        if action in known:
+            out.extend(known[action])
+        elif plain_local and plain_local.group(1) in local_values:
+            out.extend(str(a) for a in _flat(local_values[plain_local.group(1)]))
+        elif "${" in action:
+            raise AssertionError(f"an action the static checks cannot resolve: {action}; add it to _resolved_actions")
+        else:
+            out.append(action)
+    return out
+
+
+def _documents(config: dict) -> dict[str, dict]:
+    out = {}
+    for entry in config.get("data", []):
+        out.update(entry.get("aws_iam_policy_document", {}))
+    return out
+
+
+# Actions AWS documents without resource-level permissions: the only valid Resource is "*".
+RESOURCE_STAR_ONLY = ("xray:", "rekognition:DetectLabels", "rekognition:DetectFaces", "rekognition:DetectText",
+                      "rekognition:CompareFaces", "rekognition:DetectModerationLabels", "rekognition:DescribeProjects",
+                      "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                      "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+# Resource policies (key policy, Deny-only bucket/queue policies) are checked by their own tests.
+RESOURCE_POLICIES = ("kms", "bucket", "scheduler_dlq")
+
+
+def wildcard_action_problems(config: dict) -> list[str]:
+    problems = []
+    for name, document in _documents(config).items():
+        if name == "kms":  # a key policy's root statement is kms:* by design
+            continue
         for statement in _statements(document):
-            actions = statement.get("actions", [])
-            actions = actions if isinstance(actions, list) else [actions]
-            for action in actions:
-                if name == "kms":  # a key policy's root statement is kms:* by design
-                    continue
-                assert action != "*" and not str(action).endswith(":*"), f"{name}: wildcard action {action}"
+            if _u(statement.get("effect")) == "Deny":  # a wildcard Deny (e.g. insecure transport) only narrows
+                continue
+            for action in _resolved_actions(config, statement.get("actions", [])):
+                if action == "*" or "*" in action.split(":", 1)[-1]:
+                    problems.append(f"{name}: wildcard action {action}")
+    return problems
+
+
+def resource_star_problems(config: dict) -> list[str]:
+    problems = []
+    for name, document in _documents(config).items():
+        if name in RESOURCE_POLICIES:
+            continue
+        for statement in _statements(document):
+            if "*" not in [str(r) for r in _flat(statement.get("resources", []))]:
+                continue
+            for action in _resolved_actions(config, statement.get("actions", [])):
+                if not action.startswith(RESOURCE_STAR_ONLY):
+                    problems.append(f"{name}: {action} on Resource *")
+    return problems
+
+
+def test_no_wildcard_actions_outside_the_kms_key_policy():
+    assert not wildcard_action_problems(CONFIG)
 
 
 def test_resource_star_only_for_actions_without_resource_level_permissions():
-    allowed_prefixes = ("xray:", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-                        "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                        "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", "rekognition:", "${",
-                        "each.value.rekognition_actions", "local.asl_rekognition_actions")
-    for name, document in _policy_documents().items():
-        if name in ("kms", "bucket", "scheduler_dlq"):  # key policy / Deny-only resource policies
+    assert not resource_star_problems(CONFIG)
+
+
+def _with_statement(document: str, statement: dict, dynamic: bool) -> dict:
+    import copy
+
+    mutated = copy.deepcopy(CONFIG)
+    for entry in mutated["data"]:
+        target = entry.get("aws_iam_policy_document", {}).get(document)
+        if target is None:
             continue
-        for statement in _statements(document):
-            if statement.get("resources") in (["*"], "*"):
-                actions = statement.get("actions", [])
-                actions = actions if isinstance(actions, list) else [actions]
-                for action in actions:
-                    assert str(action).startswith(allowed_prefixes), f"{name}: {action} on Resource *"
+        if dynamic:
+            target.setdefault("dynamic", []).append({"statement": {"for_each": ["${[1]}"], "content": [statement]}})
+        else:
+            target.setdefault("statement", []).append(statement)
+    return mutated
+
+
+@pytest.mark.parametrize("dynamic", [False, True], ids=["statement", "dynamic statement"])
+@pytest.mark.parametrize("document, actions, resources, check", [
+    ("lambda", ["s3:*"], ["*"], wildcard_action_problems),
+    ("image_analysis", ["iam:PassRole"], ["*"], resource_star_problems),
+    ("api", ["dynamodb:DeleteTable"], ["*"], resource_star_problems),
+    ("batch_analysis", ["s3:Get*"], ["${aws_s3_bucket.images.arn}/*"], wildcard_action_problems),
+])
+def test_the_static_checks_catch_a_mutated_iam_tf(document, actions, resources, check, dynamic):
+    """The checks above can fail: the same parsed config with one bad statement added is caught."""
+    assert not check(CONFIG)
+    mutated = _with_statement(document, {"sid": ["Mutant"], "actions": [actions], "resources": [resources]}, dynamic)
+    assert any(actions[0] in problem for problem in check(mutated)), check(mutated)
+
+
+def test_an_unresolvable_interpolated_action_is_not_exempt():
+    mutated = _with_statement("lambda", {"actions": ["${var.extra_actions}"], "resources": [["*"]]}, dynamic=False)
+    with pytest.raises(AssertionError, match="cannot resolve"):
+        resource_star_problems(mutated)
 
 
 def test_every_function_has_its_own_role_and_policy():
@@ -230,7 +339,7 @@ def test_state_machine_roles_invoke_exactly_the_functions_their_asl_names():
     batch_keys = _asl_function_keys("batch_analysis.asl.json")
     assert image_keys <= set(MANIFEST) and batch_keys <= set(MANIFEST)
     assert "summarize_batch" not in image_keys and "create_upload_url" not in image_keys
-    assert batch_keys == {"summarize_batch"}
+    assert batch_keys == {"summarize_batch", "validate_batch"}
 
 
 def test_state_machine_dynamodb_actions_come_from_the_asl():
@@ -254,15 +363,15 @@ def test_only_the_batch_role_starts_the_batch_machine_and_its_children():
 
 def test_batch_role_grants():
     statements = _by_sid(_policy_documents()["batch_analysis"])
-    assert set(statements) == {"StartExecutions", "ManageExecutions", "SyncExecutionEvents", "InvokeFunctions",
-                               "ListImages", "WriteBatchResults", "ResultsTable"}
+    assert set(statements) == {"StartExecutions", "ManageChildExecutions", "ManageMapRunExecutions", "SyncExecutionEvents",
+                               "InvokeFunctions", "ListImages", "WriteBatchResults", "ResultsTable", "ResultsTableKey"}
     prefix = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:"
-    assert sorted(_list(statements["ManageExecutions"]["actions"])) == ["states:DescribeExecution", "states:StopExecution"]
-    assert sorted(_list(statements["ManageExecutions"]["resources"])) == sorted([
-        prefix + "${local.image_analysis_name}:*",
-        prefix + "${local.batch_analysis_name}:*",
-        prefix + "${local.batch_analysis_name}/*",
-    ])
+    assert sorted(_list(statements["ManageChildExecutions"]["actions"])) == ["states:DescribeExecution", "states:StopExecution"]
+    assert _list(statements["ManageChildExecutions"]["resources"]) == [prefix + "${local.image_analysis_name}:*"]
+    # Redriving a failed batch redrives its Map Run's child workflow executions.
+    assert sorted(_list(statements["ManageMapRunExecutions"]["actions"])) == [
+        "states:DescribeExecution", "states:RedriveExecution", "states:StopExecution"]
+    assert _list(statements["ManageMapRunExecutions"]["resources"]) == [prefix + "${local.batch_analysis_name}/*:*"]
     events = statements["SyncExecutionEvents"]
     assert sorted(_list(events["actions"])) == ["events:DescribeRule", "events:PutRule", "events:PutTargets"]
     assert _list(events["resources"]) == [
@@ -272,8 +381,6 @@ def test_batch_role_grants():
     write = statements["WriteBatchResults"]
     assert sorted(_list(write["actions"])) == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"]
     assert _list(write["resources"]) == ["${aws_s3_bucket.results.arn}/${local.batch_results_prefix}*"]
-    # the ResultWriter prefix the role is scoped to is the one the ASL writes
-    assert "States.Format('batches/{}', $.batchId)" in (ASL_DIR / "batch_analysis.asl.json").read_text()
     # X-Ray and log delivery come from the shared observability document
     assert _u(_policy_documents()["batch_analysis"]["source_policy_documents"]) == "${data.aws_iam_policy_document.states_observability.json}"
 
@@ -300,8 +407,9 @@ def test_concurrency_and_tolerance_variables_are_validated():
     assert ">= 1" in max_conc and "<= 1000" in max_conc and "-1" not in max_conc
     assert _u(_variable("rekognition_max_concurrency")["default"]) == 5
     reserved = _u(_u(_variable("rekognition_reserved_concurrency")["validation"])["condition"])
-    assert "== -1" in reserved and "<= 1000" in reserved
-    assert "var.rekognition_reserved_concurrency" in TEXT["lambda.tf"]
+    assert "== -1" in reserved and "<= 900" in reserved
+    assert "var.rekognition_reserved_concurrency" in TEXT["locals.tf"]
+    assert "local.reserved_concurrency[each.key]" in TEXT["lambda.tf"]
     assert "var.rekognition_max_concurrency" not in TEXT["lambda.tf"]
     tolerated = _u(_u(_variable("batch_tolerated_failure_percentage")["validation"])["condition"])
     assert ">= 0" in tolerated and "<= 100" in tolerated

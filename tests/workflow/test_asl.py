@@ -11,6 +11,7 @@ ROOT = Path(__file__).parents[2]
 TEMPLATES = sorted(p.name.removesuffix(".asl.json") for p in (ROOT / "statemachines").glob("*.asl.json"))
 MANIFEST = json.loads((ROOT / "functions/manifest.json").read_text())["functions"]
 KNOWN_VARIABLES = {f"{name}_function_arn" for name in MANIFEST} | {
+    "partition",
     "results_table_name",
     "results_bucket",
     "images_bucket",
@@ -122,3 +123,24 @@ def test_rendering_fills_every_placeholder_and_keeps_json():
 
 def test_render_honours_templatefile_escape():
     assert asl.render('{"a": "$${literal} ${x}"}', {"x": "1"}) == '{"a": "${literal} 1"}'
+
+
+# DynamoDB errors a Retry may wait out: throttling and server-side faults. DynamoDB.AmazonDynamoDBException
+# is the catch-all Step Functions raises for every other service error (AccessDeniedException,
+# ValidationException, a missing table or key): retrying it only delays the recorded failure.
+TRANSIENT_DYNAMODB_ERRORS = {
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.InternalServerErrorException",
+}
+
+
+def test_dynamodb_tasks_retry_only_transient_errors(template):
+    name, _, definition = template
+    for state_name, state, _ in walk_states(definition["States"]):
+        if state.get("Type") != "Task" or ":states:::dynamodb:" not in state.get("Resource", ""):
+            continue
+        retried = {error for retry in state.get("Retry", []) for error in retry["ErrorEquals"]}
+        assert retried, f"{name}/{state_name}: a DynamoDB task without a Retry for throttling"
+        assert retried <= TRANSIENT_DYNAMODB_ERRORS, f"{name}/{state_name} retries permanent errors: {sorted(retried - TRANSIENT_DYNAMODB_ERRORS)}"

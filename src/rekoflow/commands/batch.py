@@ -32,7 +32,7 @@ MAX_IMAGE_BYTES = 15 * 1024 * 1024
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("batch", help="analyse every image in a folder or under an S3 prefix, locally", description=__doc__)
-    parser.add_argument("source", help="a local folder (uploaded to the local images bucket) or s3://BUCKET/PREFIX in the local emulator")
+    parser.add_argument("source", help="a local folder (uploaded to the local images bucket) or s3://BUCKET/PREFIX in the local stack")
     parser.add_argument("--analyses", default=DEFAULT_ANALYSES, help=f"comma-separated: labels, faces, text, moderation (default {DEFAULT_ANALYSES})")
     parser.add_argument("--batch-id", help="batch id, also the execution name and the prefix of every child execution (default: generated)")
     parser.add_argument("--max-concurrency", type=int, default=5, metavar="N", help="child executions at once; keep it within the Rekognition TPS quota (default 5)")

@@ -367,7 +367,13 @@ class Stack:
     def template_variables(self) -> dict[str, str]:
         cfg = self.config
         variables = {f"{name}_function_arn": arn for name, arn in self.functions.items()}
-        variables.update({"results_table_name": cfg.table_name, "results_bucket": cfg.results_bucket, "images_bucket": cfg.images_bucket})
+        variables.update({
+            # The integration ARNs are arn:${partition}:states:::... (Terraform: aws_partition).
+            "partition": "aws",
+            "results_table_name": cfg.table_name,
+            "results_bucket": cfg.results_bucket,
+            "images_bucket": cfg.images_bucket,
+        })
         variables.update({f"{t}_state_machine_arn": arn for t, arn in self.state_machines.items()})
         return variables
 

@@ -103,7 +103,8 @@ def make_working_copy(work: Path, build_dir: Path) -> Path:
     module = work / "terraform"
     module.mkdir(parents=True)
     for path in TERRAFORM_DIR.iterdir():
-        if path.is_file() and (path.suffix == ".tf" or path.name == ".terraform.lock.hcl"):
+        # .json: terraform/results_table.json, which locals.tf reads (file("${path.module}/...")).
+        if path.is_file() and (path.suffix in (".tf", ".json") or path.name == ".terraform.lock.hcl"):
             shutil.copy2(path, module / path.name)
     shutil.copy2(TERRAFORM_DIR / "local" / "provider_override.tf", module / "provider_override.tf")
     for name in LINKED:
@@ -283,7 +284,7 @@ def report_incidents(emulator: Stack, path: Path, verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Apply terraform/ to the local emulator, run one execution, destroy.")
+    parser = argparse.ArgumentParser(description="Apply terraform/ to a bare local stack, run one execution, destroy.")
     parser.add_argument("--build-dir", default=str(REPO_ROOT / "build"), help="output of make build")
     parser.add_argument("--keep", action="store_true", help="keep the working copy and log (printed at the end)")
     parser.add_argument("--rekognition", choices=("engine", "fixed"), default="engine")
