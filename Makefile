@@ -81,6 +81,7 @@ bench: install
 	$(BIN)/python bench/accuracy.py --compare bench/accuracy_baseline.json
 	$(BIN)/python bench/decode_memory.py
 	$(BIN)/python bench/workflow_bench.py
+	$(BIN)/python bench/stack_bench.py
 
 lint: install
 	$(BIN)/python -m ruff check src functions tests || true

@@ -1,4 +1,4 @@
-"""Workflow throughput on this machine: executions of the real ASL with in-process Lambdas.
+"""Workflow throughput on this machine: executions of the real ASL on the local stack (in this process).
 
 Two settings: a scripted Rekognition endpoint (the cost of the workflow itself: moto's interpreter,
 the handlers, S3/DynamoDB emulation) and the real local engine (the cost with real models).
@@ -19,12 +19,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.fake_rekognition import FakeRekognition  # noqa: E402
 from support.images import image_bytes  # noqa: E402
 
-from rekoflow.local.runtime import LocalConfig, LocalRuntime  # noqa: E402
+from support.stack import LocalWorkflow, running_stack  # noqa: E402
 
 ANALYSES = ["labels", "faces", "text"]
 
 
-def measure(runtime: LocalRuntime, images: list[dict], use_cache: bool) -> list[float]:
+def measure(runtime: LocalWorkflow, images: list[dict], use_cache: bool) -> list[float]:
     durations = []
     for image in images:
         started = time.perf_counter()
@@ -47,7 +47,7 @@ def main() -> None:
     ]
     fake = FakeRekognition().start()
     try:
-        with LocalRuntime(LocalConfig(rekognition_endpoint=fake.url)) as runtime:
+        with running_stack(rekognition_endpoint=fake.url) as runtime:
             images = [runtime.put_bytes(image_bytes(320, 240, color=(i, 2 * i % 256, 90)), f"bench/{i}.png") for i in range(30)]
             measure(runtime, images[:2], use_cache=False)  # warm the handlers (cold starts)
             lines.append(row("scripted endpoint, fresh analyses", measure(runtime, images, use_cache=False)))
@@ -58,7 +58,7 @@ def main() -> None:
     from PIL import Image
     import io
 
-    with LocalRuntime(LocalConfig()) as runtime:
+    with running_stack() as runtime:
         photos = []
         for i, photo in enumerate((data.astronaut(), data.coffee(), data.chelsea(), data.rocket())):
             buffer = io.BytesIO()

@@ -2,7 +2,7 @@
 
 Rekognition writes the evaluation (per-label precision, recall, F1, the summary file) under
 ``OutputConfig``: the results bucket, ``<outputPrefix><project>/<version>/``. The state machine then
-polls DescribeProjectVersions until training ends (design decision 8).
+polls DescribeProjectVersions until training ends (docs/architecture.md, ADR-8).
 """
 
 from __future__ import annotations

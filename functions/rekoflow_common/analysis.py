@@ -20,7 +20,7 @@ logger = Logger(child=True)
 
 
 def s3_object(reference: Mapping[str, str]) -> dict[str, Any]:
-    """Rekognition reads the image from S3 itself (design decision 4)."""
+    """Rekognition reads the image from S3 itself (docs/architecture.md, ADR-4)."""
     obj = {"Bucket": reference["bucket"], "Name": reference["key"]}
     if reference.get("versionId"):
         obj["Version"] = reference["versionId"]

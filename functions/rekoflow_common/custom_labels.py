@@ -34,7 +34,7 @@ def error_code(error: ClientError) -> str:
 def wait_until(check: Callable[[], Any], done: Callable[[Any], bool], remaining_s: Callable[[], float], interval_s: float = 2.0, margin_s: float = 5.0) -> Any:
     """Call ``check`` until ``done(result)`` or the Lambda's time runs short; returns the last result.
 
-    Only for short waits (dataset creation, seconds); long waits are loops in the state machine (D8).
+    Only for short waits (dataset creation, seconds); long waits are loops in the state machine (docs/architecture.md, ADR-8).
     """
     result = check()
     while not done(result) and remaining_s() > margin_s + interval_s:

@@ -1,4 +1,4 @@
-"""Image checks done before Rekognition is called (design decision 7).
+"""Image checks done before Rekognition is called (docs/architecture.md, ADR-7).
 
 Only the first bytes of the object are read: the format comes from its magic bytes and the
 dimensions from the PNG IHDR chunk or the JPEG start-of-frame marker, so a 15 MB photo costs a

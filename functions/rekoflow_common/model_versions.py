@@ -1,6 +1,6 @@
 """Custom Labels model lifecycle: describe a version, start it, stop it. Each is its own Lambda
 (describe_model_version, start_model_version, stop_model_version) and one step of the state
-machine's poll loops (design decision 8): nothing here waits.
+machine's poll loops (docs/architecture.md, ADR-8): nothing here waits.
 
 Stopping is idempotent: a version that is not running is left as it is, so the state machine can
 call "stop" on every path (success and failure) without knowing how far the model got.

@@ -1,7 +1,7 @@
 """Rendering the ASL templates in statemachines/ exactly as Terraform's templatefile() does for them.
 
 The templates use only ``${name}`` placeholders, each inside a JSON string, so the raw file is valid
-JSON (design decision 1). ``$${`` is templatefile's escape for a literal ``${``.
+JSON (docs/architecture.md, ADR-1). ``$${`` is templatefile's escape for a literal ``${``.
 """
 
 from __future__ import annotations

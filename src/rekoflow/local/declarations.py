@@ -1,5 +1,4 @@
-"""The stack's declarations, read from the files Terraform reads too (docs/architecture.md, ADR "one
-declaration per resource"):
+"""The stack's declarations, read from the files Terraform reads too (docs/architecture.md, ADR-12):
 
 - ``functions/manifest.json``: the functions (handler, sizing, IAM flags) and, under
   ``environment``, each function's environment variables as names of deployment settings;

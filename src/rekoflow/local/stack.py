@@ -1,5 +1,4 @@
-"""The local stack: one long-running server that owns the local AWS (docs/architecture.md, ADR on the
-local stack).
+"""The local stack: one long-running server that owns the local AWS (docs/architecture.md, ADR-9, ADR-10).
 
 One endpoint (``AWS_ENDPOINT_URL`` works for every service) answers:
 

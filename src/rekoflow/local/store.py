@@ -1,6 +1,6 @@
 """The local stack's durable state: one SQLite database plus content-addressed object bodies.
 
-What is kept (docs/architecture.md, ADR "durable local state"): S3 buckets and every version of
+What is kept (docs/architecture.md, ADR-10): S3 buckets and every version of
 every object, DynamoDB tables and items, and Step Functions executions (description, history, map
 runs, the definition they ran). Each change is written when it happens, inside the same lock that
 applies it to the emulated service, so the order on disk is the order the service saw:

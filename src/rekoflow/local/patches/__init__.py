@@ -1,7 +1,8 @@
-"""Every patch the local stack applies to moto, one module per concern (docs/architecture.md, ADR on
-the local stack). moto is pinned (``MOTO_VERSION``) because these reach into its internals; each
-module names the moto code or gap it works around, and each has a test under ``tests/local/`` that
-fails when an upgrade changes what it relies on. Every ``install_*`` returns its undo.
+"""Every patch the local stack applies to moto, one module per concern (docs/architecture.md, ADR-9).
+
+moto is pinned (``MOTO_VERSION``) because these reach into its internals; each module names the moto
+code or gap it works around, and each has a test under ``tests/local/`` that fails when an upgrade
+changes what it relies on. Every ``install_*`` returns its undo.
 
 - ``in_process_lambda``: Lambda code runs in this process (no Docker here);
 - ``interpreter_clients``: one shared boto3 client per service for the Step Functions interpreter;

@@ -1,6 +1,6 @@
 """Every change to S3, DynamoDB and Step Functions executions is written to the store as it happens.
 
-moto keeps its services in memory (docs/architecture.md, ADR "durable local state"). These hooks
+moto keeps its services in memory (docs/architecture.md, ADR-10). These hooks
 wrap the backend methods that change what the stack must not lose, apply the change and write it
 to :class:`rekoflow.local.store.Store` under one lock per service, so a client's request is answered
 only after its change is on disk, and the order on disk is the order moto applied them:

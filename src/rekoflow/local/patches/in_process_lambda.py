@@ -5,7 +5,7 @@ moto calls ``moto.awslambda.models.LambdaFunction._invoke_lambda(self, event)`` 
 ``(payload, errored, logs)`` back. The patch imports the handler named by the function's
 ``Handler`` from the ``functions/`` tree and calls it here, with the function's own environment
 variables, returning errors as Lambda does (``errorType``/``errorMessage``) so Step Functions
-Retry/Catch see the same error names as on AWS (docs/architecture.md, ADR on the local stack).
+Retry/Catch see the same error names as on AWS (docs/architecture.md, ADR-11).
 """
 
 from __future__ import annotations
