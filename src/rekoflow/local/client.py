@@ -70,6 +70,7 @@ class StackClient:
         self.state_machines: dict[str, str] = dict(resources.get("stateMachines") or {})
         self.region: str = status.get("region", "us-east-1")
         self._clients: dict[str, Any] = {}
+        self._session: Any = None
 
     @classmethod
     def connect(cls, state_dir: Path | None = None, announce: Any = None) -> "StackClient":
@@ -82,8 +83,10 @@ class StackClient:
             import boto3
             from botocore.config import Config
 
+            # One session for every client: it loads botocore's data files once.
+            self._session = self._session or boto3.session.Session()
             credentials = self.status.get("credentials") or {}
-            self._clients[service] = boto3.session.Session().client(
+            self._clients[service] = self._session.client(
                 service,
                 endpoint_url=self.endpoint,
                 region_name=self.region,

@@ -137,6 +137,9 @@ class Stack:
         self._lock_file: Any = None
         self._stopped = threading.Event()
         self._rekognition_server: Any = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._session: Any = None
 
     # ----- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> "Stack":
@@ -296,6 +299,7 @@ class Stack:
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
+        self._clients.clear()
         _reset_moto()
         with _ACTIVE_LOCK:
             if self in _ACTIVE:
@@ -306,17 +310,25 @@ class Stack:
 
     # ----- clients (for the stack's own use and for tests) -----------------------------------------
     def client(self, service: str) -> Any:
-        import boto3
-        from botocore.config import Config
+        """A boto3 client of this stack (one per service, shared: botocore clients are thread-safe)."""
+        client = self._clients.get(service)
+        if client is None:
+            import boto3
+            from botocore.config import Config
 
-        return boto3.session.Session().client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id=ACCESS_KEY_ID,
-            aws_secret_access_key=SECRET_ACCESS_KEY,
-            config=Config(retries={"mode": "standard", "total_max_attempts": 3}),
-        )
+            with self._clients_lock:
+                client = self._clients.get(service)
+                if client is None:
+                    self._session = self._session or boto3.session.Session()
+                    client = self._clients[service] = self._session.client(
+                        service,
+                        endpoint_url=self.endpoint,
+                        region_name=REGION,
+                        aws_access_key_id=ACCESS_KEY_ID,
+                        aws_secret_access_key=SECRET_ACCESS_KEY,
+                        config=Config(retries={"mode": "standard", "total_max_attempts": 3}, max_pool_connections=32),
+                    )
+        return client
 
     # ----- the stack's own resources, from the declarations Terraform reads ---------------------------
     def _create_resources(self) -> None:
