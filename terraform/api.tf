@@ -1,110 +1,38 @@
-# REST API:
-#   POST /analyses            -> Step Functions StartExecution (direct service integration)
+# The REST API is declared once, in terraform/api/api.json with its mapping templates beside it
+# (docs/architecture.md, ADR-15); the local stack creates and executes the same declaration.
+#   POST /analyses             -> Step Functions StartExecution (direct service integration)
 #   GET  /analyses/{requestId} -> DynamoDB GetItem on pk (direct service integration)
-#   POST /uploads             -> create_upload_url Lambda (presigned S3 PUT URL)
+#   POST /uploads              -> create_upload_url Lambda (presigned S3 POST)
 locals {
   api_authorization = var.api_authorization == "IAM" ? "AWS_IAM" : "NONE"
+  api_dir           = "${path.module}/api"
+  api               = jsondecode(file("${local.api_dir}/api.json"))
 
-  # The execution name is the request's requestId (idempotency key) or, when absent, API Gateway's
-  # request id, which is then also added to the input so the record's pk equals the execution name.
-  start_execution_template = <<-VTL
-    #set($body = $util.parseJson($input.body))
-    #set($raw = $input.json('$'))
-    #if($body.requestId && "$body.requestId" != "")
-    #set($name = $body.requestId)
-    #set($execInput = $raw)
-    #else
-    #set($name = $context.requestId)
-    #set($q = '"')
-    #set($execInput = "{$!{q}requestId$!{q}:$!{q}$name$!{q},$raw.trim().substring(1)")
-    #end
-    {
-      "stateMachineArn": "${aws_sfn_state_machine.image_analysis.arn}",
-      "name": "$name",
-      "input": "$util.escapeJavaScript($execInput).replaceAll("\\'", "'")"
-    }
-  VTL
+  # What the templates may name; the local stack renders them with its own values.
+  api_template_variables = {
+    state_machine_arn = aws_sfn_state_machine.image_analysis.arn
+    table_name        = aws_dynamodb_table.results.name
+  }
+  api_schemas = { analysis_request = local.request_schema }
 
-  # Strings from the service's answer are emitted with $input.json(path), which writes a JSON string
-  # literal; $util.escapeJavaScript alone would write \' for a quote, which is not valid JSON.
-  start_execution_response = <<-VTL
-    #set($arn = $input.path('$.executionArn'))
-    #set($start = $arn.lastIndexOf(":") + 1)
-    #set($requestId = $arn.substring($start))
-    {
-      "requestId": "$requestId",
-      "executionArn": $input.json('$.executionArn'),
-      "statusUrl": "https://$context.domainName/$context.stage/analyses/$requestId"
-    }
-  VTL
+  # Resources under the root, and under those (the API is two levels deep).
+  api_top_resources    = { for k, r in local.api.resources : k => r if r.parent == "" }
+  api_nested_resources = { for k, r in local.api.resources : k => r if r.parent != "" }
+  api_resource_paths = merge(
+    { for k, r in local.api_top_resources : k => r.path_part },
+    { for k, r in local.api_nested_resources : k => "${local.api.resources[r.parent].path_part}/${r.path_part}" },
+  )
+  api_resource_ids = merge(
+    { for k, r in aws_api_gateway_resource.top : k => r.id },
+    { for k, r in aws_api_gateway_resource.nested : k => r.id },
+  )
 
-  start_execution_error = <<-VTL
-    #set($type = $input.path('$.__type'))
-    #if($type.contains("ExecutionAlreadyExists"))
-    #set($context.responseOverride.status = 409)
-    #end
-    {
-      "error": $input.json('$.__type'),
-      "message": $input.json('$.message')
-    }
-  VTL
-
-  get_item_template = <<-VTL
-    {
-      "TableName": "${aws_dynamodb_table.results.name}",
-      "Key": {"pk": {"S": "$util.escapeJavaScript($input.params('requestId')).replaceAll("\\'", "'")"}},
-      "ConsistentRead": true
-    }
-  VTL
-
-  # A clean JSON record from DynamoDB's typed attributes; 404 when there is no ANALYSIS record.
-  # image, request, results and resultKeys are stored as JSON strings by the workflow: embedded as is.
-  get_item_response = <<-VTL
-    #set($item = $input.path('$.Item'))
-    #if("$!item" == "" || !$item.pk || $item.recordType.S != "ANALYSIS")
-    #set($context.responseOverride.status = 404)
-    {
-      "error": "NotFound",
-      "message": "no analysis with requestId $util.escapeJavaScript($input.params('requestId')).replaceAll("\\'", "'")"
-    }
-    #else
-    {
-      "requestId": $input.json('$.Item.pk.S'),
-      "status": $input.json('$.Item.status.S'),
-      #if($item.batchId)"batchId": $input.json('$.Item.batchId.S'),
-      #end
-      #if($item.executionArn)"executionArn": $input.json('$.Item.executionArn.S'),
-      #end
-      #if($item.error)"error": $input.json('$.Item.error.S'),
-      #end
-      #if($item.cause)"cause": $input.json('$.Item.cause.S'),
-      #end
-      #if($item.analyses && $item.analyses.L)"analyses": [#foreach($a in $item.analyses.L)"$a.S"#if($foreach.hasNext),#end#end],
-      #end
-      #if($item.image && $item.image.S)"image": $item.image.S,
-      #end
-      #if($item.request && $item.request.S)"request": $item.request.S,
-      #end
-      #if($item.results && $item.results.S)"results": $item.results.S,
-      #end
-      #if($item.resultKeys && $item.resultKeys.S)"resultKeys": $item.resultKeys.S,
-      #end
-      #if($item.resultsTruncated)"resultsTruncated": $input.json('$.Item.resultsTruncated.BOOL'),
-      #end
-      #if($item.cacheHits)"cacheHits": $item.cacheHits.N,
-      #end
-      "createdAt": $input.json('$.Item.createdAt.S'),
-      "updatedAt": $input.json('$.Item.updatedAt.S')
-    }
-    #end
-  VTL
-
-  error_response = <<-VTL
-    {
-      "error": $input.json('$.__type'),
-      "message": $input.json('$.message')
-    }
-  VTL
+  api_method_responses = merge([
+    for m, method in local.api.methods : { for status in method.method_responses : "${m} ${status}" => { method = m, status = status } }
+  ]...)
+  api_integration_responses = merge([
+    for m, method in local.api.methods : { for status, response in method.integration_responses : "${m} ${status}" => merge(response, { method = m, status = status }) }
+  ]...)
 }
 
 resource "aws_api_gateway_rest_api" "this" {
@@ -120,172 +48,114 @@ resource "aws_api_gateway_rest_api" "this" {
   }
 }
 
-resource "aws_api_gateway_model" "analysis_request" {
+resource "aws_api_gateway_model" "this" {
+  for_each = local.api.models
+
   rest_api_id  = aws_api_gateway_rest_api.this.id
-  name         = "AnalysisRequest"
-  description  = "functions/rekoflow_common/schemas/analysis_request.schema.json"
+  name         = each.key
+  description  = each.value.description
   content_type = "application/json"
-  schema       = jsonencode(local.request_schema)
+  schema       = jsonencode(local.api_schemas[each.value.schema])
 }
 
-resource "aws_api_gateway_request_validator" "body" {
+resource "aws_api_gateway_request_validator" "this" {
+  for_each = local.api.validators
+
   rest_api_id                 = aws_api_gateway_rest_api.this.id
-  name                        = "body-and-parameters"
-  validate_request_body       = true
-  validate_request_parameters = true
+  name                        = each.key
+  validate_request_body       = each.value.body
+  validate_request_parameters = each.value.parameters
 }
 
-resource "aws_api_gateway_request_validator" "parameters" {
-  rest_api_id                 = aws_api_gateway_rest_api.this.id
-  name                        = "parameters"
-  validate_request_body       = false
-  validate_request_parameters = true
-}
+resource "aws_api_gateway_resource" "top" {
+  for_each = local.api_top_resources
 
-# --- POST /analyses --------------------------------------------------------------------------
-
-resource "aws_api_gateway_resource" "analyses" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   parent_id   = aws_api_gateway_rest_api.this.root_resource_id
-  path_part   = "analyses"
+  path_part   = each.value.path_part
 }
 
-resource "aws_api_gateway_method" "start_analysis" {
-  # checkov:skip=CKV_AWS_59:Authorisation is IAM unless api_authorization = "NONE" is chosen explicitly.
-  rest_api_id          = aws_api_gateway_rest_api.this.id
-  resource_id          = aws_api_gateway_resource.analyses.id
-  http_method          = "POST"
-  authorization        = local.api_authorization
-  request_validator_id = aws_api_gateway_request_validator.body.id
-  request_models       = { "application/json" = aws_api_gateway_model.analysis_request.name }
-}
-
-resource "aws_api_gateway_integration" "start_analysis" {
-  rest_api_id             = aws_api_gateway_rest_api.this.id
-  resource_id             = aws_api_gateway_resource.analyses.id
-  http_method             = aws_api_gateway_method.start_analysis.http_method
-  type                    = "AWS"
-  integration_http_method = "POST"
-  uri                     = "arn:${local.partition}:apigateway:${local.region}:states:action/StartExecution"
-  credentials             = aws_iam_role.api.arn
-  passthrough_behavior    = "NEVER"
-  request_templates       = { "application/json" = local.start_execution_template }
-}
-
-resource "aws_api_gateway_method_response" "start_analysis" {
-  for_each = toset(["202", "400", "409", "500"])
+resource "aws_api_gateway_resource" "nested" {
+  for_each = local.api_nested_resources
 
   rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.analyses.id
-  http_method = aws_api_gateway_method.start_analysis.http_method
-  status_code = each.value
+  parent_id   = aws_api_gateway_resource.top[each.value.parent].id
+  path_part   = each.value.path_part
 }
 
-resource "aws_api_gateway_integration_response" "start_analysis" {
-  for_each = {
-    "202" = { pattern = null, template = local.start_execution_response }
-    "400" = { pattern = "4\\d{2}", template = local.start_execution_error }
-    "500" = { pattern = "5\\d{2}", template = local.error_response }
+resource "aws_api_gateway_method" "this" {
+  for_each = local.api.methods
+  # checkov:skip=CKV_AWS_59:Authorisation is IAM unless api_authorization = "NONE" is chosen explicitly.
+
+  rest_api_id          = aws_api_gateway_rest_api.this.id
+  resource_id          = local.api_resource_ids[each.value.resource]
+  http_method          = each.value.http_method
+  authorization        = local.api_authorization
+  request_validator_id = aws_api_gateway_request_validator.this[each.value.validator].id
+  request_models       = { for type, model in each.value.request_models : type => aws_api_gateway_model.this[model].name }
+  request_parameters   = each.value.request_parameters
+}
+
+resource "aws_api_gateway_integration" "this" {
+  for_each = local.api.methods
+
+  rest_api_id             = aws_api_gateway_rest_api.this.id
+  resource_id             = local.api_resource_ids[each.value.resource]
+  http_method             = aws_api_gateway_method.this[each.key].http_method
+  type                    = each.value.integration.type
+  integration_http_method = "POST"
+  uri = (each.value.integration.type == "AWS_PROXY"
+    ? aws_lambda_function.this[each.value.integration.function].invoke_arn
+  : "arn:${local.partition}:apigateway:${local.region}:${each.value.integration.action}")
+  # Service integrations call the service with the API's own role; a Lambda proxy is invoked under its permission.
+  credentials          = each.value.integration.type == "AWS" ? aws_iam_role.api.arn : null
+  passthrough_behavior = lookup(each.value.integration, "passthrough_behavior", null)
+  request_templates = {
+    for type, file in lookup(each.value.integration, "request_templates", {}) : type => templatefile("${local.api_dir}/${file}", local.api_template_variables)
+  }
+}
+
+resource "aws_api_gateway_method_response" "this" {
+  for_each = local.api_method_responses
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = local.api_resource_ids[local.api.methods[each.value.method].resource]
+  http_method = aws_api_gateway_method.this[each.value.method].http_method
+  status_code = each.value.status
+}
+
+resource "aws_api_gateway_integration_response" "this" {
+  for_each = local.api_integration_responses
+
+  rest_api_id       = aws_api_gateway_rest_api.this.id
+  resource_id       = local.api_resource_ids[local.api.methods[each.value.method].resource]
+  http_method       = aws_api_gateway_method.this[each.value.method].http_method
+  status_code       = aws_api_gateway_method_response.this[each.key].status_code
+  selection_pattern = each.value.selection_pattern == "" ? null : each.value.selection_pattern
+  response_templates = {
+    for type, file in each.value.templates : type => templatefile("${local.api_dir}/${file}", local.api_template_variables)
   }
 
-  rest_api_id        = aws_api_gateway_rest_api.this.id
-  resource_id        = aws_api_gateway_resource.analyses.id
-  http_method        = aws_api_gateway_method.start_analysis.http_method
-  status_code        = aws_api_gateway_method_response.start_analysis[each.key].status_code
-  selection_pattern  = each.value.pattern
-  response_templates = { "application/json" = each.value.template }
-
-  depends_on = [aws_api_gateway_integration.start_analysis]
+  depends_on = [aws_api_gateway_integration.this]
 }
 
-# --- GET /analyses/{requestId} ---------------------------------------------------------------
-
-resource "aws_api_gateway_resource" "analysis" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  parent_id   = aws_api_gateway_resource.analyses.id
-  path_part   = "{requestId}"
-}
-
-resource "aws_api_gateway_method" "get_analysis" {
-  # checkov:skip=CKV_AWS_59:Authorisation is IAM unless api_authorization = "NONE" is chosen explicitly.
-  rest_api_id          = aws_api_gateway_rest_api.this.id
-  resource_id          = aws_api_gateway_resource.analysis.id
-  http_method          = "GET"
-  authorization        = local.api_authorization
-  request_validator_id = aws_api_gateway_request_validator.parameters.id
-  request_parameters   = { "method.request.path.requestId" = true }
-}
-
-resource "aws_api_gateway_integration" "get_analysis" {
-  rest_api_id             = aws_api_gateway_rest_api.this.id
-  resource_id             = aws_api_gateway_resource.analysis.id
-  http_method             = aws_api_gateway_method.get_analysis.http_method
-  type                    = "AWS"
-  integration_http_method = "POST"
-  uri                     = "arn:${local.partition}:apigateway:${local.region}:dynamodb:action/GetItem"
-  credentials             = aws_iam_role.api.arn
-  passthrough_behavior    = "NEVER"
-  request_templates       = { "application/json" = local.get_item_template }
-}
-
-resource "aws_api_gateway_method_response" "get_analysis" {
-  for_each = toset(["200", "400", "404", "500"])
-
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.analysis.id
-  http_method = aws_api_gateway_method.get_analysis.http_method
-  status_code = each.value
-}
-
-resource "aws_api_gateway_integration_response" "get_analysis" {
-  for_each = {
-    "200" = { pattern = null, template = local.get_item_response }
-    "400" = { pattern = "4\\d{2}", template = local.error_response }
-    "500" = { pattern = "5\\d{2}", template = local.error_response }
-  }
+resource "aws_api_gateway_gateway_response" "this" {
+  for_each = local.api.gateway_responses
 
   rest_api_id        = aws_api_gateway_rest_api.this.id
-  resource_id        = aws_api_gateway_resource.analysis.id
-  http_method        = aws_api_gateway_method.get_analysis.http_method
-  status_code        = aws_api_gateway_method_response.get_analysis[each.key].status_code
-  selection_pattern  = each.value.pattern
-  response_templates = { "application/json" = each.value.template }
-
-  depends_on = [aws_api_gateway_integration.get_analysis]
+  response_type      = each.key
+  status_code        = each.value.status_code
+  response_templates = each.value.templates
 }
 
-# --- POST /uploads ---------------------------------------------------------------------------
+resource "aws_lambda_permission" "api" {
+  for_each = { for m, method in local.api.methods : m => method if method.integration.type == "AWS_PROXY" }
 
-resource "aws_api_gateway_resource" "uploads" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
-  path_part   = "uploads"
-}
-
-resource "aws_api_gateway_method" "create_upload" {
-  # checkov:skip=CKV_AWS_59:Authorisation is IAM unless api_authorization = "NONE" is chosen explicitly.
-  rest_api_id          = aws_api_gateway_rest_api.this.id
-  resource_id          = aws_api_gateway_resource.uploads.id
-  http_method          = "POST"
-  authorization        = local.api_authorization
-  request_validator_id = aws_api_gateway_request_validator.parameters.id
-}
-
-resource "aws_api_gateway_integration" "create_upload" {
-  rest_api_id             = aws_api_gateway_rest_api.this.id
-  resource_id             = aws_api_gateway_resource.uploads.id
-  http_method             = aws_api_gateway_method.create_upload.http_method
-  type                    = "AWS_PROXY"
-  integration_http_method = "POST"
-  uri                     = aws_lambda_function.this["create_upload_url"].invoke_arn
-}
-
-resource "aws_lambda_permission" "create_upload" {
-  statement_id  = "AllowApiGatewayInvoke"
+  statement_id  = "AllowApiGatewayInvoke-${each.key}"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this["create_upload_url"].function_name
+  function_name = aws_lambda_function.this[each.value.integration.function].function_name
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/POST/uploads"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/${each.value.http_method}/${local.api_resource_paths[each.value.resource]}"
 }
 
 # --- Deployment and stage --------------------------------------------------------------------
@@ -295,15 +165,12 @@ resource "aws_api_gateway_deployment" "this" {
 
   triggers = {
     redeployment = sha1(jsonencode([
-      aws_api_gateway_model.analysis_request.schema,
-      aws_api_gateway_method.start_analysis,
-      aws_api_gateway_integration.start_analysis,
-      aws_api_gateway_integration_response.start_analysis,
-      aws_api_gateway_method.get_analysis,
-      aws_api_gateway_integration.get_analysis,
-      aws_api_gateway_integration_response.get_analysis,
-      aws_api_gateway_method.create_upload,
-      aws_api_gateway_integration.create_upload,
+      local.api,
+      aws_api_gateway_model.this,
+      aws_api_gateway_method.this,
+      aws_api_gateway_integration.this,
+      aws_api_gateway_integration_response.this,
+      aws_api_gateway_gateway_response.this,
     ]))
   }
 
@@ -312,9 +179,9 @@ resource "aws_api_gateway_deployment" "this" {
   }
 
   depends_on = [
-    aws_api_gateway_integration_response.start_analysis,
-    aws_api_gateway_integration_response.get_analysis,
-    aws_api_gateway_integration.create_upload,
+    aws_api_gateway_integration.this,
+    aws_api_gateway_integration_response.this,
+    aws_api_gateway_gateway_response.this,
   ]
 }
 
@@ -347,6 +214,10 @@ resource "aws_api_gateway_stage" "this" {
   deployment_id        = aws_api_gateway_deployment.this.id
   stage_name           = var.api_stage_name
   xray_tracing_enabled = true
+  # The templates build URLs from it (statusUrl); the local stack sets its own.
+  variables = {
+    baseUrl = "https://${aws_api_gateway_rest_api.this.id}.execute-api.${local.region}.${data.aws_partition.current.dns_suffix}/${var.api_stage_name}"
+  }
 
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.api_access.arn

@@ -150,6 +150,15 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
+  dynamic "statement" {
+    for_each = lookup(each.value, "starts_image_analysis", false) ? [1] : []
+    content {
+      sid       = "StartImageAnalysis"
+      actions   = ["states:StartExecution"]
+      resources = [local.image_analysis_arn]
+    }
+  }
+
   # CreateProjectVersion writes the training output (evaluation, manifests) with the caller's S3
   # permissions to OutputConfig: the results bucket under custom-labels/ (the request schema keeps
   # options.custom.training.outputPrefix there).

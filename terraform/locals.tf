@@ -56,7 +56,7 @@ locals {
   manifest_known_keys = [
     "description", "handler", "memory_mb", "timeout_s", "rekognition_actions",
     "reads_images", "writes_results", "writes_table", "writes_uploads", "reads_results", "queries_batch_index",
-    "writes_custom_labels_output",
+    "writes_custom_labels_output", "starts_image_analysis",
   ]
   manifest_unknown_keys = {
     for k, f in local.functions : k => sort(setsubtract(keys(f), local.manifest_known_keys))
@@ -70,7 +70,10 @@ locals {
   custom_labels_prefix = "custom-labels/" # Custom Labels training output in the results bucket
   table_name           = "${var.name_prefix}-results"
 
-  image_analysis_name     = "${var.name_prefix}-image-analysis"
+  image_analysis_name = "${var.name_prefix}-image-analysis"
+  # From the name, not the resource: the upload trigger's environment needs it, and the state
+  # machine depends on every function.
+  image_analysis_arn      = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.image_analysis_name}"
   batch_analysis_name     = "${var.name_prefix}-batch-analysis"
   image_analysis_asl_path = "${local.repo_root}/statemachines/image_analysis.asl.json"
   batch_analysis_asl_path = "${local.repo_root}/statemachines/batch_analysis.asl.json"
@@ -107,12 +110,7 @@ locals {
 
   # The analysis request JSON Schema (draft-04 compatible) doubles as the API Gateway model.
   request_schema_path = "${local.repo_root}/functions/rekoflow_common/schemas/analysis_request.schema.json"
-  request_schema_json = fileexists(local.request_schema_path) ? file(local.request_schema_path) : jsonencode({
-    title      = "AnalysisRequest"
-    type       = "object"
-    required   = ["image"]
-    properties = { image = { type = "object", required = ["bucket", "key"] } }
-  })
+  request_schema_json = file(local.request_schema_path)
   request_schema = merge(
     { for k, v in jsondecode(local.request_schema_json) : k => v if !contains(["$schema", "$id", "id"], k) },
     { "$schema" = "http://json-schema.org/draft-04/schema#" },
@@ -121,17 +119,19 @@ locals {
   # Each function's environment comes from the manifest's "environment" declaration, which the
   # local stack reads too (docs/architecture.md): a variable name maps to one of these settings.
   environment_values = {
-    metrics_namespace        = var.metrics_namespace
-    log_level                = var.log_level
-    cache_ttl_days           = tostring(var.cache_ttl_days)
-    record_ttl_days          = tostring(var.record_ttl_days)
-    results_bucket           = aws_s3_bucket.results.id
-    results_prefix           = local.results_prefix
-    rekognition_max_attempts = "3"
-    table_name               = aws_dynamodb_table.results.name
-    images_bucket            = aws_s3_bucket.images.id
-    uploads_prefix           = local.uploads_prefix
-    upload_url_expiry_s      = tostring(var.upload_url_expiry_s)
+    metrics_namespace                = var.metrics_namespace
+    log_level                        = var.log_level
+    cache_ttl_days                   = tostring(var.cache_ttl_days)
+    record_ttl_days                  = tostring(var.record_ttl_days)
+    results_bucket                   = aws_s3_bucket.results.id
+    results_prefix                   = local.results_prefix
+    rekognition_max_attempts         = "3"
+    table_name                       = aws_dynamodb_table.results.name
+    images_bucket                    = aws_s3_bucket.images.id
+    uploads_prefix                   = local.uploads_prefix
+    upload_url_expiry_s              = tostring(var.upload_url_expiry_s)
+    image_analysis_state_machine_arn = local.image_analysis_arn
+    upload_trigger_analyses          = join(",", var.upload_trigger_analyses)
   }
   # A flag is set when it is true or a non-empty list (rekognition_actions).
   function_environment = {

@@ -354,3 +354,31 @@ variable "record_ttl_days" {
     error_message = "record_ttl_days must be 0 or more."
   }
 }
+
+variable "upload_trigger_enabled" {
+  description = "Start an analysis for every image created under upload_trigger_prefix in the images bucket (S3 -> EventBridge -> the start_upload_analysis Lambda)."
+  type        = bool
+  default     = false
+}
+
+variable "upload_trigger_prefix" {
+  description = "Key prefix in the images bucket whose new objects are analysed when upload_trigger_enabled is true (ends with /)."
+  type        = string
+  default     = "incoming/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]{0,199}/$", var.upload_trigger_prefix))
+    error_message = "upload_trigger_prefix must be 1-200 characters of S3-safe key characters ending with /."
+  }
+}
+
+variable "upload_trigger_analyses" {
+  description = "The analyses the upload trigger asks for (any of labels, faces, text, moderation: those that need only the image)."
+  type        = list(string)
+  default     = ["labels", "faces", "text"]
+
+  validation {
+    condition     = length(var.upload_trigger_analyses) > 0 && alltrue([for a in var.upload_trigger_analyses : contains(["labels", "faces", "text", "moderation"], a)])
+    error_message = "upload_trigger_analyses must be a non-empty list of labels, faces, text, moderation."
+  }
+}

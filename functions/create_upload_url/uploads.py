@@ -1,12 +1,12 @@
-"""Presigned upload URLs for the images bucket (POST /uploads), kept free of Lambda specifics.
+"""Presigned uploads to the images bucket (POST /uploads), kept free of Lambda specifics.
 
-The client asks for a URL for one image (``contentType`` image/png or image/jpeg, the image's
-SHA-256 as ``checksumSHA256`` (base64, as S3 writes it), and optionally a file name); the answer
-is a presigned ``PUT`` URL whose signature covers the Content-Type and ``x-amz-checksum-sha256``
-headers, so the upload must send exactly that content type and checksum, plus the bucket/key to
-put in an analysis request. S3 rejects a body that does not match the checksum and stores it with
-the object: validate_request keys the result cache on it (an SSE-KMS object's ETag is not a
-content hash, so without it the same image uploaded twice is analysed twice).
+The client asks to upload one image (``contentType`` image/png or image/jpeg, the image's SHA-256
+as ``checksumSHA256`` (base64, as S3 writes it), and optionally a file name); the answer is a
+presigned S3 **POST** (a URL and the form fields to send with the file, as a browser form or
+``curl -F`` sends them) whose signed policy fixes the key, the content type and the checksum and
+caps the size at Rekognition's limit (``content-length-range``): a presigned PUT cannot cap the
+size. S3 rejects a body that does not match the checksum and stores it with the object:
+validate_request keys the result cache on it (an SSE-KMS object's ETag is not a content hash).
 Keys are always under the uploads prefix and contain a fresh UUID, so a client cannot overwrite
 another upload or write outside the prefix.
 """
@@ -20,6 +20,8 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from rekoflow_common.images import MAX_IMAGE_BYTES
 
 ALLOWED_CONTENT_TYPES = {"image/png": "png", "image/jpeg": "jpg"}
 _FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -35,19 +37,13 @@ class UploadSettings:
     bucket: str
     prefix: str = "uploads/"
     expiry_s: int = 300
+    max_bytes: int = MAX_IMAGE_BYTES  # Rekognition's limit for images in S3
 
 
-def parse_body(event: dict[str, Any]) -> dict[str, Any]:
-    """The JSON body of an API Gateway proxy event (or the event itself when invoked directly)."""
-    if "body" not in event:
-        return event
-    body = event.get("body") or "{}"
-    if event.get("isBase64Encoded"):
-        import base64
-
-        body = base64.b64decode(body).decode("utf-8")
+def parse_body(body: str | None) -> dict[str, Any]:
+    """The request's JSON body, which must be an object."""
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body or "{}")
     except ValueError as error:
         raise UploadRequestError(f"body is not valid JSON: {error}") from error
     if not isinstance(parsed, dict):
@@ -91,37 +87,23 @@ def checksum_sha256(request: dict[str, Any]) -> str:
     return value
 
 
-def create_upload_url(s3_client: Any, request: dict[str, Any], settings: UploadSettings) -> dict[str, Any]:
-    """A presigned PUT URL (signed Content-Type and SHA-256 checksum) and where the image will be."""
+def create_upload(s3_client: Any, request: dict[str, Any], settings: UploadSettings) -> dict[str, Any]:
+    """A presigned POST (URL + form fields) for one image, and where the image will be."""
     content_type, key = build_key(request, settings)
     checksum = checksum_sha256(request)
-    url = s3_client.generate_presigned_url(
-        "put_object",
-        Params={"Bucket": settings.bucket, "Key": key, "ContentType": content_type, "ChecksumSHA256": checksum},
+    fields = {"Content-Type": content_type, "x-amz-checksum-sha256": checksum}
+    post = s3_client.generate_presigned_post(
+        Bucket=settings.bucket,
+        Key=key,
+        Fields=fields,
+        Conditions=[{"Content-Type": content_type}, {"x-amz-checksum-sha256": checksum}, ["content-length-range", 1, settings.max_bytes]],
         ExpiresIn=settings.expiry_s,
-        HttpMethod="PUT",
     )
     return {
-        "uploadUrl": url,
-        "method": "PUT",
-        "headers": {"Content-Type": content_type, "x-amz-checksum-sha256": checksum},
+        "url": post["url"],
+        "method": "POST",
+        "fields": post["fields"],
+        "maxBytes": settings.max_bytes,
         "expiresIn": settings.expiry_s,
         "image": {"bucket": settings.bucket, "key": key},
     }
-
-
-def api_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
-        "body": json.dumps(body),
-    }
-
-
-def handle(s3_client: Any, event: dict[str, Any], settings: UploadSettings) -> dict[str, Any]:
-    """API Gateway proxy event in, proxy response out: 200 with the URL, 400 naming the bad field."""
-    try:
-        request = parse_body(event)
-        return api_response(200, create_upload_url(s3_client, request, settings))
-    except UploadRequestError as error:
-        return api_response(400, {"error": "UploadRequestError", "message": str(error)})

@@ -30,5 +30,9 @@ def s3_client() -> Any:
     return boto3.client("s3", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))
 
 
+def stepfunctions_client() -> Any:
+    return boto3.client("stepfunctions", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))
+
+
 def dynamodb_client() -> Any:
     return boto3.client("dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))

@@ -104,3 +104,25 @@ def test_plain_boto3_with_only_the_endpoint_in_the_environment(stack_process, tm
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer == {"status": "SUCCEEDED", "record": "SUCCEEDED", "endpoint": status["endpoint"]}
+
+
+def test_aws_s3_cp_under_the_trigger_prefix_gives_a_record(stack_process, tmp_path):
+    """The S3 upload trigger, driven by nothing but the AWS CLI."""
+    status = stack_process()
+    bucket = status["resources"]["imagesBucket"]
+    photo = tmp_path / "upload.jpg"
+    photo.write_bytes(image_bytes(250, 200, "JPEG", color=(80, 160, 240)))
+    aws(status, "s3", "cp", str(photo), f"s3://{bucket}/{status['triggerPrefix']}upload.jpg")
+    version = aws(status, "s3api", "head-object", "--bucket", bucket, "--key", f"{status['triggerPrefix']}upload.jpg")["VersionId"]
+    from start_upload_analysis.uploads import execution_name
+
+    name = execution_name({"bucket": bucket, "key": f"{status['triggerPrefix']}upload.jpg", "versionId": version})
+    deadline = time.monotonic() + 120
+    item = {}
+    while time.monotonic() < deadline:
+        item = aws(status, "dynamodb", "get-item", "--table-name", status["resources"]["table"], "--key", json.dumps({"pk": {"S": name}}))
+        if item.get("Item", {}).get("status", {}).get("S") in ("SUCCEEDED", "FAILED"):
+            break
+        time.sleep(0.5)
+    assert item["Item"]["status"]["S"] == "SUCCEEDED"
+    assert json.loads(item["Item"]["image"]["S"])["key"] == f"{status['triggerPrefix']}upload.jpg"

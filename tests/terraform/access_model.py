@@ -81,6 +81,8 @@ FLAG_GRANTS: dict[str, list[tuple[str, str, dict | None]]] = {
     "writes_uploads": [("s3:PutObject", "{images}/uploads/*", None)],
     # The grant behind CreateProjectVersion's output (IMPLIED_BY_ACTION): the need comes from the action.
     "writes_custom_labels_output": [],
+    # The upload trigger starts analyses of the image-analysis machine, and only those.
+    "starts_image_analysis": [("states:StartExecution", "{image_machine}", None)],
 }
 
 
@@ -168,7 +170,8 @@ class Stack:
         return out
 
     def fill(self, template: str) -> str:
-        return template.format(images=self.images, results=self.results, table=self.table["arn"])
+        return template.format(images=self.images, results=self.results, table=self.table["arn"],
+                               image_machine=self.r["aws_sfn_state_machine.image_analysis"]["arn"])
 
     # --- requirements -----------------------------------------------------------------------
     def table_access(self, actions: Iterable[str], resource: str) -> set[Grant]:

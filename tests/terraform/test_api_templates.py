@@ -1,7 +1,7 @@
-"""The API Gateway mapping templates of terraform/api.tf, rendered as API Gateway renders them.
+"""The API Gateway mapping templates of terraform/api/, rendered as API Gateway renders them.
 
-API Gateway's Velocity is emulated by tests/support/apigw_vtl.py (airspeed plus $input, $util,
-$context). The request template's output must be a valid StartExecution request whose input the
+API Gateway's Velocity is the local stack's (rekoflow.local.apigateway.vtl: airspeed plus $input,
+$util, $context, $stageVariables), which also executes the API itself (tests/api/). The request template's output must be a valid StartExecution request whose input the
 request schema and the state machine accept; the GetItem response template must turn real records
 (written by real executions on the local stack) into valid JSON carrying the record's content.
 """
@@ -16,14 +16,29 @@ import pytest
 from rekoflow_common.schema import validate_request_schema
 from support.images import image_bytes
 
-vtl = pytest.importorskip("support.apigw_vtl")
+from rekoflow.local.apigateway import declaration
+from rekoflow.local.apigateway import vtl as apigw_vtl
 
 REPO = Path(__file__).resolve().parents[2]
 STATE_MACHINE_ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:rekoflow-image-analysis"
-TEMPLATES = vtl.api_templates(
-    REPO / "terraform" / "api.tf",
-    {"aws_sfn_state_machine.image_analysis.arn": STATE_MACHINE_ARN, "aws_dynamodb_table.results.name": "rekoflow-results"},
-)
+VARIABLES = {"state_machine_arn": STATE_MACHINE_ARN, "table_name": "rekoflow-results"}
+FILES = {
+    "start_execution_template": "start_execution.request.vtl",
+    "start_execution_response": "start_execution.response.vtl",
+    "start_execution_error": "start_execution.error.vtl",
+    "get_item_template": "get_item.request.vtl",
+    "get_item_response": "get_item.response.vtl",
+    "error_response": "service_error.vtl",
+}
+TEMPLATES = {name: declaration.template(file, VARIABLES) for name, file in FILES.items()}
+
+
+class vtl:  # noqa: N801 - the render helper the tests below call
+    @staticmethod
+    def render(template: str, body: str, path_params: dict | None = None, request_id: str = "gw-request-1") -> tuple[str, int | None]:
+        context = {"requestId": request_id, "domainName": "api.example.com", "stage": "v1"}
+        output = apigw_vtl.render(template, apigw_vtl.Input(body, path_params or {}), context, {"baseUrl": "https://api.example.com/v1"})
+        return output, apigw_vtl.override_status(context)
 
 
 def start_execution(body: dict | str, request_id: str = "gw-req-1") -> dict:
@@ -33,11 +48,16 @@ def start_execution(body: dict | str, request_id: str = "gw-req-1") -> dict:
     return json.loads(output)  # must be valid JSON for the StartExecution integration
 
 
-def test_every_template_is_found():
-    assert set(TEMPLATES) == {
-        "start_execution_template", "start_execution_response", "start_execution_error",
-        "get_item_template", "get_item_response", "error_response",
-    }
+def test_every_template_file_is_declared_and_rendered_without_placeholders():
+    api = declaration.declaration()
+    declared = set()
+    for method in api["methods"].values():
+        declared |= set(method["integration"].get("request_templates", {}).values())
+        for response in method["integration_responses"].values():
+            declared |= set(response["templates"].values())
+    assert declared == set(FILES.values()) == {p.name for p in declaration.api_dir().glob("*.vtl")}
+    for text in TEMPLATES.values():
+        assert "${" not in text.replace("$!{", "")
 
 
 def test_request_id_names_the_execution_and_the_input_is_the_body():

@@ -349,6 +349,7 @@ def test_state_machine_dynamodb_actions_come_from_the_asl():
 
 
 def test_only_the_batch_role_starts_the_batch_machine_and_its_children():
+    """And the API and the upload trigger's function start only image analyses."""
     start = {}
     for name, document in _policy_documents().items():
         for statement in _statements(document):
@@ -358,6 +359,7 @@ def test_only_the_batch_role_starts_the_batch_machine_and_its_children():
         "batch_analysis": ["${aws_sfn_state_machine.image_analysis.arn}", "${local.batch_analysis_arn}"],
         "api": ["${aws_sfn_state_machine.image_analysis.arn}"],
         "scheduler": ["${aws_sfn_state_machine.batch_analysis[0].arn}"],
+        "lambda": ["${local.image_analysis_arn}"],  # the starts_image_analysis flag: start_upload_analysis
     }
 
 
@@ -435,11 +437,12 @@ def test_lambda_environment_is_the_declared_one_only():
 
 def test_every_declared_setting_has_a_value_in_terraform_and_in_the_local_stack():
     from rekoflow.local import declarations
+    from rekoflow.local.stack import StackConfig
 
     named = declarations.settings_named() - declarations.PER_FUNCTION_SETTINGS
     terraform_values = set(_u(_locals()["environment_values"]))
     assert named <= terraform_values, f"Terraform has no value for {sorted(named - terraform_values)}"
-    local_values = set(declarations.LOCAL_SETTINGS) | {"results_bucket", "images_bucket", "table_name"}
+    local_values = set(StackConfig().setting_values())
     assert named <= local_values, f"the local stack has no value for {sorted(named - local_values)}"
     # Every flag the declaration reacts to is a manifest key Terraform knows (so no flag is misspelt).
     when = json.loads((ROOT / "functions" / "manifest.json").read_text())["environment"]["when"]
@@ -486,6 +489,9 @@ def test_local_settings_are_terraforms_defaults():
         elif expression.startswith("${tostring(var."):
             name = expression.removeprefix("${tostring(var.").removesuffix(")}")
             assert str(_u(_variable(name)["default"])) == value, setting
+        elif expression.replace(" ", "").startswith('${join(",",var.'):
+            name = expression.replace(" ", "").removeprefix('${join(",",var.').removesuffix(")}")
+            assert ",".join(_u(_variable(name)["default"])) == value, setting
         elif expression.startswith("${local."):
             assert _u(local_values[expression.removeprefix("${local.").removesuffix("}")]) == value, setting
         else:

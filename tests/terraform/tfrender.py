@@ -138,6 +138,8 @@ class Renderer:
         for path in self.source.iterdir():
             if path.is_file() and (path.suffix == ".tf" or path.suffix == ".json"):
                 shutil.copy2(path, self.module / path.name)
+        # The API's declaration and mapping templates (terraform/api/).
+        shutil.copytree(self.source / "api", self.module / "api", dirs_exist_ok=True)
         for sibling in ("functions", "statemachines"):
             link = self.work / sibling
             if not link.exists():

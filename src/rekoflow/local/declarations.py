@@ -27,6 +27,7 @@ LOCAL_SETTINGS = {
     "uploads_prefix": "uploads/",
     "rekognition_max_attempts": "3",
     "upload_url_expiry_s": "300",
+    "upload_trigger_analyses": "labels,faces,text",
 }
 
 

@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import os
+import re
 import threading
 import time
 import zipfile
@@ -31,7 +32,7 @@ from urllib.parse import parse_qs
 from rekoflow import __version__, asl
 from rekoflow.local import declarations, patches
 from rekoflow.local.incidents import IncidentRecorder
-from rekoflow.paths import functions_dir, statemachines_dir
+from rekoflow.paths import functions_dir, project_root, statemachines_dir
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ FAKE_CREDENTIALS = {
 }
 STATUS_FILE = "stack.json"
 ADMIN_PREFIX = "/_rekoflow/"
+API_PATH = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
+API_STAGE = "v1"  # terraform/variables.tf api_stage_name's default
 _ACTIVE_LOCK = threading.Lock()
 _ACTIVE: list["Stack"] = []
 
@@ -73,6 +76,8 @@ class StackConfig:
     # Environment variables that override the declared ones for every function (e.g. in tests).
     function_environment: dict[str, str] = field(default_factory=dict)
     fsync: bool = True
+    # Images created under this prefix of the images bucket start an analysis (the upload trigger).
+    trigger_prefix: str = "incoming/"
 
     @property
     def images_bucket(self) -> str:
@@ -100,6 +105,9 @@ class StackConfig:
             "results_bucket": self.results_bucket,
             "images_bucket": self.images_bucket,
             "table_name": self.table_name,
+            "image_analysis_state_machine_arn": (
+                f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{self.state_machine_name('image_analysis')}"
+            ),
         }
 
     def function_environment_for(self, name: str, spec: dict[str, Any]) -> dict[str, str]:
@@ -130,6 +138,9 @@ class Stack:
         self.functions: dict[str, str] = {}
         self.state_machines: dict[str, str] = {}
         self.restored: dict[str, Any] = {}
+        self.api_id: str | None = None
+        self.api_executor: Any = None
+        self.delivery: patches.EventDelivery | None = None
         self.started_at = 0.0
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -196,10 +207,18 @@ class Stack:
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
         self.runtime = patches.InProcessLambdaRuntime(functions_dir(), base_environment)
+        self.delivery = patches.EventDelivery(self._deliver, self._dead_letter, store=self.store, backoff_scale=cfg.retry_time_scale)
         self._undo.append(
             patches.install_stack_patches(
-                self.runtime, self.endpoint, store=self.store, events=self.events, retry_time_scale=cfg.retry_time_scale
+                self.runtime, self.endpoint, store=self.store, events=self.events, retry_time_scale=cfg.retry_time_scale,
+                credentials={ACCESS_KEY_ID: SECRET_ACCESS_KEY}, delivery=self.delivery,
             )
+        )
+        from rekoflow.local.apigateway.executor import ApiExecutor
+
+        self.api_executor = ApiExecutor(
+            ACCOUNT_ID, REGION, self.endpoint, {ACCESS_KEY_ID: SECRET_ACCESS_KEY}, self._invoke_lambda,
+            log=lambda line: log.warning("API: %s", line),
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="rekoflow-stack", daemon=True)
         self._thread.start()
@@ -208,6 +227,7 @@ class Stack:
         if self.store is not None:
             self.restored = patches.restore(self.store, ACCOUNT_ID, REGION)
             self.store.collect_garbage()
+        self.delivery.start()  # after the restore: events kept from before the last stop go out too
         self.started_at = time.time()
         self.restored["startSeconds"] = round(time.perf_counter() - started, 3)
         if cfg.state_dir is not None:
@@ -274,6 +294,8 @@ class Stack:
 
     def stop(self) -> None:
         self._stopped.set()
+        if self.delivery is not None:
+            self.delivery.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -374,6 +396,90 @@ class Stack:
             )["stateMachineArn"]
             self.state_machines[template] = arn
             variables[f"{template}_state_machine_arn"] = arn
+        self._create_api()
+        self._create_upload_trigger(role_arn)
+
+    def _create_upload_trigger(self, role_arn: str) -> None:
+        """S3 -> EventBridge -> start_upload_analysis, as terraform/upload_trigger.tf wires it (ADR-16)."""
+        cfg = self.config
+        trigger = json.loads(asl.render((project_root() / "terraform" / "upload_trigger.json").read_text(),
+                                        {"images_bucket": cfg.images_bucket, "prefix": cfg.trigger_prefix}))
+        self.client("s3").put_bucket_notification_configuration(
+            Bucket=cfg.images_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+        events = self.client("events")
+        rule_name = f"{cfg.name_prefix}-uploads"
+        rule_arn = events.put_rule(Name=rule_name, EventPattern=json.dumps(trigger["event_pattern"]), State="ENABLED")["RuleArn"]
+        sqs = self.client("sqs")
+        queue_url = sqs.create_queue(
+            QueueName=f"{cfg.name_prefix}-uploads-dlq",
+            Attributes={"MessageRetentionPeriod": str(trigger["dlq_message_retention_seconds"])},
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        policy = trigger["retry_policy"]
+        events.put_targets(Rule=rule_name, Targets=[{
+            "Id": "start-upload-analysis",
+            "Arn": self.functions["start_upload_analysis"],
+            "RetryPolicy": {"MaximumRetryAttempts": policy["maximum_retry_attempts"], "MaximumEventAgeInSeconds": policy["maximum_event_age_in_seconds"]},
+            "DeadLetterConfig": {"Arn": queue_arn},
+        }])
+        self.client("lambda").add_permission(
+            FunctionName=self.functions["start_upload_analysis"], StatementId="AllowEventBridgeUploads",
+            Action="lambda:InvokeFunction", Principal="events.amazonaws.com", SourceArn=rule_arn,
+        )
+        self.trigger_dlq_url = queue_url
+
+    def _deliver(self, target: dict[str, Any], payload: str) -> None:
+        """One EventBridge delivery (the background deliverer calls it; an exception means retry)."""
+        from rekoflow.local.patches.eventbridge_targets import DeliveryError
+
+        arn = target["Arn"]
+        service = arn.split(":")[2]
+        if service == "lambda":
+            answer = self.client("lambda").invoke(FunctionName=arn, Payload=payload.encode())
+            if "FunctionError" in answer:
+                raise DeliveryError("Lambda.FunctionError", answer["Payload"].read().decode("utf-8", "replace")[:1000])
+        elif service == "states":
+            self.client("stepfunctions").start_execution(stateMachineArn=arn, input=payload)
+        elif service == "sqs":
+            self.client("sqs").send_message(QueueUrl=self._queue_url(arn), MessageBody=payload)
+        else:
+            raise DeliveryError("UnsupportedTarget", f"targets of {service} are not delivered locally")
+
+    def _dead_letter(self, queue_arn: str, payload: str, attributes: dict[str, str]) -> None:
+        self.client("sqs").send_message(
+            QueueUrl=self._queue_url(queue_arn), MessageBody=payload,
+            MessageAttributes={k: {"DataType": "String", "StringValue": v or "-"} for k, v in attributes.items()},
+        )
+
+    def _queue_url(self, queue_arn: str) -> str:
+        _, _, _, region, account, name = queue_arn.split(":")
+        return self.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+    def _create_api(self) -> None:
+        """The REST API of terraform/api/api.json, in this stack's API Gateway (ADR-15)."""
+        from rekoflow.local.apigateway import declaration
+
+        cfg = self.config
+        apigateway = self.client("apigateway")
+        self.api_id = declaration.create(
+            apigateway, name=f"{cfg.name_prefix}-api", stage=API_STAGE, region=REGION,
+            variables={"state_machine_arn": self.state_machines["image_analysis"], "table_name": cfg.table_name},
+            function_arns=self.functions,
+        )
+        # What the templates build URLs from (on AWS: the stage's invoke URL, terraform/api.tf).
+        apigateway.update_stage(
+            restApiId=self.api_id, stageName=API_STAGE,
+            patchOperations=[{"op": "replace", "path": "/variables/baseUrl", "value": self.api_url}],
+        )
+
+    @property
+    def api_url(self) -> str | None:
+        return f"{self.endpoint}/restapis/{self.api_id}/{API_STAGE}/_user_request_" if self.api_id else None
+
+    def _invoke_lambda(self, function_arn: str, payload: bytes) -> tuple[bytes, bool]:
+        answer = self.client("lambda").invoke(FunctionName=function_arn, Payload=payload)
+        return answer["Payload"].read(), "FunctionError" in answer
 
     def template_variables(self) -> dict[str, str]:
         cfg = self.config
@@ -403,7 +509,10 @@ class Stack:
             "rekognition": self.rekognition_kind,
             "restored": self.restored,
         }
+        if self.api_url:
+            status["apiUrl"] = self.api_url
         if cfg.resources:
+            status["triggerPrefix"] = cfg.trigger_prefix
             status["resources"] = {
                 "imagesBucket": cfg.images_bucket,
                 "resultsBucket": cfg.results_bucket,
@@ -424,11 +533,42 @@ class Stack:
         path = environ.get("PATH_INFO", "")
         if path.startswith(ADMIN_PREFIX):
             return self._admin(environ, start_response, path[len(ADMIN_PREFIX) :])
+        api = API_PATH.match(path)
+        if api is not None and self.api_executor is not None:
+            return self._api(environ, start_response, api)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if self.engine is not None and target.startswith("RekognitionService."):
             return self._rekognition(environ, start_response, target)
         assert self.recorder is not None
         return self.recorder(environ, start_response)
+
+    def _api(self, environ: dict[str, Any], start_response: Callable[..., Any], match: Any) -> Any:
+        """A request to a REST API of this stack's API Gateway (executor: rekoflow.local.apigateway)."""
+        from http import HTTPStatus
+
+        from rekoflow.local.apigateway.executor import Request, parse_query
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        if environ.get("CONTENT_LENGTH"):
+            headers["Content-Length"] = environ["CONTENT_LENGTH"]
+        host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+        query_string = environ.get("QUERY_STRING", "")
+        raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        raw_path = raw_path.split("?", 1)[0]
+        request = Request(
+            method=environ.get("REQUEST_METHOD", "GET"), path=match.group("path") or "/", query=parse_query(query_string),
+            headers=headers, body=body, host=host, url=f"http://{host}{raw_path}" + (f"?{query_string}" if query_string else ""),
+            source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
+        )
+        response = self.api_executor.handle(match.group("api"), match.group("stage"), request)
+        reason = HTTPStatus(response.status).phrase if response.status in HTTPStatus._value2member_map_ else ""
+        headers_out = {**response.headers, "Content-Length": str(len(response.body))}
+        start_response(f"{response.status} {reason}", list(headers_out.items()))
+        return [response.body]
 
     def _rekognition(self, environ: dict[str, Any], start_response: Callable[..., Any], target: str) -> Any:
         import uuid

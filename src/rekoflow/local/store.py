@@ -61,6 +61,14 @@ CREATE TABLE IF NOT EXISTS executions (
     interrupted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, start_date);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL,
+    created REAL NOT NULL
+);
 """
 
 
@@ -321,8 +329,36 @@ class Store:
     def execution_count(self) -> int:
         return self._rows("SELECT count(*) FROM executions")[0][0]
 
+    # ----- events waiting to be delivered (EventBridge targets: at least once, across restarts) ---------
+    def outbox_add(self, target: dict[str, Any], payload: str, now: float) -> int:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            cursor = self._db.execute(
+                "INSERT INTO outbox (target, payload, attempts, not_before, created) VALUES (?, ?, 0, ?, ?)",
+                (json.dumps(target), payload, now, now),
+            )
+            self._db.execute("COMMIT")
+            return int(cursor.lastrowid)
+
+    def outbox_due(self, now: float, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT id, target, payload, attempts, not_before, created FROM outbox WHERE not_before <= ? ORDER BY id LIMIT ?", (now, limit))
+        return [_outbox_row(row) for row in rows]
+
+    def outbox_retry(self, entry_id: int, attempts: int, not_before: float) -> None:
+        self._write([("UPDATE outbox SET attempts = ?, not_before = ? WHERE id = ?", (attempts, not_before, entry_id))])
+
+    def outbox_done(self, entry_id: int) -> None:
+        self._write([("DELETE FROM outbox WHERE id = ?", (entry_id,))])
+
+    def outbox_count(self) -> int:
+        return self._rows("SELECT count(*) FROM outbox")[0][0]
+
     def interrupted(self) -> list[str]:
         return [row[0] for row in self._rows("SELECT name FROM executions WHERE interrupted = 1 ORDER BY start_date")]
+
+
+def _outbox_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    return {"id": row[0], "target": json.loads(row[1]), "payload": row[2], "attempts": row[3], "notBefore": row[4], "created": row[5]}
 
 
 def _stored_execution(row: tuple[Any, ...]) -> StoredExecution:

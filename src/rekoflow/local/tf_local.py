@@ -106,6 +106,8 @@ def make_working_copy(work: Path, build_dir: Path) -> Path:
         # .json: terraform/results_table.json, which locals.tf reads (file("${path.module}/...")).
         if path.is_file() and (path.suffix in (".tf", ".json") or path.name == ".terraform.lock.hcl"):
             shutil.copy2(path, module / path.name)
+    # The API's declaration and mapping templates, read with file()/templatefile().
+    shutil.copytree(TERRAFORM_DIR / "api", module / "api")
     shutil.copy2(TERRAFORM_DIR / "local" / "provider_override.tf", module / "provider_override.tf")
     for name in LINKED:
         (work / name).symlink_to(REPO_ROOT / name, target_is_directory=True)

@@ -11,6 +11,8 @@ changes what it relies on. Every ``install_*`` returns its undo.
 - ``parse_cache``: each ASL definition parsed once;
 - ``retry_waits``: Retry waits compressed (tests, demos);
 - ``terraform_compat``: what the Terraform AWS provider calls that moto lacks;
+- ``s3_post_policy``: browser uploads (S3 POST policies) checked as S3 checks them;
+- ``eventbridge_targets``: rules deliver to Lambda, Step Functions and SQS, at least once;
 - ``durability``: every change written to the stack's store, and restored from it.
 
 The stack installs them all with :func:`install_stack_patches`.
@@ -21,6 +23,7 @@ from __future__ import annotations
 from rekoflow.local.patches._base import MOTO_VERSION, PATCH_LOCK, Patcher, Undo, check_moto_version
 from rekoflow.local.patches.distributed_map import install_distributed_map_fidelity
 from rekoflow.local.patches.durability import ExecutionEvents, install_durability, restore
+from rekoflow.local.patches.eventbridge_targets import EventDelivery, install_eventbridge_targets
 from rekoflow.local.patches.in_process_lambda import (
     INVOCATION_STREAM,
     IMPORT_LOCK,
@@ -34,6 +37,7 @@ from rekoflow.local.patches.interpreter_clients import install_shared_interprete
 from rekoflow.local.patches.nested_executions import install_nested_executions
 from rekoflow.local.patches.parse_cache import install_parse_cache
 from rekoflow.local.patches.retry_waits import scale_retry_waits
+from rekoflow.local.patches.s3_post_policy import install_post_policy_checks
 from rekoflow.local.patches.terraform_compat import REPLAYED_CREATES, install_terraform_compat
 
 __all__ = [
@@ -42,6 +46,7 @@ __all__ = [
     "MOTO_VERSION",
     "PATCH_LOCK",
     "REPLAYED_CREATES",
+    "EventDelivery",
     "ExecutionEvents",
     "InProcessLambdaRuntime",
     "InvocationRecord",
@@ -52,9 +57,11 @@ __all__ = [
     "check_moto_version",
     "install_distributed_map_fidelity",
     "install_durability",
+    "install_eventbridge_targets",
     "install_in_process_lambda",
     "install_nested_executions",
     "install_parse_cache",
+    "install_post_policy_checks",
     "install_shared_interpreter_clients",
     "install_stack_patches",
     "install_terraform_compat",
@@ -69,6 +76,8 @@ def install_stack_patches(
     store: object | None = None,
     events: ExecutionEvents | None = None,
     retry_time_scale: float = 1.0,
+    credentials: dict[str, str] | None = None,
+    delivery: EventDelivery | None = None,
 ) -> Undo:
     """Install every patch the stack uses, in order; return one undo for all of them."""
     undo: list[Undo] = []
@@ -84,6 +93,9 @@ def install_stack_patches(
         undo.append(install_nested_executions())
         undo.append(install_distributed_map_fidelity())
         undo.append(install_parse_cache())
+        undo.append(install_post_policy_checks(credentials or {}))
+        if delivery is not None:
+            undo.append(install_eventbridge_targets(delivery))
         if retry_time_scale != 1.0:
             undo.append(scale_retry_waits(retry_time_scale))
         undo.append(install_durability(store, events or ExecutionEvents()))  # type: ignore[arg-type]

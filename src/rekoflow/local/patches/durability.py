@@ -183,10 +183,24 @@ def _persist_bucket(store: Store, bucket: Any) -> None:
     store.put_bucket(bucket.name, bucket.region_name, bucket.versioning_status, created)
 
 
+_S3_LOCK = threading.RLock()
+_S3_STORE: list[Store] = []  # the store S3 changes go to while installed
+
+
+def key_changed(backend: Any, bucket_name: str, key_name: str) -> None:
+    """Write a key again after another patch changed it in place (e.g. a checksum S3 keeps with a POST)."""
+    with _S3_LOCK:
+        if _S3_STORE and not _is_restoring():
+            _persist_key(_S3_STORE[-1], backend, bucket_name, key_name)
+
+
 def _apply_s3(patcher: Patcher, store: Store | None) -> None:
     from moto.s3.models import S3Backend
 
-    lock = threading.RLock()
+    lock = _S3_LOCK
+    if store is not None:
+        _S3_STORE.append(store)
+        patcher.on_undo(lambda: _S3_STORE.remove(store))
     original_put = S3Backend.put_object
     original_delete = S3Backend.delete_object
     original_create = S3Backend.create_bucket
