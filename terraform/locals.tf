@@ -145,6 +145,9 @@ locals {
     )
   }
 
+  # The images bucket's CORS rule (browser uploads), shared with the local stack.
+  images_bucket_cors = jsondecode(file("${path.module}/images_bucket_cors.json"))
+
   # The results table's keys and indexes, shared with the local stack.
   results_table = jsondecode(file("${path.module}/results_table.json"))
 }

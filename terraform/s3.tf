@@ -113,11 +113,11 @@ resource "aws_s3_bucket_cors_configuration" "images" {
   bucket = aws_s3_bucket.images.id
 
   cors_rule {
-    allowed_methods = ["PUT", "GET"]
+    allowed_methods = local.images_bucket_cors.allowed_methods
     allowed_origins = var.cors_allowed_origins
-    allowed_headers = ["Content-Type", "Content-MD5", "x-amz-*"]
-    expose_headers  = ["ETag", "x-amz-version-id"]
-    max_age_seconds = 3000
+    allowed_headers = local.images_bucket_cors.allowed_headers
+    expose_headers  = local.images_bucket_cors.expose_headers
+    max_age_seconds = local.images_bucket_cors.max_age_seconds
   }
 }
 

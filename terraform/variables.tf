@@ -266,7 +266,7 @@ variable "manage_api_gateway_account" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Origins allowed to PUT/GET images in the images bucket from a browser (presigned URLs)."
+  description = "Origins allowed to upload (presigned POST) and GET images in the images bucket from a browser."
   type        = list(string)
   default     = ["*"]
 }

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from aws_lambda_powertools import Logger
 
+from rekoflow_common.pricing import billing
 from rekoflow_common.records import (
     MAX_RESULTS_JSON_BYTES,
     RECORD_TYPE_ANALYSIS,
@@ -39,6 +40,7 @@ def aggregate(event: Mapping[str, Any], record_ttl_days: int) -> dict[str, Any]:
     result_keys = {o["type"]: o["resultKey"] for o in outputs if o.get("resultKey")}
     cached = sorted(o["type"] for o in outputs if o.get("cached"))
     stored_summaries, truncated = fit_results(summaries, result_keys)
+    cost = billing(outputs)
     completed = now_iso()
     record = {
         "requestId": event["requestId"],
@@ -48,6 +50,7 @@ def aggregate(event: Mapping[str, Any], record_ttl_days: int) -> dict[str, Any]:
         "resultKeys": result_keys,
         "resultsTruncated": truncated,
         "cachedAnalyses": cached,
+        "billing": cost,
         "executionArn": event.get("executionArn"),
         "createdAt": event.get("startedAt") or completed,
         "completedAt": completed,
@@ -67,6 +70,7 @@ def aggregate(event: Mapping[str, Any], record_ttl_days: int) -> dict[str, Any]:
             "resultKeys": compact_json(result_keys),
             "cachedAnalyses": cached,
             "cacheHits": len(cached),
+            "billing": compact_json(cost),
             "executionArn": record["executionArn"],
             "createdAt": record["createdAt"],
             "updatedAt": completed,

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 import ijson
 
 from rekoflow_common.failures import fail_state_error, readable_cause
+from rekoflow_common.pricing import total
 from rekoflow_common.records import compact_json, now_iso, to_dynamodb_item
 
 RECORD_TYPE_BATCH = "BATCH"
@@ -85,6 +86,7 @@ class Tally:
         self.skipped = 0
         self.skipped_reasons: dict[str, int] = {}
         self.failures: list[dict[str, Any]] = []
+        self.billings: list[Mapping[str, Any]] = []
 
     @property
     def analysed(self) -> int:
@@ -101,6 +103,8 @@ class Tally:
             self.skipped_reasons[reason] = self.skipped_reasons.get(reason, 0) + 1
             return
         self.succeeded += 1
+        if isinstance(output.get("billing"), Mapping):
+            self.billings.append(output["billing"])
         analyses = set(output.get("analyses") or [])
         if analyses and analyses <= set(output.get("cachedAnalyses") or []):
             self.cached += 1
@@ -139,7 +143,7 @@ def tally_records(records: Iterable[Mapping[str, Any]]) -> Tally:
         image = _json(record.get("image")) or (_json(record.get("request")) or {}).get("image") or {}
         if record.get("status") == "SUCCEEDED":
             cached = record.get("cachedAnalyses") or []
-            tally.add_output({"analyses": record.get("analyses"), "cachedAnalyses": cached})
+            tally.add_output({"analyses": record.get("analyses"), "cachedAnalyses": cached, "billing": _json(record.get("billing"))})
         else:
             tally.add_failure(image.get("key"), record.get("error"), record.get("cause"), record.get("pk"))
     return tally
@@ -205,6 +209,7 @@ def summarize(s3: Any, dynamodb: Any, table: str, event: Mapping[str, Any]) -> d
         "skipped": tally.skipped,
         "skippedReasons": tally.skipped_reasons,
         "failures": tally.failures,
+        "billing": total(tally.billings),
         "countsFrom": source,
         "resultManifest": f"s3://{location[0]}/{location[1]}" if location else None,
         "mapRunArn": (batch.get("mapRun") or {}).get("MapRunArn"),
@@ -234,6 +239,7 @@ def summarize(s3: Any, dynamodb: Any, table: str, event: Mapping[str, Any]) -> d
             "skipped": tally.skipped,
             "skippedReasons": compact_json(tally.skipped_reasons),
             "failures": compact_json(tally.failures),
+            "billing": compact_json(summary["billing"]),
             "countsFrom": source,
             "resultManifest": summary["resultManifest"],
             "mapRunArn": summary["mapRunArn"],

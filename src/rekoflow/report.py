@@ -100,3 +100,21 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
     if cached:
         footer += f", cached: {', '.join(sorted(cached))}"
     console.print(footer + "[/dim]")
+    cost = describe_cost(record.get("billing"))
+    if cost:
+        console.print(f"[dim]{cost}[/dim]")
+
+
+def describe_cost(billing: Mapping[str, Any] | None) -> str:
+    """One line: the billable Rekognition calls, the estimate, what the cache saved, and whose prices."""
+    if not isinstance(billing, Mapping):
+        return ""
+    pricing = billing.get("pricing") or {}
+    calls = int(billing.get("billableCallCount") or 0)
+    line = f"Rekognition: {calls} billable call{'s' if calls != 1 else ''}, estimated ${float(billing.get('estimatedCostUSD') or 0):.4f}"
+    saved = float(billing.get("savedByCacheUSD") or 0)
+    if saved:
+        line += f"; the cache saved ${saved:.4f}"
+    if pricing:
+        line += f" ({pricing.get('region', '')} list prices of {pricing.get('asOf')})"
+    return line

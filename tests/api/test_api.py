@@ -77,6 +77,9 @@ def test_a_signed_request_starts_an_analysis_and_its_status_url_gives_the_record
     assert record["results"]["labels"]["labels"][0]["name"] == "Cat" and record["image"]["key"] == image["key"]
     stored = workflow.get_record("api-ok-1")
     assert record["results"] == stored["results"] and record["executionArn"] == stored["executionArn"]
+    # What it cost: labels (DetectLabels with its image properties) and faces, none from the cache.
+    assert record["billing"]["billableCallCount"] == 3 and record["billing"]["estimatedCostUSD"] > 0
+    assert record["billing"] == stored["billing"]
 
 
 def test_without_a_request_id_api_gateways_request_id_names_the_execution(workflow, api):

@@ -104,7 +104,7 @@ def test_a_batch_beyond_the_tolerated_failures_fails_and_is_recorded(workflow, p
     record = workflow.get_record("batch#mostly-broken")
     assert record["status"] == "FAILED" and record["error"] == "Workflow.ExceedToleratedFailureThreshold"
     assert record["failed"] == len(BROKEN) and record["succeeded"] == 2  # counted from the image records
-    failures = json.loads(record["failures"])
+    failures = record["failures"]  # parsed by the client (decode_record)
     assert {f["error"] for f in failures} == {"ImageValidationError"}
 
 

@@ -23,6 +23,7 @@ from rekoflow.cli import CommandError
 from rekoflow.commands.analyze import ANALYSES
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
 from rekoflow.local.client import StackClient
+from rekoflow.report import describe_cost
 
 DEFAULT_ANALYSES = "labels,faces,text"
 # Child execution names are "<batchId>-<32 hex>" and may not exceed 80 characters.
@@ -167,6 +168,9 @@ def print_summary(console: Console, summary: dict[str, Any], records: list[dict[
     if summary.get("succeeded"):
         note = " (no Rekognition calls)" if summary.get("cached") == summary.get("succeeded") else ""
         console.print(f"{summary.get('cached', 0)} of {summary.get('succeeded')} from cache{note}")
+    cost = describe_cost(summary.get("billing"))
+    if cost:
+        console.print(cost)
     if summary.get("resultManifest"):
         console.print(f"[dim]results: {summary['resultManifest']}  trace: rekoflow trace {summary.get('batchId')}[/dim]")
 
@@ -241,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
     records = stack.query_batch(batch_id)
     summary = result.output if result.succeeded and isinstance(result.output, dict) else {}
     if not summary and record:
-        summary = {**record, "skippedReasons": _json_field(record.get("skippedReasons")), "failures": _json_field(record.get("failures"))}
+        summary = dict(record)  # its JSON attributes already parsed (decode_record)
     summary.setdefault("batchId", batch_id)
     summary.setdefault("status", result.status)
     if args.json:
@@ -251,12 +255,3 @@ def run(args: argparse.Namespace) -> int:
     if not result.succeeded:
         raise CommandError(f"batch {batch_id} {result.status.lower()}: {result.error}: {result.cause}")
     return 0
-
-
-def _json_field(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value

@@ -45,7 +45,7 @@ def decode_record(item: dict[str, Any]) -> dict[str, Any]:
 
     deserializer = TypeDeserializer()
     record = {key: deserializer.deserialize(value) for key, value in item.items()}
-    for key in ("image", "results", "resultKeys", "request", "summary"):
+    for key in ("image", "results", "resultKeys", "request", "summary", "billing", "skippedReasons", "failures"):
         if isinstance(record.get(key), str):
             try:
                 record[key] = json.loads(record[key])

@@ -359,6 +359,11 @@ class Stack:
         for bucket in (cfg.images_bucket, cfg.results_bucket):
             s3.create_bucket(Bucket=bucket)
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        cors = json.loads((project_root() / "terraform" / "images_bucket_cors.json").read_text())
+        s3.put_bucket_cors(Bucket=cfg.images_bucket, CORSConfiguration={"CORSRules": [{
+            "AllowedMethods": cors["allowed_methods"], "AllowedOrigins": self.console_origins(),
+            "AllowedHeaders": cors["allowed_headers"], "ExposeHeaders": cors["expose_headers"], "MaxAgeSeconds": cors["max_age_seconds"],
+        }]})
         dynamodb = self.client("dynamodb")
         dynamodb.create_table(**declarations.create_table_request(cfg.table_name))
         dynamodb.update_time_to_live(
@@ -472,6 +477,17 @@ class Stack:
             restApiId=self.api_id, stageName=API_STAGE,
             patchOperations=[{"op": "replace", "path": "/variables/baseUrl", "value": self.api_url}],
         )
+
+    def console_origins(self) -> list[str]:
+        """Where the console is served from: the origins the images bucket accepts uploads from."""
+        port = self.endpoint.rsplit(":", 1)[-1]
+        return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+
+    @property
+    def console_url(self) -> str:
+        # localhost, not the endpoint's 127.0.0.1: the console's uploads are then cross-origin, as a
+        # deployed console's are, and go through the bucket's CORS rules.
+        return f"http://localhost:{self.endpoint.rsplit(':', 1)[-1]}/_rekoflow/console/"
 
     @property
     def api_url(self) -> str | None:

@@ -13,6 +13,7 @@ changes what it relies on. Every ``install_*`` returns its undo.
 - ``terraform_compat``: what the Terraform AWS provider calls that moto lacks;
 - ``s3_post_policy``: browser uploads (S3 POST policies) checked as S3 checks them;
 - ``eventbridge_targets``: rules deliver to Lambda, Step Functions and SQS, at least once;
+- ``bucket_cors``: buckets answer browsers with their own CORS rules, not moto's blanket ``*``;
 - ``durability``: every change written to the stack's store, and restored from it.
 
 The stack installs them all with :func:`install_stack_patches`.
@@ -21,6 +22,7 @@ The stack installs them all with :func:`install_stack_patches`.
 from __future__ import annotations
 
 from rekoflow.local.patches._base import MOTO_VERSION, PATCH_LOCK, Patcher, Undo, check_moto_version
+from rekoflow.local.patches.bucket_cors import install_bucket_cors
 from rekoflow.local.patches.distributed_map import install_distributed_map_fidelity
 from rekoflow.local.patches.durability import ExecutionEvents, install_durability, restore
 from rekoflow.local.patches.eventbridge_targets import EventDelivery, install_eventbridge_targets
@@ -55,6 +57,7 @@ __all__ = [
     "Patcher",
     "Undo",
     "check_moto_version",
+    "install_bucket_cors",
     "install_distributed_map_fidelity",
     "install_durability",
     "install_eventbridge_targets",
@@ -88,6 +91,7 @@ def install_stack_patches(
 
     try:
         undo.append(install_terraform_compat())
+        undo.append(install_bucket_cors())
         undo.append(install_in_process_lambda(runtime))
         undo.append(install_shared_interpreter_clients(endpoint_url))
         undo.append(install_nested_executions())
