@@ -32,6 +32,8 @@ install: $(STAMP) $(AWSCLI)
 $(STAMP): pyproject.toml functions/requirements.txt src/rekoflow/engine/requirements-nodeps.txt
 	@command -v dot >/dev/null 2>&1 || { echo "installing graphviz (dot) for rekoflow trace"; \
 		(apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || echo "warning: graphviz not installed; trace graphs will be skipped"; }
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { echo "installing chromium and chromium-driver for the console's browser tests"; \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) || echo "warning: chromium not installed; the console's browser tests will fail"; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"

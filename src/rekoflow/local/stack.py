@@ -527,6 +527,7 @@ class Stack:
         }
         if self.api_url:
             status["apiUrl"] = self.api_url
+            status["consoleUrl"] = self.console_url
         if cfg.resources:
             status["triggerPrefix"] = cfg.trigger_prefix
             status["resources"] = {
@@ -617,12 +618,43 @@ class Stack:
             if route == "events":
                 found = self.events.since(int(query.get("after", 0)), min(float(query.get("timeout", 0)), 60.0), query.get("prefix", ""))
                 return _respond(start_response, 200, {"events": found, "sequence": self.events.sequence})
+            if route == "console" or route.startswith("console/"):
+                return self._console(environ, start_response, route.removeprefix("console").lstrip("/"))
             if route == "shutdown" and method == "POST":
                 threading.Thread(target=self._shutdown_soon, daemon=True).start()
                 return _respond(start_response, 200, {"status": "stopping"})
         except (KeyError, ValueError) as error:
             return _respond(start_response, 400, {"message": f"bad request to {ADMIN_PREFIX}{route}: {error}"})
         return _respond(start_response, 404, {"message": f"no such stack route: {method} {ADMIN_PREFIX}{route}"})
+
+    def _console(self, environ: dict[str, Any], start_response: Callable[..., Any], route: str) -> Any:
+        try:
+            return self._console_route(environ, start_response, route)
+        except Exception as error:  # noqa: BLE001 - the page shows the message; the stack goes on
+            log.warning("console %s failed: %s", route, error, exc_info=True)
+            return _respond(start_response, 400, {"message": f"{type(error).__name__}: {error}"})
+
+    def _console_route(self, environ: dict[str, Any], start_response: Callable[..., Any], route: str) -> Any:
+        from rekoflow.local import console
+
+        query = environ.get("QUERY_STRING", "")
+        if route == "api/config":
+            return _respond(start_response, 200, console.config(self))
+        if route == "api/executions":
+            return _respond(start_response, 200, {"executions": console.recent_executions(self)})
+        if route == "api/execution":
+            arn = parse_qs(query).get("arn", [""])[-1]
+            return _respond(start_response, 200, console.execution_view(self, arn))
+        if route == "api/image":
+            data, content_type = console.image_bytes(self, query)
+            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data))), ("Cache-Control", "no-store")])
+            return [data]
+        found = console.static_file(route)
+        if found is None:
+            return _respond(start_response, 404, {"message": f"no console file {route!r}"})
+        data, content_type = found
+        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data))), ("Cache-Control", "no-cache")])
+        return [data]
 
     def _shutdown_soon(self) -> None:
         time.sleep(0.1)  # let the answer to the shutdown request leave first

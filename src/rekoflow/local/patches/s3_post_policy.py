@@ -102,6 +102,15 @@ def install_post_policy_checks(credentials: Mapping[str, str]) -> Undo:
         def bucket_response_post(self: Any, request: Any, bucket_name: str) -> Any:
             if self.is_delete_keys() or "key" not in self.querystring:
                 return original(self, request, bucket_name)
+            status, headers, body = checked_post(self, request, bucket_name)
+            # A browser reads the answer only with the bucket's CORS headers (moto adds none to a POST).
+            try:
+                cors = self._get_cors_headers_other()
+            except Exception:  # noqa: BLE001 - no bucket, no rule: no headers
+                cors = {}
+            return status, {**(headers or {}), **cors}, body
+
+        def checked_post(self: Any, request: Any, bucket_name: str) -> Any:
             fields = {name: values[0] for name, values in self.querystring.items() if values and name.lower() not in _MOTO_FIELDS}
             body = self.body or b""
             refused = check_post(fields, bucket_name, len(body), credentials)
