@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 TF_PLUGIN_MIRROR ?= $(shell find / -maxdepth 6 -path '*registry.terraform.io/hashicorp/aws' 2>/dev/null | head -n 1 | sed 's|/registry.terraform.io/hashicorp/aws||')
 export TF_PLUGIN_MIRROR
 
-.PHONY: help install system-deps demo test unit tf-check tf-local build bench lint clean up down
+.PHONY: help install system-deps demo test unit tf-check tf-local build bench lint clean up down aws-smoke
 
 help:
 	@echo "make demo      install, then analyse a bundled sample photo end to end, offline"
@@ -26,6 +26,7 @@ help:
 	@echo "make up        start the local stack in the background (rekoflow up --detach); make down stops it"
 	@echo "make tf-local  apply the Terraform root module to the local stack, run an execution, destroy"
 	@echo "make bench     engine and workflow benchmarks (tables in bench/results/)"
+	@echo "make aws-smoke after a deploy: API, upload trigger, batch and a bad request against TERRAFORM_DIR's outputs"
 
 install: $(STAMP) $(AWSCLI)
 
@@ -77,6 +78,12 @@ tf-check: install $(CHECKOV)
 
 tf-local: build
 	$(BIN)/python -m rekoflow.local.tf_local
+
+# Right after a first deploy: the API, the upload trigger, a tiny batch and a bad request, then cleanup.
+# TERRAFORM_DIR is the applied root module; AWS credentials and region as for terraform.
+TERRAFORM_DIR ?= terraform
+aws-smoke: install
+	$(BIN)/python -m rekoflow.smoke --terraform-dir $(TERRAFORM_DIR)
 
 bench: install
 	$(BIN)/python bench/engine_bench.py

@@ -47,3 +47,13 @@ output "kms_key_arn" {
   description = "The stack's customer-managed KMS key (logs, table, Lambda environment, alarm topic, scheduler)."
   value       = aws_kms_key.this.arn
 }
+
+output "upload_trigger_prefix" {
+  description = "Images created under this prefix of the images bucket start an analysis (null when upload_trigger_enabled is false)."
+  value       = var.upload_trigger_enabled ? var.upload_trigger_prefix : null
+}
+
+output "upload_trigger_dlq_url" {
+  description = "Upload events that could not start an analysis after EventBridge's retries (null when the trigger is off)."
+  value       = var.upload_trigger_enabled ? aws_sqs_queue.uploads_dlq[0].id : null
+}

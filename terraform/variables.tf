@@ -322,7 +322,7 @@ variable "force_destroy" {
 }
 
 variable "endpoint_overrides" {
-  description = "Service endpoint overrides for the local emulator (service => URL). Read only by terraform/local/provider_override.tf, which `make tf-local` copies in; production leaves it empty."
+  description = "Service endpoint overrides for the local stack (service => URL). Read only by terraform/local/provider_override.tf, which `make tf-local` copies in; production leaves it empty."
   type        = map(string)
   default     = {}
 }

@@ -1,5 +1,5 @@
 # Copied into a temporary working copy of terraform/ by `make tf-local` (rekoflow.local.tf_local):
-# points every AWS endpoint at the local emulator with fake credentials. Never used for AWS.
+# points every AWS endpoint at the local stack with fake credentials. Never used for AWS.
 provider "aws" {
   region                      = var.region
   access_key                  = "testing"
@@ -15,6 +15,7 @@ provider "aws" {
     cloudwatch     = var.endpoint_overrides["cloudwatch"]
     cloudwatchlogs = var.endpoint_overrides["logs"]
     dynamodb       = var.endpoint_overrides["dynamodb"]
+    events         = var.endpoint_overrides["events"]
     iam            = var.endpoint_overrides["iam"]
     kms            = var.endpoint_overrides["kms"]
     lambda         = var.endpoint_overrides["lambda"]

@@ -7,6 +7,7 @@ kms_deletion_window_days   = 7
 log_retention_days         = 7
 sfn_log_level              = "ALL"
 sfn_include_execution_data = true
+upload_trigger_enabled     = true
 tags = {
   Environment = "tf-local"
 }

@@ -126,3 +126,29 @@ def test_aws_s3_cp_under_the_trigger_prefix_gives_a_record(stack_process, tmp_pa
         time.sleep(0.5)
     assert item["Item"]["status"]["S"] == "SUCCEEDED"
     assert json.loads(item["Item"]["image"]["S"])["key"] == f"{status['triggerPrefix']}upload.jpg"
+
+
+def test_the_aws_smoke_script_passes_against_the_local_stack(stack_process):
+    """`make aws-smoke` runs this same script against a deployment: only the endpoint and credentials differ."""
+    status = stack_process()
+    result = cli_module("rekoflow.smoke", "--local", "--state-dir", str(stack_process.state_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for step in ("upload, analyse and read through the API: OK", "gives a record: OK", "a batch of two images: OK",
+                 "a bad request ends in a FAILED record: OK", "smoke: OK"):
+        assert step in out, out
+    assert "cost of this run: Rekognition:" in out and "cleaned up" in out
+    # What it created is gone again: records, uploads, results.
+    from stack.conftest import boto3_client
+
+    items = boto3_client(status, "dynamodb").scan(TableName=status["resources"]["table"])["Items"]
+    assert not [i for i in items if "smoke-" in i["pk"]["S"]]
+    s3 = boto3_client(status, "s3")
+    for bucket in (status["resources"]["imagesBucket"], status["resources"]["resultsBucket"]):
+        keys = [v["Key"] for v in s3.list_object_versions(Bucket=bucket).get("Versions", [])]
+        assert not [k for k in keys if "smoke-" in k], keys
+
+
+def cli_module(module: str, *args: str):
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "200"})

@@ -27,6 +27,8 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--retry-time-scale", type=float, default=1.0, metavar="X", help="multiply Step Functions Retry waits by X (0-1; tests and demos)")
     parser.add_argument("--function-env", action="append", default=[], metavar="NAME=VALUE", help="override an environment variable of every function (repeatable)")
+    parser.add_argument("--trigger-prefix", default="incoming/", metavar="PREFIX",
+                        help="images created under this prefix of the images bucket start an analysis (default incoming/)")
     parser.add_argument("--bare", action="store_true", help="create none of the stack's own resources (an empty local AWS, e.g. for Terraform)")
     parser.add_argument("--no-fsync", action="store_true", help="do not fsync each change (survives a killed stack, not a power cut; faster)")
 
@@ -40,6 +42,8 @@ def stack_options_as_arguments(args: argparse.Namespace) -> list[str]:
         extra += ["--retry-time-scale", str(args.retry_time_scale)]
     for item in args.function_env:
         extra += ["--function-env", item]
+    if args.trigger_prefix != "incoming/":
+        extra += ["--trigger-prefix", args.trigger_prefix]
     if args.bare:
         extra.append("--bare")
     if args.no_fsync:
@@ -58,10 +62,12 @@ def config_from(args: argparse.Namespace, state_dir: Path) -> Any:
         overrides[name] = value
     if not 0 <= args.retry_time_scale <= 1:
         raise SystemExit("--retry-time-scale must be between 0 and 1")
+    if not args.trigger_prefix.endswith("/") or args.trigger_prefix.startswith("/"):
+        raise SystemExit("--trigger-prefix must be a key prefix ending with / (e.g. incoming/)")
     return StackConfig(
         state_dir=state_dir, host=args.host, port=args.port, rekognition_endpoint=args.rekognition_endpoint,
         retry_time_scale=args.retry_time_scale, function_environment=overrides, resources=not args.bare,
-        fsync=not args.no_fsync,
+        fsync=not args.no_fsync, trigger_prefix=args.trigger_prefix,
     )
 
 

@@ -42,7 +42,7 @@ from rekoflow.paths import project_root
 REPO_ROOT = project_root()
 # The services the Terraform root module uses; each gets an endpoint override (all the stack's one endpoint).
 TERRAFORM_SERVICES = (
-    "apigateway", "cloudwatch", "logs", "dynamodb", "iam", "kms", "lambda",
+    "apigateway", "cloudwatch", "logs", "dynamodb", "events", "iam", "kms", "lambda",
     "s3", "scheduler", "sfn", "sns", "sqs", "sts",
 )
 
@@ -209,6 +209,51 @@ def run_execution(emulator: Stack, outputs: dict[str, Any], timeout_s: float = 1
     return {"execution": described, "item": item}
 
 
+def use_the_api_and_the_trigger(emulator: Stack, outputs: dict[str, Any], stage: str = "v1", timeout_s: float = 120.0) -> dict[str, Any]:
+    """The API Terraform deployed, executed by the stack (signed upload, POST /analyses, GET) and the upload trigger."""
+    import tempfile as _tempfile
+
+    from botocore.credentials import Credentials
+
+    from rekoflow.api_client import ApiClient
+    from rekoflow.local.stack import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+    from rekoflow.paths import functions_dir
+
+    if str(functions_dir()) not in sys.path:  # the trigger's own naming, from its package
+        sys.path.insert(0, str(functions_dir()))
+    from start_upload_analysis.uploads import execution_name
+
+    api_url = f"{emulator.endpoint}/restapis/{outputs['api_id']}/{stage}/_user_request_"
+    api = ApiClient(api_url, region=REGION, credentials=Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY))
+    unsigned = api.request("POST", "/analyses", {}, signed=False)
+    if unsigned.status != 403:
+        raise TfLocalError(f"an unsigned POST /analyses answered {unsigned.status}, expected 403")
+    with _tempfile.TemporaryDirectory() as folder:
+        photo = Path(folder) / "circle.png"
+        photo.write_bytes(png_bytes())
+        image = api.upload(photo)
+    started = api.start_analysis({"requestId": "tf-local-api-1", "image": image, "analyses": ["labels"]})
+    if started.status != 202:
+        raise TfLocalError(f"POST /analyses answered {started.status}: {started.body}")
+    record = api.wait("tf-local-api-1", timeout_s=timeout_s, interval_s=0.5)
+    if record["status"] != "SUCCEEDED":
+        raise TfLocalError(f"the API's analysis ended {record['status']}: {record.get('error')} {record.get('cause')}")
+    s3 = emulator.client("s3")
+    put = s3.put_object(Bucket=outputs["images_bucket"], Key=f"{outputs['upload_trigger_prefix']}tf-local.png", Body=png_bytes(), ContentType="image/png")
+    name = execution_name({"bucket": outputs["images_bucket"], "key": f"{outputs['upload_trigger_prefix']}tf-local.png", "versionId": put["VersionId"]})
+    deadline = time.monotonic() + timeout_s
+    while True:
+        item = emulator.client("dynamodb").get_item(TableName=outputs["results_table"], Key={"pk": {"S": name}}).get("Item") or {}
+        if item.get("status", {}).get("S") in ("SUCCEEDED", "FAILED"):
+            break
+        if time.monotonic() > deadline:
+            raise TfLocalError(f"the upload trigger gave no record {name} within {timeout_s:.0f}s")
+        time.sleep(0.3)
+    if item["status"]["S"] != "SUCCEEDED":
+        raise TfLocalError(f"the upload trigger's analysis ended {item['status']['S']}: {item.get('cause')}")
+    return {"api": record, "trigger": name}
+
+
 def leftovers(emulator: Stack, name_prefix: str) -> list[str]:
     """Everything of this stack still in the emulator after destroy."""
     left: list[str] = []
@@ -237,6 +282,7 @@ def leftovers(emulator: Stack, name_prefix: str) -> list[str]:
         f"alarm {a['AlarmName']}" for a in emulator.client("cloudwatch").describe_alarms().get("MetricAlarms", [])
     ]
     left += [f"schedule {s['Name']}" for s in emulator.client("scheduler").list_schedules().get("Schedules", [])]
+    left += [f"event rule {r['Name']}" for r in emulator.client("events").list_rules().get("Rules", [])]
     kms = emulator.client("kms")
     for key in kms.list_keys().get("Keys", []):
         metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
@@ -254,6 +300,7 @@ def check_function_environments(emulator: Stack, outputs: dict[str, Any], name_p
         "results_bucket": outputs["results_bucket"],
         "images_bucket": outputs["images_bucket"],
         "table_name": outputs["results_table"],
+        "image_analysis_state_machine_arn": outputs["image_analysis_state_machine_arn"],
         **{k: str(v) for k, v in tf_vars.items() if k in declarations.LOCAL_SETTINGS},
     }
     lam = emulator.client("lambda")
@@ -365,6 +412,9 @@ def run_attempt(args: argparse.Namespace, build_dir: Path) -> bool:
                 result = run_execution(emulator, outputs)
                 item = result["item"]
                 print(f"    {outputs['image_analysis_state_machine_arn']}: SUCCEEDED; record status {item['status']['S']}")
+            with timer.step("the deployed API and upload trigger"):
+                used = use_the_api_and_the_trigger(emulator, outputs)
+                print(f"    POST /uploads + S3 POST + POST /analyses + GET: {used['api']['status']}; upload trigger: {used['trigger']} SUCCEEDED")
             with timer.step("terraform destroy"):
                 output = terraform(module, env, "destroy", "-auto-approve", "-no-color", "-parallelism=20", *tf_vars, log=log)
                 applied = False
