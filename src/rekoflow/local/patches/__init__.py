@@ -10,6 +10,7 @@ changes what it relies on. Every ``install_*`` returns its undo.
 - ``distributed_map``: tolerated-failure thresholds and ResultWriter files;
 - ``parse_cache``: each ASL definition parsed once;
 - ``retry_waits``: Retry waits compressed (tests, demos);
+- ``stopped_map``: StopExecution while a Map iterates ends ABORTED;
 - ``terraform_compat``: what the Terraform AWS provider calls that moto lacks;
 - ``durability``: every change written to the stack's store, and restored from it.
 
@@ -34,6 +35,7 @@ from rekoflow.local.patches.interpreter_clients import install_shared_interprete
 from rekoflow.local.patches.nested_executions import install_nested_executions
 from rekoflow.local.patches.parse_cache import install_parse_cache
 from rekoflow.local.patches.retry_waits import scale_retry_waits
+from rekoflow.local.patches.stopped_map import install_stopped_map
 from rekoflow.local.patches.terraform_compat import REPLAYED_CREATES, install_terraform_compat
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "install_nested_executions",
     "install_parse_cache",
     "install_shared_interpreter_clients",
+    "install_stopped_map",
     "install_stack_patches",
     "install_terraform_compat",
     "restore",
@@ -84,6 +87,7 @@ def install_stack_patches(
         undo.append(install_nested_executions())
         undo.append(install_distributed_map_fidelity())
         undo.append(install_parse_cache())
+        undo.append(install_stopped_map())
         if retry_time_scale != 1.0:
             undo.append(scale_retry_waits(retry_time_scale))
         undo.append(install_durability(store, events or ExecutionEvents()))  # type: ignore[arg-type]
