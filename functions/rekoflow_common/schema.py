@@ -67,3 +67,18 @@ def validate_request_schema(request: Any) -> None:
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise RequestValidationError("invalid request: " + "; ".join(problems[:3]) + more)
+
+
+@lru_cache(maxsize=None)
+def _definition_validator(name: str) -> Draft4Validator:
+    schema = request_schema()
+    return Draft4Validator({"$ref": f"#/definitions/{name}", "definitions": schema["definitions"]})
+
+
+def validate_definition(name: str, value: Any, field: str) -> None:
+    """``value`` against one of the schema's definitions (e.g. customTraining), messages under ``field``."""
+    errors = sorted(_definition_validator(name).iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        problems = [f"{field}.{_describe(e)}" if e.absolute_path else f"{field}: {_describe(e).split(': ', 1)[-1]}" for e in errors]
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise RequestValidationError("invalid training request: " + "; ".join(problems[:3]) + more)

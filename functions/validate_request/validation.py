@@ -29,7 +29,10 @@ from rekoflow_common.schema import validate_request_schema
 HEADER_READS = (64 * 1024, 1024 * 1024)
 # Options of the custom analysis that change how the model is run, not what it answers.
 logger = Logger(child=True)
-_CUSTOM_LIFECYCLE_OPTIONS = {"keepRunning", "minInferenceUnits", "pollIntervalSeconds", "maxPolls", "training"}
+_CUSTOM_LIFECYCLE_OPTIONS = {
+    "keepRunning", "minInferenceUnits", "pollIntervalSeconds", "maxPolls", "training",
+    "idleStopSeconds", "leaseSeconds", "maxRequestsPerInferenceUnit",
+}
 
 
 @dataclass(frozen=True)
