@@ -4,6 +4,7 @@ StartProjectVersion/StopProjectVersion calls for it; every wait is for an outcom
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -23,6 +24,8 @@ from custom_labels.conftest import (
     wait_until,
     watchers,
 )
+
+from rekoflow_common import model_leases
 
 pytestmark = pytest.mark.engine
 
@@ -175,3 +178,22 @@ def test_a_batch_with_custom_needs_a_model(cl_runtime):
     batch_id = f"cl-{uuid.uuid4().hex[:10]}"
     result = cl_runtime.wait(cl_runtime.start_execution("batch_analysis", {"bucket": cl_runtime.images_bucket, "prefix": "none/", "analyses": ["custom"], "batchId": batch_id}, batch_id), DEADLINE_S)
     assert result.status == "FAILED" and "options.custom.projectVersionArn" in (result.cause or "")
+
+
+def test_concurrent_acquirers_on_the_local_stack_are_all_granted_once(cl_runtime):
+    """16 threads, one item, the stack's DynamoDB (conditional writes are atomic there, ADR-10)."""
+    table = model_leases.LeaseTable(cl_runtime.dynamodb, cl_runtime.table_name)
+    arn = "arn:aws:rekognition:us-east-1:123456789012:project/pets/version/threads/1700000000001"
+    results = []
+
+    def acquire(holder: str) -> None:
+        results.append(table.change(arn, lambda lease, now: model_leases.acquire(lease, model_leases.LeaseSettings(holder, 60, 1, 60, 100, 1), now)))
+
+    threads = [threading.Thread(target=acquire, args=(f"h{i}",)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = table.read(arn)
+    assert len(stored.holders) == 16 and stored.version == 16
+    assert all(r["granted"] for r in results) and sum(r["startWatcher"] for r in results) == 1

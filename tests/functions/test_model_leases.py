@@ -1,9 +1,8 @@
 """Model leases (rekoflow_common/model_leases.py): the decisions on a lease item, the compare-and-swap
-writes, and the start/stop steps that go through them. A clock is passed in; nothing sleeps."""
+writes (moto's DynamoDB), and the start/stop steps that go through them. A clock is passed in; nothing
+sleeps. Concurrent writers on the local stack: tests/custom_labels/test_custom_labels_leases.py."""
 
 from __future__ import annotations
-
-import threading
 
 import boto3
 import pytest
@@ -204,26 +203,6 @@ def test_active_models_are_found_by_the_index(dynamodb):
     other = ARN.replace("/v1/", "/v2/")
     table.change(other, lambda lease, now: ml.acquire(lease, ask("a", keep_running=True), now))
     assert table.active_arns() == [ARN]
-
-
-@pytest.mark.engine
-def test_concurrent_acquirers_on_the_local_stack_are_all_granted_once(cl_runtime):
-    """16 threads, one item, the stack's DynamoDB (conditional writes are atomic there, ADR-10)."""
-    table = ml.LeaseTable(cl_runtime.dynamodb, cl_runtime.table_name)
-    arn = ARN.replace("/v1/", "/threads/")
-    results = []
-
-    def acquire(holder: str) -> None:
-        results.append(table.change(arn, lambda lease, now: ml.acquire(lease, ask(holder, requests_per_inference_unit=100), now)))
-
-    threads = [threading.Thread(target=acquire, args=(f"h{i}",)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    stored = table.read(arn)
-    assert len(stored.holders) == 16 and stored.version == 16
-    assert all(r["granted"] for r in results) and sum(r["startWatcher"] for r in results) == 1
 
 
 # ----- the start and stop steps (Rekognition stubbed, the table in moto) --------------------------------------
