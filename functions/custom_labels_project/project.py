@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 from botocore.exceptions import ClientError
 
-from rekoflow_common.custom_labels import error_code, wait_until
+from rekoflow_common.custom_labels import check_training_rules, error_code, wait_until
 from rekoflow_common.errors import RequestValidationError, TrainingFailedError, TrainingTimeoutError, rekognition_errors
 from rekoflow_common.options import CUSTOM_TRAINING_DEFAULTS
 from rekoflow_common.schema import validate_definition
@@ -77,9 +77,8 @@ def training_request(event: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     if not isinstance(request, Mapping) or "training" not in request:
         raise RequestValidationError("the training input needs training: {projectName, versionName, trainingManifest, ...} (options.custom.training of the request schema)")
     validate_definition("customTraining", request["training"], "training")
+    check_training_rules(request["training"], "training")
     training = {**CUSTOM_TRAINING_DEFAULTS, **request["training"]}
-    if "testManifest" in training and training.get("autoSplit"):
-        raise RequestValidationError("training: give either testManifest or autoSplit=true, not both")
     request_id = request.get("requestId") or event.get("executionName") or ""
     return str(request_id), training
 

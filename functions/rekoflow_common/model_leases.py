@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 from botocore.exceptions import ClientError
 
 from rekoflow_common.errors import ModelLeaseContentionError, TransientServiceError
+from rekoflow_common.options import with_defaults
 from rekoflow_common.records import now_iso
 
 LEASE_KEY_PREFIX = "model#"
@@ -48,6 +49,9 @@ CLAIM_SECONDS = 120
 # refuse to stop a model that is still starting).
 STARTING_RECHECK_SECONDS = 30
 MAX_WRITE_ATTEMPTS = 30
+# DynamoDB items are at most 400 KB; a holder or waiter entry takes ~110 bytes: at most this many of each.
+MAX_HOLDERS = 1000
+MAX_WAITERS = 1000
 
 T = TypeVar("T")
 
@@ -67,15 +71,15 @@ class LeaseSettings:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> "LeaseSettings":
-        options = event.get("options") or {}
+        options = with_defaults("custom", event.get("options"))
         keep = options.get("keepRunning")
         return cls(
             holder=str(event["holder"]),
-            lease_seconds=float(options.get("leaseSeconds", 300)),
-            poll_interval_seconds=float(options.get("pollIntervalSeconds", 60)),
-            idle_stop_seconds=float(options.get("idleStopSeconds", 900)),
-            requests_per_inference_unit=int(options.get("maxRequestsPerInferenceUnit", 5)),
-            inference_units=int(options.get("minInferenceUnits", 1)),
+            lease_seconds=float(options["leaseSeconds"]),
+            poll_interval_seconds=float(options["pollIntervalSeconds"]),
+            idle_stop_seconds=float(options["idleStopSeconds"]),
+            requests_per_inference_unit=int(options["maxRequestsPerInferenceUnit"]),
+            inference_units=int(options["minInferenceUnits"]),
             detects=bool(event.get("detects", True)),
             keep_running=keep if isinstance(keep, bool) else None,
         )
@@ -193,15 +197,19 @@ def acquire(lease: Lease, ask: LeaseSettings, now: float) -> dict[str, Any]:
     until = now + ask.poll_interval_seconds + ask.lease_seconds
     renewing = ask.holder in lease.holders
     # Concurrency follows the inference units the model runs with (or this request asks for).
-    limit = ask.requests_per_inference_unit * max(1, lease.inference_units or ask.inference_units)
+    limit = min(MAX_HOLDERS, ask.requests_per_inference_unit * max(1, lease.inference_units or ask.inference_units))
     refusal = None
     if lease.stop_claim:
         refusal = "the model is being stopped; it is started again afterwards"
     elif not renewing and ask.detects and lease.detecting_holders() >= limit:
         refusal = f"{lease.detecting_holders()} requests hold the model, its limit is {limit} ({ask.requests_per_inference_unit} per inference unit)"
+    elif not renewing and len(lease.holders) >= MAX_HOLDERS:
+        refusal = f"{len(lease.holders)} holders, the most one lease item records"
     lease.last_used_at = max(lease.last_used_at, now)
     if refusal:
-        lease.waiters[ask.holder] = until
+        # Past MAX_WAITERS the request is not recorded: the model is busy anyway and it asks again.
+        if ask.holder in lease.waiters or len(lease.waiters) < MAX_WAITERS:
+            lease.waiters[ask.holder] = until
         return {"granted": False, "reason": refusal}
     # The latest request decides how long the model may idle and whether it is kept running.
     if ask.keep_running is not None:

@@ -132,6 +132,20 @@ def test_the_sweep_claims_only_active_models_whose_watcher_is_gone():
     assert not ml.claim_watch(lease, now=10_000)
 
 
+def test_the_item_stays_within_dynamodbs_400_kb_however_many_requests_ask():
+    import json
+
+    lease = ml.Lease(ARN)
+    longest = "r" * 80  # request ids are execution names, at most 80 characters
+    for i in range(ml.MAX_HOLDERS + 10):
+        ml.acquire(lease, ask(f"{longest[:-6]}{i:06d}", requests_per_inference_unit=100, inference_units=10), now=1.0)
+    for i in range(ml.MAX_WAITERS + 10):
+        ml.acquire(lease, ask(f"{longest[:-7]}w{i:06d}", requests_per_inference_unit=100, inference_units=10), now=2.0)
+    assert len(lease.holders) == ml.MAX_HOLDERS and len(lease.waiters) == ml.MAX_WAITERS
+    # The JSON of the typed item is larger than DynamoDB's measure of it (names + values).
+    assert len(json.dumps(lease.to_item()).encode()) < 400 * 1024
+
+
 def test_the_item_round_trips():
     lease = ml.Lease(ARN)
     ml.acquire(lease, ask("a"), now=1.25)

@@ -42,7 +42,7 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """The Custom Labels model's lifecycle options (docs/custom-labels.md, "Leases"), shared with `rekoflow batch`."""
-    parser.add_argument("--keep-running", action="store_true", help="never stop the Custom Labels model automatically (until a request without this flag and with --auto-stop)")
+    parser.add_argument("--keep-running", action="store_true", help="pin the Custom Labels model: never stop it automatically (until a request with --auto-stop)")
     parser.add_argument("--auto-stop", action="store_true", help="undo --keep-running: stop the model once it has been idle")
     parser.add_argument("--idle-stop", type=int, default=None, metavar="SECONDS", help="stop the model once no request has used it for this long (default 900)")
 
