@@ -397,6 +397,7 @@ def acquire_lease(leases: LeaseTable, event: Mapping[str, Any]) -> dict[str, Any
     arn = event["projectVersionArn"]
     ask = LeaseSettings.from_event(event)
     result = leases.change(arn, lambda lease, now: acquire(lease, ask, now))
+    # Every key the lease machine's ResultSelector reads, granted or not.
     return {"projectVersionArn": arn, "holder": ask.holder, "reason": "", "leaseExpiresAt": None, "startWatcher": False, **result}
 
 

@@ -6,6 +6,7 @@ lease item's content) with a generous deadline; the short idle and lease times a
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -150,18 +151,20 @@ def lease_item(runtime: Any, arn: str) -> dict[str, Any] | None:
     return runtime.get_record(f"model#{arn}")
 
 
-def watchers(runtime: Any, arn: str) -> list[dict[str, Any]]:
-    """The idle-stop executions (watchers and sweeps) whose input names this model."""
-    import json
-
-    machine = runtime.state_machines["custom_labels_idle_stop"]
+def executions(runtime: Any, template: str, where: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """Descriptions of ``template``'s executions whose input ``where`` accepts."""
     found = []
-    for page in runtime.sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
+    for page in runtime.sfn.get_paginator("list_executions").paginate(stateMachineArn=runtime.state_machines[template]):
         for execution in page["executions"]:
             described = runtime.sfn.describe_execution(executionArn=execution["executionArn"])
-            if json.loads(described["input"]).get("projectVersionArn") == arn:
+            if where(json.loads(described["input"])):
                 found.append(described)
     return found
+
+
+def watchers(runtime: Any, arn: str) -> list[dict[str, Any]]:
+    """The idle-stop executions (watchers) whose input names this model."""
+    return executions(runtime, "custom_labels_idle_stop", lambda given: given.get("projectVersionArn") == arn)
 
 
 def wait_for_watchers_to_end(runtime: Any, arn: str) -> list[dict[str, Any]]:
@@ -175,15 +178,7 @@ def entered_states(runtime: Any, arn: str) -> list[str]:
 
 def child_executions(runtime: Any, template: str, parent_arn: str) -> list[str]:
     """The executions of ``template`` that ``parent_arn`` started (their input names it, as Step Functions links them)."""
-    import json
-
-    out = []
-    for page in runtime.sfn.get_paginator("list_executions").paginate(stateMachineArn=runtime.state_machines[template]):
-        for execution in page["executions"]:
-            described = runtime.sfn.describe_execution(executionArn=execution["executionArn"])
-            if json.loads(described["input"]).get("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID") == parent_arn:
-                out.append(execution["executionArn"])
-    return out
+    return [d["executionArn"] for d in executions(runtime, template, lambda given: given.get("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID") == parent_arn)]
 
 
 class EngineCalls:
