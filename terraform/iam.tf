@@ -171,8 +171,27 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
+  # writes_model_leases: the Custom Labels lease items (compare-and-swap: GetItem, then a conditional PutItem).
   dynamic "statement" {
-    for_each = lookup(each.value, "writes_table", false) || lookup(each.value, "queries_batch_index", false) ? [1] : []
+    for_each = lookup(each.value, "writes_model_leases", false) ? [1] : []
+    content {
+      sid       = "ModelLeases"
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      resources = [aws_dynamodb_table.results.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = lookup(each.value, "queries_model_leases", false) ? [1] : []
+    content {
+      sid       = "QueryModelLeaseIndex"
+      actions   = ["dynamodb:Query"]
+      resources = ["${aws_dynamodb_table.results.arn}/index/${local.model_lease_index}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = anytrue([for flag in ["writes_table", "queries_batch_index", "writes_model_leases", "queries_model_leases"] : lookup(each.value, flag, false)]) ? [1] : []
     content {
       sid       = "ResultsTableKey"
       actions   = local.table_key_actions
@@ -287,6 +306,30 @@ data "aws_iam_policy_document" "image_analysis" {
       resources = ["*"]
     }
   }
+
+  # Custom Labels: the training and lease machines as child executions (startExecution.sync:2).
+  statement {
+    sid       = "StartCustomLabelsExecutions"
+    actions   = ["states:StartExecution"]
+    resources = [local.custom_labels_arns["custom_labels_training"], local.custom_labels_arns["custom_labels_lease"]]
+  }
+
+  # .sync:2 polls (and on abort stops) each child.
+  statement {
+    sid     = "ManageCustomLabelsExecutions"
+    actions = ["states:DescribeExecution", "states:StopExecution"]
+    resources = [
+      "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.custom_labels_names["custom_labels_training"]}:*",
+      "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.custom_labels_names["custom_labels_lease"]}:*",
+    ]
+  }
+
+  # startExecution.sync waits on the managed EventBridge rule that Step Functions creates.
+  statement {
+    sid       = "SyncExecutionEvents"
+    actions   = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
+    resources = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"]
+  }
 }
 
 resource "aws_iam_role_policy" "image_analysis" {
@@ -310,17 +353,21 @@ data "aws_iam_policy_document" "batch_analysis" {
 
   # Child executions of the image-analysis machine, and the Distributed Map's own child
   # workflow executions (which run as executions of this state machine).
+  # ... and, for a batch with custom, the Custom Labels lease machine (the model leased for the run).
   statement {
     sid       = "StartExecutions"
     actions   = ["states:StartExecution"]
-    resources = [aws_sfn_state_machine.image_analysis.arn, local.batch_analysis_arn]
+    resources = [aws_sfn_state_machine.image_analysis.arn, local.batch_analysis_arn, local.custom_labels_arns["custom_labels_lease"]]
   }
 
-  # startExecution.sync:2 polls (and on abort stops) each image-analysis child.
+  # startExecution.sync:2 polls (and on abort stops) each image-analysis child and the lease child.
   statement {
-    sid       = "ManageChildExecutions"
-    actions   = ["states:DescribeExecution", "states:StopExecution"]
-    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.image_analysis_name}:*"]
+    sid     = "ManageChildExecutions"
+    actions = ["states:DescribeExecution", "states:StopExecution"]
+    resources = [
+      "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.image_analysis_name}:*",
+      "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.custom_labels_names["custom_labels_lease"]}:*",
+    ]
   }
 
   # The Map Run's child workflow executions (<machine>/<map run label>:<id>); redriving a failed
@@ -396,6 +443,45 @@ resource "aws_iam_role_policy" "batch_analysis" {
   name   = "least-privilege"
   role   = aws_iam_role.batch_analysis[0].id
   policy = data.aws_iam_policy_document.batch_analysis[0].json
+}
+
+# The Custom Labels machines (training, lease, idle stop): the functions their ASL names and the
+# machines they start (without .sync: StartExecution only), as locals.tf derives them.
+resource "aws_iam_role" "custom_labels" {
+  for_each = local.custom_labels_names
+
+  name               = "${each.value}-sfn"
+  description        = "Execution role of the ${each.value} state machine"
+  assume_role_policy = data.aws_iam_policy_document.states_assume.json
+}
+
+data "aws_iam_policy_document" "custom_labels" {
+  for_each = local.custom_labels_names
+
+  source_policy_documents = [data.aws_iam_policy_document.states_observability.json]
+
+  statement {
+    sid       = "InvokeFunctions"
+    actions   = ["lambda:InvokeFunction"]
+    resources = flatten([for k in local.custom_labels_function_keys[each.key] : [local.function_arns[k], "${local.function_arns[k]}:*"]])
+  }
+
+  dynamic "statement" {
+    for_each = length(local.custom_labels_children[each.key]) > 0 ? [1] : []
+    content {
+      sid       = "StartExecutions"
+      actions   = ["states:StartExecution"]
+      resources = [for t in local.custom_labels_children[each.key] : local.custom_labels_arns[t]]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "custom_labels" {
+  for_each = local.custom_labels_names
+
+  name   = "least-privilege"
+  role   = aws_iam_role.custom_labels[each.key].id
+  policy = data.aws_iam_policy_document.custom_labels[each.key].json
 }
 
 # --- API Gateway service integrations --------------------------------------------------------
@@ -547,4 +633,37 @@ resource "aws_iam_role_policy" "scheduler" {
   name   = "least-privilege"
   role   = aws_iam_role.scheduler[0].id
   policy = data.aws_iam_policy_document.scheduler[0].json
+}
+
+# The Custom Labels sweep's schedule: it starts the idle-stop machine in sweep mode (scheduler.tf).
+resource "aws_iam_role" "custom_labels_sweep" {
+  name               = "${var.name_prefix}-custom-labels-sweep"
+  description        = "Role EventBridge Scheduler assumes to start the Custom Labels sweep (idle-stop machine)"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+}
+
+data "aws_iam_policy_document" "custom_labels_sweep" {
+  statement {
+    sid       = "StartSweep"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.custom_labels["custom_labels_idle_stop"].arn]
+  }
+
+  statement {
+    sid       = "DeadLetter"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.custom_labels_sweep_dlq.arn]
+  }
+
+  statement {
+    sid       = "ScheduleKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "custom_labels_sweep" {
+  name   = "least-privilege"
+  role   = aws_iam_role.custom_labels_sweep.id
+  policy = data.aws_iam_policy_document.custom_labels_sweep.json
 }

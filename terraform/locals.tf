@@ -56,7 +56,7 @@ locals {
   manifest_known_keys = [
     "description", "handler", "memory_mb", "timeout_s", "rekognition_actions",
     "reads_images", "writes_results", "writes_table", "writes_uploads", "reads_results", "queries_batch_index",
-    "writes_custom_labels_output", "starts_image_analysis",
+    "writes_custom_labels_output", "starts_image_analysis", "writes_model_leases", "queries_model_leases",
   ]
   manifest_unknown_keys = {
     for k, f in local.functions : k => sort(setsubtract(keys(f), local.manifest_known_keys))
@@ -69,6 +69,8 @@ locals {
   uploads_prefix       = "uploads/"
   custom_labels_prefix = "custom-labels/" # Custom Labels training output in the results bucket
   table_name           = "${var.name_prefix}-results"
+  # The sparse index of Custom Labels lease items whose model may run unattended (the sweep reads it).
+  model_lease_index = "model-lease-index"
 
   image_analysis_name = "${var.name_prefix}-image-analysis"
   # From the name, not the resource: the upload trigger's environment needs it, and the state
@@ -79,6 +81,28 @@ locals {
   batch_analysis_asl_path = "${local.repo_root}/statemachines/batch_analysis.asl.json"
   # The batch state machine is deployed only once its ASL file exists.
   batch_enabled = fileexists(local.batch_analysis_asl_path)
+
+  # The Custom Labels machines (docs/custom-labels.md): training, the model lease, the idle stop.
+  # Each role grants what its ASL names: the functions (${<name>_function_arn}) and the state
+  # machines it starts, by placeholder (${<template>_state_machine_arn}) or as itself
+  # ($$.StateMachine.Id). They start each other without .sync, so StartExecution is all they need.
+  # Their ARNs are built from their names, so the machines, roles and policies can refer to each
+  # other without a dependency cycle.
+  custom_labels_templates = ["custom_labels_training", "custom_labels_lease", "custom_labels_idle_stop"]
+  custom_labels_names     = { for t in local.custom_labels_templates : t => "${var.name_prefix}-${replace(t, "_", "-")}" }
+  custom_labels_arns      = { for t, name in local.custom_labels_names : t => "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${name}" }
+  custom_labels_asl_raw   = { for t in local.custom_labels_templates : t => file("${local.repo_root}/statemachines/${t}.asl.json") }
+  custom_labels_function_keys = {
+    for t, raw in local.custom_labels_asl_raw : t => distinct([
+      for m in regexall("\\$\\{([a-z0-9_]+)_function_arn\\}", raw) : m[0] if contains(keys(local.functions), m[0])
+    ])
+  }
+  custom_labels_children = {
+    for t, raw in local.custom_labels_asl_raw : t => distinct(concat(
+      [for m in regexall("\\$\\{([a-z0-9_]+)_state_machine_arn\\}", raw) : m[0]],
+      strcontains(raw, "$$.StateMachine.Id") ? [t] : [],
+    ))
+  }
 
   # What each state machine may do is read from its ASL file, so its role grants exactly what the
   # definition uses: the functions it names (${<name>_function_arn} placeholders) and the

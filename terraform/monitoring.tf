@@ -18,6 +18,8 @@ locals {
   state_machine_arns = merge(
     { image_analysis = aws_sfn_state_machine.image_analysis.arn },
     local.batch_enabled ? { batch_analysis = aws_sfn_state_machine.batch_analysis[0].arn } : {},
+    # Training failures, lease failures and a failed idle watcher (a model that may stay running) alarm too.
+    { for t, machine in aws_sfn_state_machine.custom_labels : t => machine.arn },
   )
   state_machine_alarms = merge([
     for sm, arn in local.state_machine_arns : {

@@ -18,6 +18,11 @@ output "batch_analysis_state_machine_arn" {
   value       = local.batch_enabled ? aws_sfn_state_machine.batch_analysis[0].arn : null
 }
 
+output "custom_labels_state_machine_arns" {
+  description = "ARNs of the Custom Labels state machines: custom_labels_training (rekoflow train, StartExecution), custom_labels_lease, custom_labels_idle_stop."
+  value       = { for t, machine in aws_sfn_state_machine.custom_labels : t => machine.arn }
+}
+
 output "images_bucket" {
   description = "Name of the images bucket (inputs; uploads go under uploads/)."
   value       = aws_s3_bucket.images.id

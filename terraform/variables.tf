@@ -382,3 +382,20 @@ variable "upload_trigger_analyses" {
     error_message = "upload_trigger_analyses must be a non-empty list of labels, faces, text, moderation."
   }
 }
+
+variable "custom_labels_sweep_enabled" {
+  description = "Run the Custom Labels sweep on custom_labels_sweep_schedule: it restarts the idle watcher of any model in use whose watcher is gone, so a running model is always stopped once idle (docs/custom-labels.md)."
+  type        = bool
+  default     = true
+}
+
+variable "custom_labels_sweep_schedule" {
+  description = "EventBridge Scheduler expression of the Custom Labels sweep. A model whose watcher died runs at most this long past its idle time (about $4 per inference-unit hour)."
+  type        = string
+  default     = "rate(1 hour)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.custom_labels_sweep_schedule))
+    error_message = "custom_labels_sweep_schedule must be a rate(...) or cron(...) expression."
+  }
+}

@@ -6,7 +6,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from custom_labels_project.project import prepare
 from rekoflow_common.clients import rekognition_client
-from rekoflow_common.observability import correlation_id_path
 
 logger = Logger()
 tracer = Tracer()
@@ -15,7 +14,8 @@ metrics = Metrics()
 REKOGNITION = rekognition_client()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_id_path)
+# Started by an analysis the input carries its request id; started directly, the execution name stands in.
+@logger.inject_lambda_context(correlation_id_path="request.requestId || executionName")
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

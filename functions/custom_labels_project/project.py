@@ -6,6 +6,10 @@ of the data it was trained on, so the project's datasets are replaced by the one
 names. The TEST dataset is the request's testManifest or, without one, ~20% of the training images
 moved by DistributeDatasetEntries (Rekognition's auto-split). Dataset creation takes seconds: it is
 waited for here, bounded by the Lambda's remaining time.
+
+It is the first step of the training state machine, which anyone may start (``rekoflow train``,
+StartExecution, an image analysis with options.custom.training): the training options are checked
+against the request schema's ``customTraining`` and completed with their defaults here, once.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from typing import Any, Callable, Mapping
 
 from botocore.exceptions import ClientError
 
-from rekoflow_common.custom_labels import error_code, wait_until
-from rekoflow_common.errors import TrainingFailedError, TrainingTimeoutError, rekognition_errors
+from rekoflow_common.custom_labels import check_training_rules, error_code, wait_until
+from rekoflow_common.errors import RequestValidationError, TrainingFailedError, TrainingTimeoutError, rekognition_errors
+from rekoflow_common.options import CUSTOM_TRAINING_DEFAULTS
+from rekoflow_common.schema import validate_definition
 
 _DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 _FAILED = {"CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED"}
@@ -65,8 +71,20 @@ def _wait_for(rekognition: Any, arns: dict[str, str], remaining_s: Callable[[], 
     return described
 
 
+def training_request(event: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(request id, training options with defaults) from the training machine's input."""
+    request = event.get("request") or {}
+    if not isinstance(request, Mapping) or "training" not in request:
+        raise RequestValidationError("the training input needs training: {projectName, versionName, trainingManifest, ...} (options.custom.training of the request schema)")
+    validate_definition("customTraining", request["training"], "training")
+    check_training_rules(request["training"], "training")
+    training = {**CUSTOM_TRAINING_DEFAULTS, **request["training"]}
+    request_id = request.get("requestId") or event.get("executionName") or ""
+    return str(request_id), training
+
+
 def prepare(rekognition: Any, event: Mapping[str, Any], remaining_s: Callable[[], float]) -> dict[str, Any]:
-    training = event["training"]
+    request_id, training = training_request(event)
     project_arn, existing, created = ensure_project(rekognition, training["projectName"])
     for dataset in existing:
         with rekognition_errors("DeleteDataset"):
@@ -96,6 +114,8 @@ def prepare(rekognition: Any, event: Mapping[str, Any], remaining_s: Callable[[]
     described = _wait_for(rekognition, arns, remaining_s)
     stats = {kind: d.get("DatasetStats", {}) for kind, d in described.items()}
     return {
+        "requestId": request_id,
+        "training": training,
         "projectArn": project_arn,
         "projectCreated": created,
         "datasets": {"train": arns["TRAIN"], "test": arns["TEST"]},

@@ -58,6 +58,5 @@ def detect_custom_labels(rekognition: Any, s3: Any, results: ResultsLocation, it
         results=results,
         item=item,
     )
-    # The state machine sets modelStopped once it has stopped (or kept) the model.
-    output["summary"].update(projectVersionArn=item["projectVersionArn"], modelStopped=False)
+    output["summary"]["projectVersionArn"] = item["projectVersionArn"]
     return output

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from botocore.exceptions import ClientError
+
+from rekoflow_common.errors import RequestValidationError
 
 # arn:aws:rekognition:<region>:<account>:project/<project>/version/<version>/<ms>
 _VERSION_ARN = re.compile(r"^arn:aws[a-z-]*:rekognition:[a-z0-9-]+:\d{12}:project/(?P<project>[^/]+)/version/(?P<version>[^/]+)/\d+$")
@@ -25,6 +27,13 @@ def parse_version_arn(arn: str) -> VersionRef:
     if not match:
         raise ValueError(f"{arn!r} is not a Custom Labels project version ARN")
     return VersionRef(arn, match["project"], match["version"])
+
+
+def check_training_rules(training: Mapping[str, Any], field: str) -> None:
+    """What the schema's customTraining cannot state (draft-04); checked by validate_request and by the
+    training machine's first step, which anyone may start directly."""
+    if "testManifest" in training and training.get("autoSplit"):
+        raise RequestValidationError(f"{field}: give either testManifest or autoSplit=true, not both")
 
 
 def error_code(error: ClientError) -> str:

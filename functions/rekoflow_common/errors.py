@@ -89,3 +89,12 @@ class TrainingTimeoutError(RekoflowError):
 
 class ModelQualityError(RekoflowError):
     """The trained model's F1 score on the test split is below the request's minF1Score: it is not started."""
+
+
+class ModelBusyError(RekoflowError):
+    """No lease on the Custom Labels model could be had within maxPolls: as many requests as its inference
+    units allow (maxRequestsPerInferenceUnit) held it all that time, or it was being stopped (raised by the ASL)."""
+
+
+class ModelLeaseContentionError(RekoflowError):
+    """The model's lease item changed under every compare-and-swap attempt of one invocation. Retried."""

@@ -20,12 +20,15 @@ DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "text": {"wordFilter": {"minConfidence": 80.0}},
     "compare": {"similarityThreshold": 80.0, "qualityFilter": "AUTO"},
     "moderation": {"minConfidence": 60.0},
+    # keepRunning has no default: absent, the model's own setting stays (docs/custom-labels.md, "Leases").
     "custom": {
         "minConfidence": 50.0,
-        "keepRunning": False,
         "minInferenceUnits": 1,
         "pollIntervalSeconds": 60,
         "maxPolls": 60,
+        "idleStopSeconds": 900,
+        "leaseSeconds": 300,
+        "maxRequestsPerInferenceUnit": 5,
     },
 }
 

@@ -30,16 +30,17 @@ def _validator() -> Draft4Validator:
     return Draft4Validator(schema)
 
 
-def field_path(error: ValidationError) -> str:
-    """``options.labels.minConfidence`` or ``analyses[1]``; ``request`` for the top level."""
-    path = ""
+def field_path(error: ValidationError, root: str = "") -> str:
+    """``options.labels.minConfidence`` or ``analyses[1]``; ``request`` for the top level. Under ``root``
+    (e.g. ``training``) when the value checked is part of something larger."""
+    path = root
     for part in error.absolute_path:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path or "request"
 
 
-def _describe(error: ValidationError) -> str:
-    where = field_path(error)
+def _describe(error: ValidationError, root: str = "") -> str:
+    where = field_path(error, root)
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
@@ -67,3 +68,18 @@ def validate_request_schema(request: Any) -> None:
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise RequestValidationError("invalid request: " + "; ".join(problems[:3]) + more)
+
+
+@lru_cache(maxsize=None)
+def _definition_validator(name: str) -> Draft4Validator:
+    schema = request_schema()
+    return Draft4Validator({"$ref": f"#/definitions/{name}", "definitions": schema["definitions"]})
+
+
+def validate_definition(name: str, value: Any, field: str) -> None:
+    """``value`` against one of the schema's definitions (e.g. customTraining), messages under ``field``."""
+    errors = sorted(_definition_validator(name).iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        problems = [_describe(e, field) for e in errors]
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise RequestValidationError("invalid training request: " + "; ".join(problems[:3]) + more)

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from rekoflow_common.custom_labels import check_training_rules
 from rekoflow_common.errors import ImageValidationError, RequestValidationError, TransientServiceError
 from rekoflow_common.images import (
     ImageHeaderError,
@@ -29,7 +30,10 @@ from rekoflow_common.schema import validate_request_schema
 HEADER_READS = (64 * 1024, 1024 * 1024)
 # Options of the custom analysis that change how the model is run, not what it answers.
 logger = Logger(child=True)
-_CUSTOM_LIFECYCLE_OPTIONS = {"keepRunning", "minInferenceUnits", "pollIntervalSeconds", "maxPolls", "training"}
+_CUSTOM_LIFECYCLE_OPTIONS = {
+    "keepRunning", "minInferenceUnits", "pollIntervalSeconds", "maxPolls", "training",
+    "idleStopSeconds", "leaseSeconds", "maxRequestsPerInferenceUnit",
+}
 
 
 @dataclass(frozen=True)
@@ -79,11 +83,7 @@ def check_rules(request: Mapping[str, Any]) -> None:
             raise RequestValidationError(
                 "options.custom: give either projectVersionArn or training, not both"
             )
-        training = custom.get("training", {})
-        if training and "testManifest" in training and training.get("autoSplit"):
-            raise RequestValidationError(
-                "options.custom.training: give either testManifest or autoSplit=true, not both"
-            )
+        check_training_rules(custom.get("training", {}), "options.custom.training")
 
 
 def check_image(s3: Any, reference: Mapping[str, str], field: str, limits: ImageLimits) -> CheckedImage:

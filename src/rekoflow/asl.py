@@ -6,6 +6,7 @@ JSON (docs/architecture.md, ADR-1). ``$${`` is templatefile's escape for a liter
 
 from __future__ import annotations
 
+import graphlib
 import json
 import re
 from pathlib import Path
@@ -38,3 +39,18 @@ def render(text: str, variables: Mapping[str, Any]) -> str:
 
 def render_file(name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(render(template_path(name).read_text(), variables))
+
+
+def state_machines_named(text: str) -> set[str]:
+    """The templates whose ARN a template needs: its ``${<template>_state_machine_arn}`` placeholders."""
+    return {name.removesuffix("_state_machine_arn") for name in placeholders(text) if name.endswith("_state_machine_arn")}
+
+
+def creation_order(templates: list[str]) -> list[str]:
+    """The templates in an order that creates every state machine after those it starts (as Terraform's
+    dependency graph does); a cycle is an error (no state machine could be created first)."""
+    graph = {name: state_machines_named(template_path(name).read_text()) & set(templates) for name in templates}
+    try:
+        return list(graphlib.TopologicalSorter(dict(sorted(graph.items()))).static_order())
+    except graphlib.CycleError as error:
+        raise TemplateError(f"state machines that start each other (a cycle): {' -> '.join(error.args[1])}") from error

@@ -89,8 +89,8 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
     if custom:
         console.print(f"[bold]{title('custom', 'Custom labels')}[/bold]: " + (", ".join(f"{l['name']} {l['confidence']:.1f}%" for l in custom.get("labels", [])) or "none"))
         if custom.get("projectVersionArn"):
-            state = "stopped" if custom.get("modelStopped") else "[yellow]still RUNNING (billed per inference-unit hour until stopped)[/yellow]"
-            console.print(f"  model {custom['projectVersionArn']}: {state}")
+            # soft_wrap: the ARN stays whole when the output is not a terminal.
+            console.print(f"  model {custom['projectVersionArn']}: shared by a lease, stopped once idle (docs/custom-labels.md)", soft_wrap=True)
         if custom.get("training"):
             t = custom["training"]
             console.print(f"  trained in this run: F1 {t['f1Score']:.3f} on {t['testImages']} test images ({t['trainingImages']} training), {t['trainingPolls']} polls")

@@ -274,14 +274,16 @@ def from_aws(execution_arn: str, sfn: Any = None) -> Trace:
 
 
 def _child_state_machine_arn(definition: str | dict[str, Any]) -> str | None:
-    """The state machine a batch's iterations start (the ``states:startExecution`` Task's target)."""
+    """The state machine a batch's iterations start (the ``states:startExecution`` Task's target inside
+    its Map; a batch with custom also starts the Custom Labels lease machine, outside the Map)."""
     machine = json.loads(definition) if isinstance(definition, str) else definition
-    pending = [machine]
+    pending = [(machine, False)]
     while pending:
-        for state in pending.pop().get("States", {}).values():
-            if str(state.get("Resource", "")).startswith("arn:aws:states:::states:startExecution"):
+        node, in_map = pending.pop()
+        for state in node.get("States", {}).values():
+            if in_map and str(state.get("Resource", "")).startswith("arn:aws:states:::states:startExecution"):
                 return state.get("Parameters", {}).get("StateMachineArn")
-            pending.extend(_inner(state))
+            pending.extend((inner, in_map or state.get("Type") == "Map") for inner in _inner(state))
     return None
 
 

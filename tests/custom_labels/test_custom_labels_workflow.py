@@ -1,161 +1,128 @@
 """Custom Labels end to end: the real ASL in moto's interpreter, the real handlers, the real engine.
 
-One model is trained through the state machine (shared by the tests), then used by ARN; failure
-paths check the FAILED record, the execution history and that no model is left running.
+One analysis request trains a model (the training machine, nested) and infers with it; other
+requests use it by ARN through a lease. Failure paths check the FAILED record, the execution
+history and that the lease is given back. No test depends on the state an earlier test left a
+model in: a test that does gets a model version of its own (``new_model``).
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 pytest.importorskip("cv2", reason="the engine extra is not installed")
 pytest.importorskip("skimage", reason="scikit-image (dev extra) provides the photos")
 
-from custom_labels.conftest import entered_states, model_status, training_request
-from custom_labels.dataset import upload_dataset
+from custom_labels.conftest import (
+    DEADLINE_S,
+    child_executions,
+    custom_request,
+    entered_states,
+    lease_item,
+    model_status,
+    wait_for_status,
+    wait_for_watchers_to_end,
+    wait_until,
+)
 
 pytestmark = pytest.mark.engine
 
 
-def test_training_run_trains_evaluates_detects_and_stops(cl_runtime, engine_client, trained):
+def test_a_training_request_trains_in_the_training_machine_then_leases_and_detects(cl_runtime, engine_client, trained):
     record = trained["record"]
     assert record["status"] == "SUCCEEDED"
     custom = record["results"]["custom"]
     assert [label["name"] for label in custom["labels"]][:1] == ["rocket"]
     assert custom["labels"][0]["confidence"] >= 80
-    assert custom["modelStopped"] is True
     training = custom["training"]
     assert training["f1Score"] >= 0.8
     assert training["split"] == "autoSplit" and training["testImages"] >= 3 and training["trainingImages"] >= 15
-    # The poll loop ran (and was counted) several times: training lasts at least a second here.
-    states = entered_states(cl_runtime, trained["result"].arn)
-    assert states.count("Check training status") >= 2
-    assert states.count("Count training poll") == states.count("Check training status") == training["trainingPolls"]
-    for state in ("Prepare training data", "Start training", "Model good enough?", "Start model", "Wait for model", "Detect custom labels", "Stop model"):
+    parent = trained["result"].arn
+    states = entered_states(cl_runtime, parent)
+    for state in ("Train the model", "Use the trained model", "Lease the model", "Detect custom labels", "Release the lease", "Add training results"):
         assert state in states
-    assert "Stop model after failure" not in states
-    assert model_status(engine_client, trained["arn"]) == "STOPPED"
+    # The image-analysis machine has no training loop of its own: it ran in the child execution.
+    assert "Check training status" not in states
+    [training_run] = child_executions(cl_runtime, "custom_labels_training", parent)
+    checks = [e for e in cl_runtime.history(training_run)
+              if e.get("stateExitedEventDetails", {}).get("name") == "Check training status"]
+    statuses = [json.loads(e["stateExitedEventDetails"]["output"])["model"]["status"] for e in checks]
+    # Every poll was counted; the loop went on while training ran and ended when it completed.
+    assert len(statuses) == training["trainingPolls"] >= 1
+    assert statuses[-1] == "TRAINING_COMPLETED" and set(statuses[:-1]) <= {"TRAINING_IN_PROGRESS"}
+    [lease_run] = child_executions(cl_runtime, "custom_labels_lease", parent)
+    assert "Start the model" in entered_states(cl_runtime, lease_run)
     # Per-label metrics written by "Rekognition" under the results bucket.
     summary = training["evaluationSummary"]
-    evaluation = cl_runtime.read_result(summary["key"]) if summary["bucket"] == cl_runtime.config.results_bucket else None
-    assert evaluation and {r["Label"] for r in evaluation["LabelEvaluationResults"]} == {"cat", "cup", "rocket"}
-    print(f"\ntraining run through the state machine: {trained['elapsed']:.1f} s")
+    assert summary["bucket"] == cl_runtime.config.results_bucket
+    evaluation = cl_runtime.read_result(summary["key"])
+    assert {r["Label"] for r in evaluation["LabelEvaluationResults"]} == {"cat", "cup", "rocket"}
+    # The request did not stop the model; its watcher does, once the model has idled.
+    assert lease_item(cl_runtime, trained["arn"])["starts"] >= 1
+    wait_for_status(engine_client, trained["arn"], "STOPPED")
 
 
 @pytest.mark.parametrize("label", ["cat", "cup", "rocket"])
-def test_held_out_images_are_classified_with_the_model_arn(cl_runtime, engine_client, datasets, trained, label):
-    image = datasets["held_out"][label][1]
-    result = cl_runtime.analyze(
-        {"image": image, "analyses": ["custom"], "useCache": False,
-         "options": {"custom": {"projectVersionArn": trained["arn"], "pollIntervalSeconds": 1, "maxPolls": 10}}},
-        timeout_s=120,
-    )
+def test_held_out_images_are_classified_with_the_model_arn(cl_runtime, datasets, trained, label):
+    result = cl_runtime.analyze(custom_request(datasets["held_out"][label][1], trained["arn"]), timeout_s=DEADLINE_S)
     assert result.succeeded, (result.error, result.cause)
     custom = cl_runtime.get_record(result.name)["results"]["custom"]
-    assert custom["labels"][0]["name"] == label
-    assert custom["modelStopped"] is True and custom["projectVersionArn"] == trained["arn"]
+    assert custom["labels"][0]["name"] == label and custom["projectVersionArn"] == trained["arn"]
     states = entered_states(cl_runtime, result.arn)
-    assert "Check model status" in states and "Start model" in states and "Prepare training data" not in states
-    assert model_status(engine_client, trained["arn"]) == "STOPPED"
+    assert "Use the given model" in states and "Train the model" not in states and "Release the lease" in states
+    assert result.name not in lease_item(cl_runtime, trained["arn"])["holders"]
 
 
-def test_keep_running_leaves_the_model_running(cl_runtime, engine_client, datasets, trained):
-    image = datasets["held_out"]["cat"][0]
-    request = {"image": image, "analyses": ["custom"], "useCache": False,
-               "options": {"custom": {"projectVersionArn": trained["arn"], "keepRunning": True, "pollIntervalSeconds": 1, "maxPolls": 10}}}
-    result = cl_runtime.analyze(request, timeout_s=120)
-    assert result.succeeded, (result.error, result.cause)
-    custom = cl_runtime.get_record(result.name)["results"]["custom"]
-    assert custom["modelStopped"] is False and custom["labels"][0]["name"] == "cat"
-    assert model_status(engine_client, trained["arn"]) == "RUNNING"
-    assert "Stop model" not in entered_states(cl_runtime, result.arn)
-    # A model that is already RUNNING is used as it is (no start), then stopped.
-    request["options"]["custom"]["keepRunning"] = False
-    request.pop("requestId")
-    again = cl_runtime.analyze({**request, "image": datasets["held_out"]["cup"][0]}, timeout_s=120)
-    assert again.succeeded, (again.error, again.cause)
-    states = entered_states(cl_runtime, again.arn)
-    assert "Start model" not in states and "Stop model" in states
-    assert model_status(engine_client, trained["arn"]) == "STOPPED"
-
-
-def test_detection_error_after_start_stops_the_model_before_failing(cl_runtime, engine_client, datasets, trained, monkeypatch):
+def test_a_detection_error_gives_the_lease_back_and_the_model_is_stopped_when_idle(cl_runtime, engine_client, datasets, new_model, engine_calls, monkeypatch):
     from rekoflow.engine import dispatch, errors
+
+    arn = new_model()
+    engine_calls.reset()
 
     def broken(params, ctx):
         raise errors.invalid_parameter("simulated: the image can't be used by this model")
 
     monkeypatch.setitem(dispatch.OPERATIONS, "DetectCustomLabels", broken)
-    result = cl_runtime.analyze(
-        {"image": datasets["held_out"]["cup"][1], "analyses": ["custom"], "useCache": False,
-         "options": {"custom": {"projectVersionArn": trained["arn"], "pollIntervalSeconds": 1, "maxPolls": 10}}},
-        timeout_s=120,
-    )
+    result = cl_runtime.analyze(custom_request(datasets["held_out"]["cup"][1], arn), timeout_s=DEADLINE_S)
     assert result.status == "FAILED"
     record = cl_runtime.get_record(result.name)
-    assert record["status"] == "FAILED"
-    assert record["error"] == "RekognitionRequestError"
+    assert record["status"] == "FAILED" and record["error"] == "RekognitionRequestError"
     assert "simulated" in record["cause"]
     states = entered_states(cl_runtime, result.arn)
-    assert states.index("Start model") < states.index("Detect custom labels") < states.index("Stop model after failure")
-    assert states[-3:] == ["Custom labels failed", "Record failure", "Analysis failed"] or "Custom labels failed" in states
-    assert model_status(engine_client, trained["arn"]) == "STOPPED"
+    assert states.index("Lease the model") < states.index("Detect custom labels") < states.index("Release the lease after failure")
+    assert states[-2:] == ["Record failure", "Analysis failed"]
+    assert lease_item(cl_runtime, arn)["holders"] == {}
+    wait_for_status(engine_client, arn, "STOPPED")
+    wait_for_watchers_to_end(cl_runtime, arn)
+    assert engine_calls.starts(arn) == 1 and engine_calls.stops(arn) == 1
 
 
-def test_unknown_model_arn_fails_without_starting_anything(cl_runtime, datasets, trained):
+def test_unknown_model_arn_fails_without_starting_anything(cl_runtime, datasets, trained, engine_calls):
     arn = trained["arn"].replace("/version/v1/", "/version/nope/")
-    result = cl_runtime.analyze(
-        {"image": datasets["held_out"]["cup"][0], "analyses": ["custom"], "useCache": False,
-         "options": {"custom": {"projectVersionArn": arn, "pollIntervalSeconds": 0, "maxPolls": 2}}},
-        timeout_s=60,
-    )
+    result = cl_runtime.analyze(custom_request(datasets["held_out"]["cup"][0], arn, maxPolls=2), timeout_s=DEADLINE_S)
     record = cl_runtime.get_record(result.name)
     assert result.status == "FAILED" and record["error"] == "RekognitionRequestError"
     assert "does not exist" in record["cause"]
-    assert "Start model" not in entered_states(cl_runtime, result.arn)
+    [lease_run] = child_executions(cl_runtime, "custom_labels_lease", result.arn)
+    assert "Start the model" not in entered_states(cl_runtime, lease_run)
+    assert engine_calls.starts(arn) == 0
+    assert lease_item(cl_runtime, arn)["holders"] == {}
 
 
-def test_training_with_one_label_fails_with_the_reason(cl_runtime, engine_client, datasets):
-    manifest, images = upload_dataset(cl_runtime, "datasets/only-cats", per_class=4, seed=7, classes=("cat",))
-    request = training_request(images["cat"][0], {"projectName": "cats-only", "versionName": "v1", "trainingManifest": manifest})
-    result = cl_runtime.analyze(request, timeout_s=120)
-    assert result.status == "FAILED"
+def test_a_model_that_is_still_training_is_not_usable(cl_runtime, engine_client, datasets, monkeypatch):
+    monkeypatch.setenv("REKOFLOW_ENGINE_MIN_TRAINING_SECONDS", "600")
+    project = engine_client.create_project(ProjectName="slow-model")["ProjectArn"]
+    manifest = datasets["manifest"]
+    arn = engine_client.create_project_version(
+        ProjectArn=project, VersionName="v1", OutputConfig={"S3Bucket": cl_runtime.results_bucket, "S3KeyPrefix": "custom-labels/slow/"},
+        TrainingData={"Assets": [{"GroundTruthManifest": {"S3Object": {"Bucket": manifest["bucket"], "Name": manifest["key"]}}}]},
+        TestingData={"AutoCreate": True},
+    )["ProjectVersionArn"]
+    result = cl_runtime.analyze(custom_request(datasets["held_out"]["cup"][0], arn), timeout_s=DEADLINE_S)
     record = cl_runtime.get_record(result.name)
-    assert record["status"] == "FAILED" and record["error"] == "TrainingFailedError"
-    assert "at least 2 labels" in record["cause"]
-    states = entered_states(cl_runtime, result.arn)
-    assert "Training failed" in states and "Start model" not in states
-
-
-def test_training_poll_loop_is_bounded(cl_runtime, datasets, monkeypatch):
-    monkeypatch.setenv("REKOFLOW_ENGINE_MIN_TRAINING_SECONDS", "30")
-    request = training_request(
-        datasets["held_out"]["cat"][0],
-        {"projectName": "slow", "versionName": "v1", "trainingManifest": datasets["manifest"],
-         "maxTrainingPolls": 2, "trainingPollIntervalSeconds": 0},
-    )
-    result = cl_runtime.analyze(request, timeout_s=60)
-    record = cl_runtime.get_record(result.name)
-    assert result.status == "FAILED" and record["error"] == "TrainingTimeoutError"
-    assert "did not finish within 2 polls" in record["cause"] and "TRAINING_IN_PROGRESS" in record["cause"]
-    states = entered_states(cl_runtime, result.arn)
-    assert states.count("Check training status") == 2 and "Start model" not in states
-
-
-def test_model_below_the_f1_gate_is_not_started(cl_runtime, engine_client, datasets):
-    # A test split whose labels are all wrong: the model is fine, its measured F1 is 0.
-    test_manifest, _ = upload_dataset(cl_runtime, "datasets/mislabelled", per_class=2, seed=900,
-                                      relabel={"cat": "cup", "cup": "rocket", "rocket": "cat"})
-    request = training_request(
-        datasets["held_out"]["cat"][0],
-        {"projectName": "gated", "versionName": "v1", "trainingManifest": datasets["manifest"],
-         "testManifest": test_manifest, "minF1Score": 0.5},
-    )
-    result = cl_runtime.analyze(request, timeout_s=120)
-    record = cl_runtime.get_record(result.name)
-    assert result.status == "FAILED" and record["error"] == "ModelQualityError"
-    assert "below minF1Score 0.5" in record["cause"]
-    states = entered_states(cl_runtime, result.arn)
-    assert "Model below quality bar" in states and "Start model" not in states
-    arn = record["cause"].split("the model ")[1].split(" ")[0]
-    assert model_status(engine_client, arn) == "TRAINING_COMPLETED"
+    assert result.status == "FAILED" and record["error"] == "ModelNotReadyError"
+    assert "TRAINING_IN_PROGRESS" in record["cause"]
+    assert model_status(engine_client, arn) == "TRAINING_IN_PROGRESS"
+    wait_until(lambda: lease_item(cl_runtime, arn)["holders"] == {}, "the lease to be given back")

@@ -19,7 +19,7 @@ def child_name(batch_id: str, key: str) -> str:
 
 def test_the_longest_accepted_batch_id_names_children_within_80_characters():
     longest = "a" * MAX_BATCH_ID_CHARS
-    assert check_batch({"batchId": longest}) == {"batchId": longest, "resultsPrefix": f"batches/{longest}"}
+    assert check_batch({"batchId": longest}) == {"batchId": longest, "resultsPrefix": f"batches/{longest}", "model": None}
     assert len(child_name(longest, "any/key.png")) == 80
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from rekoflow.local import process
 from rekoflow.local.client import StackClient
+from rekoflow.paths import statemachines_dir
 from stack.conftest import boto3_client, cli
 from support.images import image_bytes
 
@@ -24,7 +25,9 @@ def test_up_status_down(stack_process):
     status = stack_process()
     state = stack_process.state_dir
     assert status["endpoint"].startswith("http://127.0.0.1:") and status["stateDir"] == str(state)
-    assert set(status["resources"]["stateMachines"]) == {"image_analysis", "batch_analysis"}
+    # Every template of statemachines/ (image analysis, batch, the Custom Labels machines).
+    assert set(status["resources"]["stateMachines"]) == {p.name.removesuffix(".asl.json") for p in statemachines_dir().glob("*.asl.json")} >= {
+        "image_analysis", "batch_analysis", "custom_labels_training", "custom_labels_lease", "custom_labels_idle_stop"}
     shown = cli("status", "--json", "--state-dir", str(state))
     assert shown.returncode == 0 and json.loads(shown.stdout)["pid"] == status["pid"]
     again = cli("up", "--detach", "--state-dir", str(state))

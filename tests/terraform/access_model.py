@@ -13,7 +13,9 @@ The sources, none of them the IAM code under test:
   *as the principal accessing the table*); the buckets' AWS-managed ``aws/s3`` key needs nothing
   (its key policy admits every principal of the account through S3);
 - what each AWS service documents that it needs for a feature (``SERVICE_NEEDS``): a Distributed
-  Map's redrive, ``startExecution.sync`` and its EventBridge rule, X-Ray, log delivery.
+  Map's redrive, ``startExecution.sync`` and its EventBridge rule (for every child machine a Task
+  starts, named by its ARN or, for a machine that starts itself, by ``$$.StateMachine.Id``), X-Ray,
+  log delivery.
 
 A requirement is one ``(action, resource, condition)`` triple; a policy is exploded into the same
 triples, so "the policies grant exactly that" is a set comparison with a readable difference.
@@ -79,6 +81,9 @@ FLAG_GRANTS: dict[str, list[tuple[str, str, dict | None]]] = {
     ],
     "queries_batch_index": [("dynamodb:Query", "{table}/index/batch-index", None)],
     "writes_uploads": [("s3:PutObject", "{images}/uploads/*", None)],
+    # Custom Labels lease items: read, then a conditional put (compare-and-swap, model_leases.py).
+    "writes_model_leases": [("dynamodb:GetItem", "{table}", None), ("dynamodb:PutItem", "{table}", None)],
+    "queries_model_leases": [("dynamodb:Query", "{table}/index/{lease_index}", None)],
     # The grant behind CreateProjectVersion's output (IMPLIED_BY_ACTION): the need comes from the action.
     "writes_custom_labels_output": [],
     # The upload trigger starts analyses of the image-analysis machine, and only those.
@@ -98,6 +103,13 @@ def _custom_labels_output_prefix() -> str:
 IMPLIED_BY_ACTION: dict[str, list[tuple[str, Any]]] = {
     "rekognition:CreateProjectVersion": [("s3:PutObject", lambda: "{results}/" + _custom_labels_output_prefix() + "*")],
 }
+
+def _lease_index() -> str:
+    """The index the sweep queries (its code is the source)."""
+    from rekoflow_common.model_leases import LEASE_INDEX
+
+    return LEASE_INDEX
+
 
 def _validate_batch_prefix() -> str:
     from validate_batch.batch_input import BATCH_RESULTS_PREFIX
@@ -170,7 +182,7 @@ class Stack:
         return out
 
     def fill(self, template: str) -> str:
-        return template.format(images=self.images, results=self.results, table=self.table["arn"],
+        return template.format(images=self.images, results=self.results, table=self.table["arn"], lease_index=_lease_index(),
                                image_machine=self.r["aws_sfn_state_machine.image_analysis"]["arn"])
 
     # --- requirements -----------------------------------------------------------------------
@@ -216,6 +228,7 @@ class Stack:
             needs |= {Grant(a, "*") for a in XRAY + XRAY_SAMPLING}
         if machine["logging_configuration"][0]["level"] != "OFF":
             needs |= {Grant(a, "*") for a in SFN_LOG_DELIVERY}
+        self._machine = machine
         for state in iter_states(definition):
             needs |= self.state_needs(state, machine)
         return needs
@@ -254,7 +267,10 @@ class Stack:
             assert table == self.table["name"], f"{service} on unknown table {table}"
             return self.table_access([f"dynamodb:{match.group(1)[0].upper()}{match.group(1)[1:]}"], self.table["arn"])
         if service in ("states:startExecution", "states:startExecution.sync", "states:startExecution.sync:2"):
-            child = parameters["StateMachineArn"]
+            if parameters.get("StateMachineArn.$") == "$$.StateMachine.Id":
+                child = self._machine["arn"]  # the machine starts itself (a successor, the sweep's watchers)
+            else:
+                child = parameters["StateMachineArn"]
             assert child in self.machines, f"{child} is not a state machine of this stack"
             name = self.machines[child][1]["name"]
             needs = {Grant("states:StartExecution", child)}

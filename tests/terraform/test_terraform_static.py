@@ -339,7 +339,13 @@ def test_state_machine_roles_invoke_exactly_the_functions_their_asl_names():
     batch_keys = _asl_function_keys("batch_analysis.asl.json")
     assert image_keys <= set(MANIFEST) and batch_keys <= set(MANIFEST)
     assert "summarize_batch" not in image_keys and "create_upload_url" not in image_keys
-    assert batch_keys == {"summarize_batch", "validate_batch"}
+    # (release_model_lease: a batch with custom gives back the model lease it took for the run)
+    assert batch_keys == {"summarize_batch", "validate_batch", "release_model_lease"}
+    # the Custom Labels machines' roles invoke what their ASL names, derived the same way (locals.tf)
+    custom = _by_sid(_policy_documents()["custom_labels"])
+    assert _list(custom["InvokeFunctions"]["resources"]) == [
+        "${flatten([for k in local.custom_labels_function_keys[each.key] : ['${local.function_arns[k]}', '${local.function_arns[k]}:*']])}"]
+    assert TEXT["locals.tf"].count(f"regexall({hcl_regex}, raw)") == 1
 
 
 def test_state_machine_dynamodb_actions_come_from_the_asl():
@@ -356,10 +362,14 @@ def test_only_the_batch_role_starts_the_batch_machine_and_its_children():
             if "states:StartExecution" in _list(statement.get("actions", [])):
                 start[name] = _list(statement["resources"])
     assert start == {
-        "batch_analysis": ["${aws_sfn_state_machine.image_analysis.arn}", "${local.batch_analysis_arn}"],
+        "batch_analysis": ["${aws_sfn_state_machine.image_analysis.arn}", "${local.batch_analysis_arn}", '${local.custom_labels_arns["custom_labels_lease"]}'],
         "api": ["${aws_sfn_state_machine.image_analysis.arn}"],
         "scheduler": ["${aws_sfn_state_machine.batch_analysis[0].arn}"],
         "lambda": ["${local.image_analysis_arn}"],  # the starts_image_analysis flag: start_upload_analysis
+        # Custom Labels: the image analysis nests training and lease; those machines start what their ASL names.
+        "image_analysis": ['${local.custom_labels_arns["custom_labels_training"]}', '${local.custom_labels_arns["custom_labels_lease"]}'],
+        "custom_labels": ["${[for t in local.custom_labels_children[each.key] : local.custom_labels_arns[t]]}"],
+        "custom_labels_sweep": ['${aws_sfn_state_machine.custom_labels["custom_labels_idle_stop"].arn}'],
     }
 
 
@@ -369,7 +379,8 @@ def test_batch_role_grants():
                                "InvokeFunctions", "ListImages", "WriteBatchResults", "ResultsTable", "ResultsTableKey"}
     prefix = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:"
     assert sorted(_list(statements["ManageChildExecutions"]["actions"])) == ["states:DescribeExecution", "states:StopExecution"]
-    assert _list(statements["ManageChildExecutions"]["resources"]) == [prefix + "${local.image_analysis_name}:*"]
+    assert _list(statements["ManageChildExecutions"]["resources"]) == [
+        prefix + "${local.image_analysis_name}:*", "${" + f'"{prefix}${{local.custom_labels_names["custom_labels_lease"]}}:*"' + "}"]
     # Redriving a failed batch redrives its Map Run's child workflow executions.
     assert sorted(_list(statements["ManageMapRunExecutions"]["actions"])) == [
         "states:DescribeExecution", "states:RedriveExecution", "states:StopExecution"]
@@ -422,7 +433,8 @@ def test_every_state_machine_has_a_failed_executions_alarm():
     assert "batch_analysis = aws_sfn_state_machine.batch_analysis[0].arn" in TEXT["monitoring.tf"], arns
     assert "image_analysis = aws_sfn_state_machine.image_analysis.arn" in TEXT["monitoring.tf"]
     assert 'metric = "ExecutionsFailed"' in TEXT["monitoring.tf"]
-    assert set(_resources("aws_sfn_state_machine")) == {"image_analysis", "batch_analysis"}
+    assert "for t, machine in aws_sfn_state_machine.custom_labels : t => machine.arn" in TEXT["monitoring.tf"]
+    assert set(_resources("aws_sfn_state_machine")) == {"image_analysis", "batch_analysis", "custom_labels"}
 
 
 # ----- one declaration of each function's environment and of the table, read by Terraform and the local stack
@@ -472,7 +484,7 @@ def test_results_table_comes_from_the_shared_declaration():
     assert "dynamic" in table and {"attribute", "global_secondary_index"} <= {next(iter(d)) for d in table["dynamic"]}
     request = declarations.create_table_request("t")
     assert {a["AttributeName"] for a in request["AttributeDefinitions"]} == set(declarations.results_table()["attributes"])
-    assert [i["IndexName"] for i in request["GlobalSecondaryIndexes"]] == ["status-created-index", "batch-index"]
+    assert [i["IndexName"] for i in request["GlobalSecondaryIndexes"]] == ["status-created-index", "batch-index", "model-lease-index"]
 
 
 def test_local_settings_are_terraforms_defaults():

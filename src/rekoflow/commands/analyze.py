@@ -31,13 +31,35 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--analyses", default=None, help=f"comma-separated: {', '.join(ANALYSES)} (default {DEFAULT_ANALYSES}; compare when --target is given)")
     parser.add_argument("--target", type=Path, help="second image for face comparison (adds 'compare')")
     parser.add_argument("--model", metavar="ARN", help="Custom Labels project version ARN (adds 'custom')")
-    parser.add_argument("--keep-running", action="store_true", help="leave the Custom Labels model running afterwards")
+    add_model_arguments(parser)
     parser.add_argument("--min-confidence", type=float, help="minimum confidence for labels, faces and moderation")
     parser.add_argument("--request-id", help="idempotency key (default: generated)")
     parser.add_argument("--no-cache", action="store_true", help="analyse again even if the same image was analysed before")
     parser.add_argument("--json", action="store_true", help="print the stored record as JSON")
     parser.add_argument("--out", type=Path, default=Path("out"), help="where record.json and the annotated image go (default ./out/REQUEST_ID/)")
     add_stack_arguments(parser)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The Custom Labels model's lifecycle options (docs/custom-labels.md, "Leases"), shared with `rekoflow batch`."""
+    parser.add_argument("--keep-running", action="store_true", help="pin the Custom Labels model: never stop it automatically (until a request with --auto-stop)")
+    parser.add_argument("--auto-stop", action="store_true", help="undo --keep-running: stop the model once it has been idle")
+    parser.add_argument("--idle-stop", type=int, default=None, metavar="SECONDS", help="stop the model once no request has used it for this long (default 900)")
+
+
+def custom_options(args: argparse.Namespace) -> dict[str, Any]:
+    """options.custom for --model: the model, local polling (the engine starts a model in about a second, not
+    minutes: poll every 2 s, not the production 60 s) and the lifecycle flags the user gave."""
+    if args.keep_running and args.auto_stop:
+        raise CommandError("--keep-running and --auto-stop contradict each other")
+    if args.idle_stop is not None and not 0 <= args.idle_stop <= 86400:
+        raise CommandError("--idle-stop must be between 0 and 86400 seconds")
+    options: dict[str, Any] = {"projectVersionArn": args.model, "pollIntervalSeconds": 2, "maxPolls": 300}
+    if args.keep_running or args.auto_stop:
+        options["keepRunning"] = bool(args.keep_running)
+    if args.idle_stop is not None:
+        options["idleStopSeconds"] = args.idle_stop
+    return options
 
 
 def parse_analyses(args: argparse.Namespace) -> list[str]:
@@ -74,10 +96,7 @@ def build_request(args: argparse.Namespace, analyses: list[str], image: dict, ta
     if target:
         options["compare"] = {"targetImage": target}
     if "custom" in analyses:
-        # The local engine starts a model in about a second: poll every 2 s, not the production 60 s.
-        options.setdefault("custom", {}).update(
-            {"projectVersionArn": args.model, "keepRunning": bool(args.keep_running), "pollIntervalSeconds": 2, "maxPolls": 300}
-        )
+        options.setdefault("custom", {}).update(custom_options(args))
     if options:
         request["options"] = options
     if args.no_cache:

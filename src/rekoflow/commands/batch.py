@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rekoflow.cli import CommandError
-from rekoflow.commands.analyze import ANALYSES
+from rekoflow.commands.analyze import ANALYSES, add_model_arguments, custom_options
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
 from rekoflow.local.client import StackClient
 from rekoflow.report import describe_cost
@@ -34,7 +34,9 @@ MAX_IMAGE_BYTES = 15 * 1024 * 1024
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("batch", help="analyse every image in a folder or under an S3 prefix, locally", description=__doc__)
     parser.add_argument("source", help="a local folder (uploaded to the local images bucket) or s3://BUCKET/PREFIX in the local stack")
-    parser.add_argument("--analyses", default=DEFAULT_ANALYSES, help=f"comma-separated: labels, faces, text, moderation (default {DEFAULT_ANALYSES})")
+    parser.add_argument("--analyses", default=DEFAULT_ANALYSES, help=f"comma-separated: labels, faces, text, moderation, custom (default {DEFAULT_ANALYSES}; custom needs --model)")
+    parser.add_argument("--model", metavar="ARN", help="Custom Labels project version ARN for 'custom' (adds it): leased for the whole batch, started once")
+    add_model_arguments(parser)
     parser.add_argument("--batch-id", help="batch id, also the execution name and the prefix of every child execution (default: generated)")
     parser.add_argument("--max-concurrency", type=int, default=5, metavar="N", help="child executions at once; keep it within the Rekognition TPS quota (default 5)")
     parser.add_argument("--tolerated-failure-percentage", type=float, default=10.0, metavar="PCT", help="the batch fails when more images fail (default 10)")
@@ -48,11 +50,15 @@ def new_batch_id() -> str:
     return time.strftime("batch-%Y%m%d-%H%M%S-") + hashlib.sha256(str(time.time_ns()).encode()).hexdigest()[:6]
 
 
-def parse_analyses(text: str) -> list[str]:
+def parse_analyses(text: str, model: str | None = None) -> list[str]:
     chosen = [a.strip() for a in text.split(",") if a.strip()]
-    unknown = [a for a in chosen if a not in ANALYSES or a in ("compare", "custom")]
+    if model and "custom" not in chosen:
+        chosen.append("custom")
+    unknown = [a for a in chosen if a not in ANALYSES or a == "compare"]
     if unknown or not chosen:
-        raise CommandError(f"unsupported analysis {', '.join(unknown) or '(none)'} for a batch (choose from labels, faces, text, moderation)")
+        raise CommandError(f"unsupported analysis {', '.join(unknown) or '(none)'} for a batch (choose from labels, faces, text, moderation, custom)")
+    if "custom" in chosen and not model:
+        raise CommandError("'custom' needs --model ARN (train one with `rekoflow train`)")
     return chosen
 
 
@@ -138,6 +144,9 @@ def describe_findings(record: dict[str, Any]) -> str:
             parts.append(f"{results[name].get('count', 0)} {word}")
     if results.get("moderation"):
         parts.append("flagged" if results["moderation"].get("flagged") else "safe")
+    custom = results.get("custom")
+    if custom:
+        parts.append("custom: " + (", ".join(f"{l['name']} {l['confidence']:.0f}%" for l in custom.get("labels", [])[:3]) or "none"))
     return "; ".join(parts) or "-"
 
 
@@ -177,7 +186,7 @@ def print_summary(console: Console, summary: dict[str, Any], records: list[dict[
 
 def run(args: argparse.Namespace) -> int:
     console = Console()
-    analyses = parse_analyses(args.analyses)
+    analyses = parse_analyses(args.analyses, args.model)
     batch_id = args.batch_id or new_batch_id()
     if not BATCH_ID.match(batch_id):
         raise CommandError(f"batch id {batch_id!r}: 1-40 letters, digits, '-' or '_', starting with a letter or digit")
@@ -206,6 +215,8 @@ def run(args: argparse.Namespace) -> int:
         "maxConcurrency": args.max_concurrency,
         "toleratedFailurePercentage": args.tolerated_failure_percentage,
     }
+    if "custom" in analyses:
+        batch_input["options"] = {"custom": custom_options(args)}
     if args.no_cache:
         batch_input["useCache"] = False
     started = time.monotonic()

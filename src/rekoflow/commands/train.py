@@ -1,15 +1,16 @@
-"""`rekoflow train FOLDER --project NAME`: train a Custom Labels model through the state machine, locally.
+"""`rekoflow train FOLDER --project NAME`: train a Custom Labels model with the training state machine, locally.
 
 FOLDER has one sub-folder per label (``FOLDER/cat/*.jpg``, ``FOLDER/dog/*.png``...). The images are
-uploaded to the local images bucket with a GroundTruth manifest, and one analysis request with
-``analyses: ["custom"]`` and ``options.custom.training`` runs the whole loop: datasets, training
-(polled), the F1 gate, start, a detection on one of the images, stop. The model is left STOPPED;
-use it later with ``rekoflow analyze IMAGE --model ARN``.
+uploaded to the local images bucket with a GroundTruth manifest, and one execution of the training
+state machine (statemachines/custom_labels_training.asl.json) prepares the datasets, trains (polled),
+evaluates and applies the F1 gate. The new version is not started: the first request that uses it
+(``rekoflow analyze IMAGE --model ARN``) starts it, and it stops once it has been idle.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import time
@@ -21,7 +22,7 @@ from rich.table import Table
 
 from rekoflow.cli import CommandError
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
-from rekoflow.local.client import TERMINAL_STATUSES, new_request_id
+from rekoflow.local.client import TERMINAL_STATUSES
 
 NAME_HELP = "letters, digits, '_', '.', '-' (Rekognition's rule)"
 
@@ -37,7 +38,7 @@ def register(subparsers: Any) -> None:
     split.add_argument("--test-folder", type=Path, help="test images, one sub-folder per label (instead of a split)")
     parser.add_argument("--poll-interval", type=int, default=1, metavar="SECONDS", help="seconds between status polls (default 1 locally; the workflow's production default is 120 s for training, 60 s for start)")
     parser.add_argument("--max-training-polls", type=int, default=600, help="give up on training after this many polls (default 600)")
-    parser.add_argument("--json", action="store_true", help="print the stored record as JSON")
+    parser.add_argument("--json", action="store_true", help="print the training result (model ARN, F1, per-label metrics) as JSON")
     add_stack_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -88,7 +89,8 @@ def upload_split(stack: Any, labels: dict[str, list[Path]], prefix: str) -> tupl
     return manifest, len(lines)
 
 
-def build_request(args: argparse.Namespace, image: dict, training_manifest: dict, test_manifest: dict | None) -> dict[str, Any]:
+def build_training(args: argparse.Namespace, training_manifest: dict, test_manifest: dict | None) -> dict[str, Any]:
+    """The training machine's input: options.custom.training of the request schema."""
     training: dict[str, Any] = {
         "projectName": args.project,
         "versionName": args.version,
@@ -101,13 +103,11 @@ def build_request(args: argparse.Namespace, image: dict, training_manifest: dict
         training["testManifest"] = test_manifest
     else:
         training["autoSplit"] = True
-    return {
-        "requestId": new_request_id(),
-        "image": image,
-        "analyses": ["custom"],
-        "useCache": False,
-        "options": {"custom": {"training": training, "pollIntervalSeconds": args.poll_interval, "maxPolls": 120, "keepRunning": False}},
-    }
+    return {"training": training}
+
+
+def new_training_id() -> str:
+    return time.strftime("train-%Y%m%d-%H%M%S-") + hashlib.sha256(str(time.time_ns()).encode()).hexdigest()[:8]
 
 
 def progress(stack: Any, arn: str) -> tuple[str, str, int, str | None]:
@@ -119,16 +119,17 @@ def progress(stack: Any, arn: str) -> tuple[str, str, int, str | None]:
             state = event["stateEnteredEventDetails"]["name"]
             polls += state == "Check training status"
         exited = event.get("stateExitedEventDetails")
-        if exited and exited["name"] in ("Check training status", "Check whether model is running"):
+        if exited and exited["name"] == "Check training status":
             try:
-                status = json.loads(exited.get("output") or "{}")["custom"]["model"]["status"]
+                status = json.loads(exited.get("output") or "{}")["model"]["status"]
             except (KeyError, TypeError, ValueError):
                 pass
     return execution, state, polls, status
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    # soft_wrap: an ARN is printed whole even when the output is not a terminal (rich wraps at 80 columns then).
+    console = Console(soft_wrap=True)
     if not 0 <= args.min_f1 <= 1:
         raise CommandError("--min-f1 must be between 0 and 1")
     if args.test_split is not None and not 0 < args.test_split < 1:
@@ -149,51 +150,60 @@ def run(args: argparse.Namespace) -> int:
     else:
         train, test_count = labels, 0
     training_manifest, train_count = upload_split(stack, train, f"{prefix}/train")
-    image = stack.upload(next(iter(train.values()))[0], key=f"{prefix}/probe/{next(iter(train.values()))[0].name}")
     split = f"{test_count} test images" if test_manifest else "auto-split ~20% for testing"
-    console.print(f"project [bold]{args.project}[/bold], version [bold]{args.version}[/bold]: {len(labels)} labels ({', '.join(labels)}), {train_count} training images, {split}")
-    request = build_request(args, image, training_manifest, test_manifest)
+    if not args.json:
+        console.print(f"project [bold]{args.project}[/bold], version [bold]{args.version}[/bold]: {len(labels)} labels ({', '.join(labels)}), {train_count} training images, {split}")
+    name = new_training_id()
     started = time.monotonic()
-    arn = stack.start_analysis(request)
-    with console.status("training...", spinner="dots") as status_line:
+    arn = stack.start_execution("custom_labels_training", build_training(args, training_manifest, test_manifest), name)
+    with console.status("training...", spinner="dots") if not args.json else contextlib.nullcontext() as status_line:
         while True:
             execution, state, polls, status = progress(stack, arn)
-            status_line.update(f"{state or 'starting'} · training polls: {polls}" + (f" · model {status}" if status else "") + f" · {time.monotonic() - started:.0f} s")
+            if status_line is not None:
+                status_line.update(f"{state or 'starting'} · training polls: {polls}" + (f" · model {status}" if status else "") + f" · {time.monotonic() - started:.0f} s")
             if execution in TERMINAL_STATUSES:
                 break
             if time.monotonic() - started > args.timeout:
                 raise CommandError(
-                    f"training request {request['requestId']} is still running after {args.timeout:g} s (--timeout); "
-                    f"it goes on in the local stack: follow it with `rekoflow trace {request['requestId']}`"
+                    f"training {name} is still running after {args.timeout:g} s (--timeout); "
+                    f"it goes on in the local stack: follow it with `rekoflow trace {name}`"
                 )
             stack.wait(arn, timeout_s=0.5)
     result = stack.describe(arn)
-    record = stack.get_record(request["requestId"]) or {}
+    if not result.succeeded:
+        raise CommandError(f"training {name} {result.status.lower()}: {result.error}: {readable_cause(result.cause)}")
+    model = result.output
     evaluation = None
-    training = ((record.get("results") or {}).get("custom") or {}).get("training") or {}
-    if training.get("evaluationSummary"):
-        summary = training["evaluationSummary"]
+    if model.get("evaluationSummary"):
+        summary = model["evaluationSummary"]
         evaluation = json.loads(stack.s3.get_object(Bucket=summary["bucket"], Key=summary["key"])["Body"].read())
     if args.json:
-        print(json.dumps(record, indent=2, default=str))
-    if not result.succeeded:
-        raise CommandError(f"training request {request['requestId']} {result.status.lower()}: {record.get('error') or result.error}: {record.get('cause') or result.cause}")
-    if not args.json:
-        print_training(console, record, evaluation, time.monotonic() - started)
+        labels_metrics = [{"label": item["Label"], **item["Metrics"], "testImages": item.get("NumberOfTestingImages")} for item in (evaluation or {}).get("LabelEvaluationResults", [])]
+        print(json.dumps({**model, "executionArn": arn, "labelMetrics": labels_metrics}, indent=2, default=str))
+    else:
+        print_training(console, model, evaluation, time.monotonic() - started)
     return 0
 
 
-def print_training(console: Console, record: dict[str, Any], evaluation: dict[str, Any] | None, elapsed_s: float) -> None:
-    custom = record["results"]["custom"]
-    training = custom["training"]
-    console.print(f"[bold green]model trained[/bold green] in {elapsed_s:.1f} s ({training['trainingPolls']} training polls)")
-    console.print(f"model ARN: [bold]{custom['projectVersionArn']}[/bold]")
-    console.print(f"F1 score on the test split: [bold]{training['f1Score']:.3f}[/bold] ({training['testImages']} test images, {training['trainingImages']} training images)")
+def readable_cause(cause: str | None) -> str:
+    """The message inside a Lambda error's JSON cause, or the cause as it is."""
+    try:
+        parsed = json.loads(cause or "")
+    except ValueError:
+        return cause or "no cause given"
+    return parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
+
+
+def print_training(console: Console, model: dict[str, Any], evaluation: dict[str, Any] | None, elapsed_s: float) -> None:
+    console.print(f"[bold green]model trained[/bold green] in {elapsed_s:.1f} s ({model['trainingPolls']} training polls)")
+    # Plain lines for what a script reads: never wrapped, never styled.
+    print(f"model ARN: {model['projectVersionArn']}", flush=True)
+    console.print(f"F1 score on the test split: [bold]{model['f1Score']:.3f}[/bold] ({model['testImages']} test images, {model['trainingImages']} training images)")
     if evaluation:
         table = Table("label", "precision", "recall", "F1", "test images", title="per-label metrics")
         for item in evaluation.get("LabelEvaluationResults", []):
             m = item["Metrics"]
             table.add_row(item["Label"], f"{m['Precision']:.3f}", f"{m['Recall']:.3f}", f"{m['F1Score']:.3f}", str(item.get("NumberOfTestingImages", "")))
         console.print(table)
-    state = "STOPPED" if custom.get("modelStopped") else "[yellow]RUNNING[/yellow]"
-    console.print(f"model status: {state}. Use it: rekoflow analyze IMAGE --model {custom['projectVersionArn']}")
+    console.print(f"model status: {model['status']} (not started: the first request that uses it starts it; it stops once idle)")
+    print(f"use it: rekoflow analyze IMAGE --model {model['projectVersionArn']}", flush=True)

@@ -390,9 +390,8 @@ class Stack:
                 Environment={"Variables": cfg.function_environment_for(name, spec)},
             )["FunctionArn"]
         variables = self.template_variables()
-        templates = sorted(p.name.removesuffix(".asl.json") for p in statemachines_dir().glob("*.asl.json"))
-        # The image-analysis machine first: the others start it and need its ARN.
-        templates.sort(key=lambda t: t != "image_analysis")
+        # Each machine after the machines it starts: it needs their ARNs (${<template>_state_machine_arn}).
+        templates = asl.creation_order(sorted(p.name.removesuffix(".asl.json") for p in statemachines_dir().glob("*.asl.json")))
         sfn = self.client("stepfunctions")
         for template in templates:
             definition = asl.render_file(template, variables)

@@ -10,7 +10,8 @@
 4. check every deployed function's environment is the one the manifest declares (the same
    declaration the local stack reads); upload a generated 200x200 PNG to the deployed images
    bucket, start an execution of the deployed image-analysis state machine, wait, and check it
-   SUCCEEDED and its DynamoDB record exists;
+   SUCCEEDED and its DynamoDB record exists; run the deployed Custom Labels sweep (it queries the
+   table's model-lease-index);
 5. ``terraform destroy -auto-approve`` and check that no bucket, table, function, state machine,
    role, log group, topic, queue or API is left in the stack.
 
@@ -189,9 +190,20 @@ def run_execution(emulator: Stack, outputs: dict[str, Any], timeout_s: float = 1
     started = sfn.start_execution(
         stateMachineArn=outputs["image_analysis_state_machine_arn"], name=request["requestId"], input=json.dumps(request)
     )
+    described = _succeeded(sfn, started["executionArn"], timeout_s)
+    item = ddb.get_item(TableName=outputs["results_table"], Key={"pk": {"S": request["requestId"]}}).get("Item")
+    if not item:
+        raise TfLocalError(f"no record with pk {request['requestId']} in {outputs['results_table']}")
+    if item.get("status", {}).get("S") != "SUCCEEDED":
+        raise TfLocalError(f"record status is {item.get('status')}, expected SUCCEEDED")
+    return {"execution": described, "item": item}
+
+
+def _succeeded(sfn: Any, execution_arn: str, timeout_s: float) -> dict[str, Any]:
+    """Wait for the execution to end; its description if it SUCCEEDED."""
     deadline = time.monotonic() + timeout_s
     while True:
-        described = sfn.describe_execution(executionArn=started["executionArn"])
+        described = sfn.describe_execution(executionArn=execution_arn)
         if described["status"] in TERMINAL:
             break
         if time.monotonic() > deadline:
@@ -201,12 +213,19 @@ def run_execution(emulator: Stack, outputs: dict[str, Any], timeout_s: float = 1
         raise TfLocalError(
             f"execution {described['status']}: {described.get('error')} {described.get('cause')}"
         )
-    item = ddb.get_item(TableName=outputs["results_table"], Key={"pk": {"S": request["requestId"]}}).get("Item")
-    if not item:
-        raise TfLocalError(f"no record with pk {request['requestId']} in {outputs['results_table']}")
-    if item.get("status", {}).get("S") != "SUCCEEDED":
-        raise TfLocalError(f"record status is {item.get('status')}, expected SUCCEEDED")
-    return {"execution": described, "item": item}
+    return described
+
+
+def run_sweep(emulator: Stack, outputs: dict[str, Any], timeout_s: float = 60.0) -> dict[str, Any]:
+    """The deployed Custom Labels idle-stop machine as its schedule starts it: it queries the table's
+    model-lease-index (which must exist) and finds no model in use."""
+    sfn = emulator.client("stepfunctions")
+    arn = outputs["custom_labels_state_machine_arns"]["custom_labels_idle_stop"]
+    started = sfn.start_execution(stateMachineArn=arn, name="tf-local-sweep", input=json.dumps({"sweep": True}))
+    output = json.loads(_succeeded(sfn, started["executionArn"], timeout_s)["output"])
+    if output.get("models") != [] or output.get("active") != 0:
+        raise TfLocalError(f"the sweep of an empty table found models: {output}")
+    return output
 
 
 def use_the_api_and_the_trigger(emulator: Stack, outputs: dict[str, Any], stage: str = "v1", timeout_s: float = 120.0) -> dict[str, Any]:
@@ -415,6 +434,9 @@ def run_attempt(args: argparse.Namespace, build_dir: Path) -> bool:
             with timer.step("the deployed API and upload trigger"):
                 used = use_the_api_and_the_trigger(emulator, outputs)
                 print(f"    POST /uploads + S3 POST + POST /analyses + GET: {used['api']['status']}; upload trigger: {used['trigger']} SUCCEEDED")
+            with timer.step("Custom Labels sweep (idle-stop machine)"):
+                run_sweep(emulator, outputs)
+                print(f"    {outputs['custom_labels_state_machine_arns']['custom_labels_idle_stop']}: SUCCEEDED, no model in use")
             with timer.step("terraform destroy"):
                 output = terraform(module, env, "destroy", "-auto-approve", "-no-color", "-parallelism=20", *tf_vars, log=log)
                 applied = False

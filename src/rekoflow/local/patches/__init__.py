@@ -10,6 +10,7 @@ changes what it relies on. Every ``install_*`` returns its undo.
 - ``distributed_map``: tolerated-failure thresholds and ResultWriter files;
 - ``parse_cache``: each ASL definition parsed once;
 - ``retry_waits``: Retry waits compressed (tests, demos);
+- ``stopped_map``: StopExecution while a Map iterates ends ABORTED;
 - ``terraform_compat``: what the Terraform AWS provider calls that moto lacks;
 - ``s3_post_policy``: browser uploads (S3 POST policies) checked as S3 checks them;
 - ``eventbridge_targets``: rules deliver to Lambda, Step Functions and SQS, at least once;
@@ -40,6 +41,7 @@ from rekoflow.local.patches.nested_executions import install_nested_executions
 from rekoflow.local.patches.parse_cache import install_parse_cache
 from rekoflow.local.patches.retry_waits import scale_retry_waits
 from rekoflow.local.patches.s3_post_policy import install_post_policy_checks
+from rekoflow.local.patches.stopped_map import install_stopped_map
 from rekoflow.local.patches.terraform_compat import REPLAYED_CREATES, install_terraform_compat
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "install_parse_cache",
     "install_post_policy_checks",
     "install_shared_interpreter_clients",
+    "install_stopped_map",
     "install_stack_patches",
     "install_terraform_compat",
     "restore",
@@ -100,6 +103,7 @@ def install_stack_patches(
         undo.append(install_post_policy_checks(credentials or {}))
         if delivery is not None:
             undo.append(install_eventbridge_targets(delivery))
+        undo.append(install_stopped_map())
         if retry_time_scale != 1.0:
             undo.append(scale_retry_waits(retry_time_scale))
         undo.append(install_durability(store, events or ExecutionEvents()))  # type: ignore[arg-type]

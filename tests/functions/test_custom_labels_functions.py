@@ -1,4 +1,5 @@
-"""The Custom Labels Lambdas' logic against botocore's Stubber: the calls made, the outputs, the errors."""
+"""The Custom Labels Lambdas' logic against botocore's Stubber (and moto's DynamoDB for the lease item):
+the calls made, the outputs, the errors. The lease decisions themselves: test_model_leases.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from rekoflow_common.model_versions import describe, start, stop
+from rekoflow_common.model_leases import LeaseTable
+from rekoflow_common.model_versions import describe, start
 from custom_labels_project.project import prepare
 from custom_labels_training.training import output_prefix, start_training
 from detect_custom_labels.custom import detect_custom_labels
@@ -92,60 +94,56 @@ def test_bad_arn_is_a_request_error(rekognition):
         describe(client, {"projectVersionArn": PROJECT_ARN})
 
 
-def test_start_passes_inference_units(rekognition):
+@pytest.fixture()
+def leases():
+    from rekoflow.local import declarations
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(**declarations.create_table_request("t"))
+        yield LeaseTable(client, "t")
+
+
+def test_start_passes_inference_units(rekognition, leases):
     client, stubber = rekognition
+    stub_describe(stubber, "TRAINING_COMPLETED")
     stubber.add_response("start_project_version", {"Status": "STARTING"}, {"ProjectVersionArn": VERSION_ARN, "MinInferenceUnits": 2})
-    out = start(client, {"projectVersionArn": VERSION_ARN, "minInferenceUnits": 2})
-    assert out == {"projectVersionArn": VERSION_ARN, "status": "STARTING", "minInferenceUnits": 2}
+    out = start(client, leases, {"projectVersionArn": VERSION_ARN, "holder": "req-1", "minInferenceUnits": 2})
+    assert out == {"projectVersionArn": VERSION_ARN, "status": "STARTING", "started": True, "minInferenceUnits": 2, "reason": ""}
 
 
-def test_start_of_a_model_already_starting_is_not_an_error(rekognition):
+def test_start_of_a_model_already_starting_is_not_an_error(rekognition, leases):
     client, stubber = rekognition
+    stub_describe(stubber, "STOPPED")
     stubber.add_client_error("start_project_version", "ResourceInUseException", "in use")
     stub_describe(stubber, "STARTING")
-    assert start(client, {"projectVersionArn": VERSION_ARN})["status"] == "STARTING"
+    out = start(client, leases, {"projectVersionArn": VERSION_ARN, "holder": "req-1"})
+    assert out["status"] == "STARTING" and out["started"] is False
 
 
-def test_start_while_stopping_is_retryable(rekognition):
+def test_start_while_stopping_is_retryable(rekognition, leases):
     client, stubber = rekognition
+    stub_describe(stubber, "STOPPED")
     stubber.add_client_error("start_project_version", "ResourceInUseException", "in use")
     stub_describe(stubber, "STOPPING")
     with pytest.raises(ModelNotReadyError, match="STOPPING"):
-        start(client, {"projectVersionArn": VERSION_ARN})
+        start(client, leases, {"projectVersionArn": VERSION_ARN, "holder": "req-1"})
+    assert leases.read(VERSION_ARN).start_claim is None
 
 
-def test_start_throttled_is_named_for_the_state_machine(rekognition):
+def test_start_throttled_is_named_for_the_state_machine(rekognition, leases):
     client, stubber = rekognition
+    stub_describe(stubber, "STOPPED")
     stubber.add_client_error("start_project_version", "ThrottlingException", "slow down", 400)
     with pytest.raises(RekognitionThrottlingError):
-        start(client, {"projectVersionArn": VERSION_ARN})
+        start(client, leases, {"projectVersionArn": VERSION_ARN, "holder": "req-1"})
 
 
-def test_stop_running_model(rekognition):
+def test_start_of_a_running_model_calls_nothing_but_describe(rekognition, leases):
     client, stubber = rekognition
     stub_describe(stubber, "RUNNING")
-    stubber.add_response("stop_project_version", {"Status": "STOPPING"}, {"ProjectVersionArn": VERSION_ARN})
-    assert stop(client, {"projectVersionArn": VERSION_ARN}) == {
-        "projectVersionArn": VERSION_ARN,
-        "status": "STOPPING",
-        "stopRequested": True,
-    }
-
-
-@pytest.mark.parametrize("status", ["STOPPED", "TRAINING_COMPLETED", "FAILED", "STOPPING", "TRAINING_FAILED"])
-def test_stop_is_a_no_op_when_not_running(rekognition, status):
-    client, stubber = rekognition
-    stub_describe(stubber, status)
-    out = stop(client, {"projectVersionArn": VERSION_ARN})
-    assert out["stopRequested"] is False and out["status"] == status
-
-
-def test_stop_refused_while_starting_is_retryable(rekognition):
-    client, stubber = rekognition
-    stub_describe(stubber, "STARTING")
-    stubber.add_client_error("stop_project_version", "ResourceInUseException", "starting")
-    with pytest.raises(ModelNotReadyError, match="can't be stopped yet"):
-        stop(client, {"projectVersionArn": VERSION_ARN})
+    out = start(client, leases, {"projectVersionArn": VERSION_ARN, "holder": "req-1"})
+    assert out["started"] is False and out["reason"] == "the model is RUNNING"
 
 
 TRAINING = {
@@ -174,8 +172,10 @@ def test_prepare_new_project_with_auto_split(rekognition):
     stubber.add_response("distribute_dataset_entries", {}, {"Datasets": [{"Arn": TRAIN_ARN}, {"Arn": TEST_ARN}]})
     stubber.add_response("describe_dataset", dataset("UPDATE_COMPLETE", 8), {"DatasetArn": TRAIN_ARN})
     stubber.add_response("describe_dataset", dataset("UPDATE_COMPLETE", 2), {"DatasetArn": TEST_ARN})
-    out = prepare(client, {"training": TRAINING}, FOREVER)
+    out = prepare(client, {"request": {"training": TRAINING}, "executionName": "train-1"}, FOREVER)
     assert out["projectArn"] == PROJECT_ARN and out["projectCreated"] is True and out["split"] == "autoSplit"
+    # The training options come back with their defaults, and the request id falls back to the execution name.
+    assert out["requestId"] == "train-1" and out["training"] == with_defaults("custom", {"training": TRAINING})["training"]
     assert (out["trainingImages"], out["testImages"], out["labels"]) == (8, 2, 2)
 
 
@@ -195,7 +195,8 @@ def test_prepare_existing_project_replaces_datasets_and_uses_test_manifest(rekog
     for _ in range(2):
         stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE"))
         stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE", 3))
-    out = prepare(client, {"training": {**TRAINING, "testManifest": {"bucket": "images", "key": "test.manifest"}}}, FOREVER)
+    out = prepare(client, {"request": {"requestId": "req-7", "training": {**TRAINING, "testManifest": {"bucket": "images", "key": "test.manifest"}}}}, FOREVER)
+    assert out["requestId"] == "req-7"
     assert out["projectCreated"] is False and out["split"] == "testManifest" and out["testImages"] == 3
 
 
@@ -207,7 +208,24 @@ def test_prepare_failed_dataset_is_a_training_failure(rekognition):
     stubber.add_response("describe_dataset", dataset("CREATE_FAILED"))
     stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE", 0))
     with pytest.raises(TrainingFailedError, match="TRAIN dataset could not be created: CREATE_FAILED"):
-        prepare(client, {"training": TRAINING}, FOREVER)
+        prepare(client, {"request": {"training": TRAINING}}, FOREVER)
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        ({}, "the training input needs training"),
+        ({"training": {**TRAINING, "minF1Score": 2}}, "training.minF1Score: 2 is greater than the maximum of 1"),
+        ({"training": {"projectName": "pets", "versionName": "v1"}}, "training: 'trainingManifest' is a required property"),
+        ({"training": {**TRAINING, "colour": "red"}}, "training: unknown field(s) colour"),
+        ({"training": {**TRAINING, "autoSplit": True, "testManifest": {"bucket": "images", "key": "t"}}}, "either testManifest or autoSplit"),
+    ],
+)
+def test_prepare_checks_the_training_options_before_any_call(rekognition, request_, message):
+    client, _ = rekognition
+    with pytest.raises(RequestValidationError) as excinfo:
+        prepare(client, {"request": request_}, FOREVER)
+    assert message in str(excinfo.value)
 
 
 def test_start_training_writes_evaluation_under_the_results_bucket(rekognition):
@@ -295,7 +313,7 @@ def test_detect_summarises_and_stores_the_response(rekognition, s3):
     assert out["type"] == "custom" and out["cached"] is False and out["resultKey"] == "results/req-1/custom.json"
     assert summary["count"] == 2 and summary["labels"][0] == {"name": "cat", "confidence": 97.12, "geometry": {"boundingBox": {"Left": 0.1, "Top": 0.2, "Width": 0.3, "Height": 0.4}}}
     assert summary["labels"][1] == {"name": "dog", "confidence": 61.2}
-    assert summary["projectVersionArn"] == VERSION_ARN and summary["modelStopped"] is False
+    assert summary["projectVersionArn"] == VERSION_ARN and "modelStopped" not in summary  # requests no longer stop models
     assert s3.get_object(Bucket=RESULTS.bucket, Key=out["resultKey"])["ContentLength"] > 0
 
 
