@@ -11,7 +11,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 AWSCLI_VENV := .venv-awscli
 AWSCLI := $(AWSCLI_VENV)/bin/aws
 EXTRAS ?= local,engine,objects,dev
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto
 # The Terraform provider mirror, when this machine has one (else the registry is used).
 TF_PLUGIN_MIRROR ?= $(shell find / -maxdepth 6 -path '*registry.terraform.io/hashicorp/aws' 2>/dev/null | head -n 1 | sed 's|/registry.terraform.io/hashicorp/aws||')
 export TF_PLUGIN_MIRROR

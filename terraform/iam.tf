@@ -339,16 +339,12 @@ resource "aws_iam_role_policy" "image_analysis" {
 }
 
 resource "aws_iam_role" "batch_analysis" {
-  count = local.batch_enabled ? 1 : 0
-
   name               = "${local.batch_analysis_name}-sfn"
   description        = "Execution role of the ${local.batch_analysis_name} state machine"
   assume_role_policy = data.aws_iam_policy_document.states_assume.json
 }
 
 data "aws_iam_policy_document" "batch_analysis" {
-  count = local.batch_enabled ? 1 : 0
-
   source_policy_documents = [data.aws_iam_policy_document.states_observability.json]
 
   # Child executions of the image-analysis machine, and the Distributed Map's own child
@@ -438,11 +434,9 @@ data "aws_iam_policy_document" "batch_analysis" {
 }
 
 resource "aws_iam_role_policy" "batch_analysis" {
-  count = local.batch_enabled ? 1 : 0
-
   name   = "least-privilege"
-  role   = aws_iam_role.batch_analysis[0].id
-  policy = data.aws_iam_policy_document.batch_analysis[0].json
+  role   = aws_iam_role.batch_analysis.id
+  policy = data.aws_iam_policy_document.batch_analysis.json
 }
 
 # The Custom Labels machines (training, lease, idle stop): the functions their ASL names and the
@@ -597,26 +591,22 @@ data "aws_iam_policy_document" "scheduler_assume" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  count = local.batch_enabled ? 1 : 0
-
   name               = "${var.name_prefix}-batch-scheduler"
   description        = "Role EventBridge Scheduler assumes to start the batch state machine"
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
 }
 
 data "aws_iam_policy_document" "scheduler" {
-  count = local.batch_enabled ? 1 : 0
-
   statement {
     sid       = "StartBatch"
     actions   = ["states:StartExecution"]
-    resources = [aws_sfn_state_machine.batch_analysis[0].arn]
+    resources = [aws_sfn_state_machine.batch_analysis.arn]
   }
 
   statement {
     sid       = "DeadLetter"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.scheduler_dlq[0].arn]
+    resources = [aws_sqs_queue.scheduler_dlq.arn]
   }
 
   # The schedule is encrypted with the stack's key: Scheduler decrypts the target input with this role.
@@ -628,11 +618,9 @@ data "aws_iam_policy_document" "scheduler" {
 }
 
 resource "aws_iam_role_policy" "scheduler" {
-  count = local.batch_enabled ? 1 : 0
-
   name   = "least-privilege"
-  role   = aws_iam_role.scheduler[0].id
-  policy = data.aws_iam_policy_document.scheduler[0].json
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
 }
 
 # The Custom Labels sweep's schedule: it starts the idle-stop machine in sweep mode (scheduler.tf).

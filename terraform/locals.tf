@@ -79,8 +79,6 @@ locals {
   batch_analysis_name     = "${var.name_prefix}-batch-analysis"
   image_analysis_asl_path = "${local.repo_root}/statemachines/image_analysis.asl.json"
   batch_analysis_asl_path = "${local.repo_root}/statemachines/batch_analysis.asl.json"
-  # The batch state machine is deployed only once its ASL file exists.
-  batch_enabled = fileexists(local.batch_analysis_asl_path)
 
   # The Custom Labels machines (docs/custom-labels.md): training, the model lease, the idle stop.
   # Each role grants what its ASL names: the functions (${<name>_function_arn}) and the state
@@ -110,7 +108,7 @@ locals {
   # polling loop, the cache lookup). A function split or renamed in the ASL is picked up here.
   # Integration ARNs in the ASL are arn:${partition}:states:::..., rendered with the partition.
   image_asl_raw = file(local.image_analysis_asl_path)
-  batch_asl_raw = local.batch_enabled ? file(local.batch_analysis_asl_path) : ""
+  batch_asl_raw = file(local.batch_analysis_asl_path)
 
   asl_rekognition_actions = distinct([
     for m in regexall("arn:\\$\\{partition\\}:states:::aws-sdk:rekognition:([A-Za-z]+)", local.image_asl_raw) :

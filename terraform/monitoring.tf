@@ -16,8 +16,10 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 
 locals {
   state_machine_arns = merge(
-    { image_analysis = aws_sfn_state_machine.image_analysis.arn },
-    local.batch_enabled ? { batch_analysis = aws_sfn_state_machine.batch_analysis[0].arn } : {},
+    {
+      image_analysis = aws_sfn_state_machine.image_analysis.arn
+      batch_analysis = aws_sfn_state_machine.batch_analysis.arn
+    },
     # Training failures, lease failures and a failed idle watcher (a model that may stay running) alarm too.
     { for t, machine in aws_sfn_state_machine.custom_labels : t => machine.arn },
   )

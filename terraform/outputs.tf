@@ -14,8 +14,8 @@ output "image_analysis_state_machine_arn" {
 }
 
 output "batch_analysis_state_machine_arn" {
-  description = "ARN of the batch-analysis state machine (null until statemachines/batch_analysis.asl.json exists)."
-  value       = local.batch_enabled ? aws_sfn_state_machine.batch_analysis[0].arn : null
+  description = "ARN of the batch-analysis state machine."
+  value       = aws_sfn_state_machine.batch_analysis.arn
 }
 
 output "custom_labels_state_machine_arns" {

@@ -1,21 +1,17 @@
 # A schedule (disabled by default) that starts the batch state machine over var.batch_prefix.
 # Created only when statemachines/batch_analysis.asl.json exists.
 resource "aws_sqs_queue" "scheduler_dlq" {
-  count = local.batch_enabled ? 1 : 0
-
   name                      = "${var.name_prefix}-batch-schedule-dlq"
   message_retention_seconds = 1209600
   sqs_managed_sse_enabled   = true
 }
 
 data "aws_iam_policy_document" "scheduler_dlq" {
-  count = local.batch_enabled ? 1 : 0
-
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.scheduler_dlq[0].arn]
+    resources = [aws_sqs_queue.scheduler_dlq.arn]
     principals {
       type        = "*"
       identifiers = ["*"]
@@ -29,15 +25,11 @@ data "aws_iam_policy_document" "scheduler_dlq" {
 }
 
 resource "aws_sqs_queue_policy" "scheduler_dlq" {
-  count = local.batch_enabled ? 1 : 0
-
-  queue_url = aws_sqs_queue.scheduler_dlq[0].id
-  policy    = data.aws_iam_policy_document.scheduler_dlq[0].json
+  queue_url = aws_sqs_queue.scheduler_dlq.id
+  policy    = data.aws_iam_policy_document.scheduler_dlq.json
 }
 
 resource "aws_scheduler_schedule" "batch" {
-  count = local.batch_enabled ? 1 : 0
-
   name                         = "${var.name_prefix}-batch-analysis"
   description                  = "Starts ${local.batch_analysis_name} over s3://${aws_s3_bucket.images.id}/${var.batch_prefix}"
   state                        = var.batch_schedule_enabled ? "ENABLED" : "DISABLED"
@@ -50,8 +42,8 @@ resource "aws_scheduler_schedule" "batch" {
   }
 
   target {
-    arn      = aws_sfn_state_machine.batch_analysis[0].arn
-    role_arn = aws_iam_role.scheduler[0].arn
+    arn      = aws_sfn_state_machine.batch_analysis.arn
+    role_arn = aws_iam_role.scheduler.arn
     # No batchId: the batch machine uses the execution name, unique per scheduled run.
     input = jsonencode({
       bucket                     = aws_s3_bucket.images.id
@@ -67,7 +59,7 @@ resource "aws_scheduler_schedule" "batch" {
     }
 
     dead_letter_config {
-      arn = aws_sqs_queue.scheduler_dlq[0].arn
+      arn = aws_sqs_queue.scheduler_dlq.arn
     }
   }
 }

@@ -49,26 +49,22 @@ resource "aws_sfn_state_machine" "image_analysis" {
 }
 
 resource "aws_cloudwatch_log_group" "batch_analysis" {
-  count = local.batch_enabled ? 1 : 0
-
   name              = "/aws/vendedlogs/states/${local.batch_analysis_name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.this.arn
 }
 
 resource "aws_sfn_state_machine" "batch_analysis" {
-  count = local.batch_enabled ? 1 : 0
-
   name     = local.batch_analysis_name
   type     = "STANDARD"
-  role_arn = aws_iam_role.batch_analysis[0].arn
-  definition = local.batch_enabled ? templatefile(local.batch_analysis_asl_path, merge(local.sfn_template_vars, {
+  role_arn = aws_iam_role.batch_analysis.arn
+  definition = templatefile(local.batch_analysis_asl_path, merge(local.sfn_template_vars, {
     image_analysis_state_machine_arn      = aws_sfn_state_machine.image_analysis.arn
     custom_labels_lease_state_machine_arn = aws_sfn_state_machine.custom_labels["custom_labels_lease"].arn
-  })) : ""
+  }))
 
   logging_configuration {
-    log_destination        = "${aws_cloudwatch_log_group.batch_analysis[0].arn}:*"
+    log_destination        = "${aws_cloudwatch_log_group.batch_analysis.arn}:*"
     include_execution_data = var.sfn_include_execution_data
     level                  = var.sfn_log_level
   }

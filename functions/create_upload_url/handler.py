@@ -27,7 +27,9 @@ SETTINGS = UploadSettings(
 @app.post("/uploads")
 def post_upload() -> Response:
     upload = create_upload(S3, parse_body(app.current_event.body), SETTINGS)
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=upload, headers={"Cache-Control": "no-store"})
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=upload, headers={"Cache-Control": "no-store"}
+    )
 
 
 @app.exception_handler(UploadRequestError)

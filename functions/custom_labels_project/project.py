@@ -18,8 +18,8 @@ from typing import Any, Callable, Mapping
 
 from botocore.exceptions import ClientError
 
-from rekoflow_common.custom_labels import check_training_rules, error_code, wait_until
-from rekoflow_common.errors import RequestValidationError, TrainingFailedError, TrainingTimeoutError, rekognition_errors
+from rekoflow_common.custom_labels import check_training_rules, wait_until
+from rekoflow_common.errors import RequestValidationError, TrainingFailedError, TrainingTimeoutError, error_code, rekognition_errors
 from rekoflow_common.options import CUSTOM_TRAINING_DEFAULTS
 from rekoflow_common.schema import validate_definition
 

@@ -12,8 +12,8 @@ from typing import Any, Mapping
 from botocore.exceptions import ClientError
 
 from rekoflow_common.config import ResultsLocation
-from rekoflow_common.custom_labels import error_code
-from rekoflow_common.errors import RekognitionRequestError, rekognition_errors
+
+from rekoflow_common.errors import RekognitionRequestError, error_code, rekognition_errors
 
 DEFAULT_OUTPUT_PREFIX = "custom-labels/"
 

@@ -8,8 +8,8 @@ from botocore.exceptions import ClientError
 
 from rekoflow_common.analysis import confidence, run_analysis, s3_object
 from rekoflow_common.config import ResultsLocation
-from rekoflow_common.custom_labels import error_code
-from rekoflow_common.errors import ModelNotReadyError
+
+from rekoflow_common.errors import ModelNotReadyError, error_code
 from rekoflow_common.results import round_box
 
 

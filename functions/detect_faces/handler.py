@@ -1,7 +1,24 @@
 """Lambda: Rekognition DetectFaces for one planned analysis; full response to S3, summary to the state machine."""
 
-from detect_faces.faces import detect_faces
-from rekoflow_common.handlers import analysis_lambda
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# The Powertools Logger, Tracer and Metrics decorators and the clients: rekoflow_common/handlers.py.
-lambda_handler = analysis_lambda(detect_faces)
+from detect_faces.faces import detect_faces
+from rekoflow_common.clients import rekognition_client, s3_client
+from rekoflow_common.config import ResultsLocation
+from rekoflow_common.observability import REQUEST_CORRELATION_PATH, record_analysis_metrics
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+REKOGNITION = rekognition_client()
+S3 = s3_client()
+RESULTS = ResultsLocation.from_env()
+
+
+@logger.inject_lambda_context(correlation_id_path=REQUEST_CORRELATION_PATH)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return record_analysis_metrics(metrics, detect_faces(REKOGNITION, S3, RESULTS, event))

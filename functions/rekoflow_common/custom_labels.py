@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from botocore.exceptions import ClientError
 
 from rekoflow_common.errors import RequestValidationError
 
@@ -34,10 +33,6 @@ def check_training_rules(training: Mapping[str, Any], field: str) -> None:
     training machine's first step, which anyone may start directly."""
     if "testManifest" in training and training.get("autoSplit"):
         raise RequestValidationError(f"{field}: give either testManifest or autoSplit=true, not both")
-
-
-def error_code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
 
 
 def wait_until(check: Callable[[], Any], done: Callable[[Any], bool], remaining_s: Callable[[], float], interval_s: float = 2.0, margin_s: float = 5.0) -> Any:

@@ -47,15 +47,24 @@ THROTTLING_CODES = frozenset(
 TRANSIENT_CODES = frozenset({"InternalServerError", "ServiceUnavailableException", "ServiceUnavailable"})
 
 
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a botocore ClientError ("" when the answer had none)."""
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def http_status(error: ClientError) -> int:
+    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+
+
 @contextlib.contextmanager
 def rekognition_errors(operation: str) -> Iterator[None]:
     """Translate botocore errors from a Rekognition call into the errors the state machine knows."""
     try:
         yield
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
+        code = error_code(error) or "Unknown"
         message = error.response.get("Error", {}).get("Message", str(error))
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        status = http_status(error)
         text = f"{operation} failed: {code}: {message}"
         if code in THROTTLING_CODES:
             raise RekognitionThrottlingError(text) from error

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from botocore.exceptions import ClientError
 
-from rekoflow_common.errors import ModelLeaseContentionError, TransientServiceError
+from rekoflow_common.errors import ModelLeaseContentionError, TransientServiceError, error_code, http_status
 from rekoflow_common.options import with_defaults
 from rekoflow_common.records import now_iso
 
@@ -383,10 +383,10 @@ def _dynamodb_errors(operation: str) -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+        code = error_code(error)
         if code == "ConditionalCheckFailedException":
             raise _ConditionFailed() from error
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        status = http_status(error)
         if code in _TRANSIENT or status >= 500:
             raise TransientServiceError(f"DynamoDB {operation} of a model lease failed: {code}") from error
         raise

@@ -15,8 +15,8 @@ from typing import Any, Mapping
 from botocore.exceptions import ClientError
 
 from rekoflow_common import model_leases
-from rekoflow_common.custom_labels import error_code, parse_version_arn
-from rekoflow_common.errors import ModelNotReadyError, RekognitionRequestError, RequestValidationError, rekognition_errors
+from rekoflow_common.custom_labels import parse_version_arn
+from rekoflow_common.errors import ModelNotReadyError, RekognitionRequestError, RequestValidationError, error_code, rekognition_errors
 from rekoflow_common.model_leases import LeaseTable
 
 # Statuses in which the model bills inference hours, or is about to.

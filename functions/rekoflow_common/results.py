@@ -43,7 +43,3 @@ def write_result(
 def _strip_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
-
-def analysis_output(analysis: str, summary: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """What an analysis Lambda returns to the state machine: small, and the same shape as a cache hit."""
-    return {"type": analysis, "cached": False, "summary": dict(summary), "resultKey": key}

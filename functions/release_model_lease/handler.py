@@ -1,7 +1,28 @@
 """Lambda: release a request's lease on a Custom Labels model version after detection (ADR-19)."""
 
-from rekoflow_common.handlers import model_lease_lambda
-from rekoflow_common.model_leases import release_lease
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# The Powertools decorators and the DynamoDB client: rekoflow_common/handlers.py.
-lambda_handler = model_lease_lambda(release_lease, metric="CustomLabelsLeasesReleased", counts=lambda result: result["released"])
+from rekoflow_common.clients import dynamodb_client
+from rekoflow_common.config import env_str
+from rekoflow_common.model_leases import LeaseTable, release_lease
+from rekoflow_common.observability import REQUEST_CORRELATION_PATH, record_step
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+LEASES = LeaseTable(dynamodb_client(), env_str("RESULTS_TABLE"))
+
+
+@logger.inject_lambda_context(correlation_id_path=REQUEST_CORRELATION_PATH)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return record_step(
+        logger,
+        metrics,
+        "CustomLabelsLeasesReleased",
+        release_lease(LEASES, event),
+        counted=lambda result: result["released"],
+    )

@@ -1,12 +1,12 @@
 """Lambda: an S3 "Object Created" event (EventBridge rule on the trigger prefix) starts one image analysis."""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rekoflow_common.clients import stepfunctions_client
 from rekoflow_common.config import env_str
-from start_upload_analysis.uploads import TriggerSettings, parse_analyses, start_analysis
+from start_upload_analysis.uploads import TriggerSettings, parse_analyses, record_upload, start_analysis
 
 logger = Logger()
 tracer = Tracer()
@@ -19,11 +19,8 @@ SETTINGS = TriggerSettings(
 )
 
 
-@logger.inject_lambda_context(correlation_id_path="id")
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    outcome = start_analysis(SFN, event, SETTINGS)
-    metrics.add_metric(name="UploadsStarted" if outcome["started"] else "UploadsDuplicate", unit=MetricUnit.Count, value=1)
-    logger.info("upload trigger", extra=outcome)
-    return outcome
+    return record_upload(logger, metrics, start_analysis(SFN, event, SETTINGS))

@@ -70,3 +70,12 @@ def start_analysis(sfn: Any, event: dict[str, Any], settings: TriggerSettings) -
     except sfn.exceptions.ExecutionAlreadyExists:
         return {"requestId": name, "image": image, "started": False, "reason": "already analysed or running (duplicate event)"}
     return {"requestId": name, "image": image, "started": True, "executionArn": started["executionArn"]}
+
+
+def record_upload(logger: Any, metrics: Any, outcome: dict[str, Any]) -> dict[str, Any]:
+    """A started analysis or a duplicate event, counted and logged."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name="UploadsStarted" if outcome["started"] else "UploadsDuplicate", unit=MetricUnit.Count, value=1)
+    logger.info("upload trigger", extra=outcome)
+    return outcome

@@ -253,3 +253,18 @@ def summarize(s3: Any, dynamodb: Any, table: str, event: Mapping[str, Any]) -> d
     )
     dynamodb.put_item(TableName=table, Item=item)
     return summary
+
+
+_LOGGED = ("batchId", "status", "total", "succeeded", "failed", "cached", "skipped", "durationSeconds")
+
+
+def record_batch_metrics(logger: Any, metrics: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    """The batch's outcome and its image counts as metrics, and one log line with its figures."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    outcome = "BatchesSucceeded" if summary["status"] == "SUCCEEDED" else "BatchesFailed"
+    metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
+    for name in ("succeeded", "failed", "cached", "skipped"):
+        metrics.add_metric(name=f"BatchImages{name.capitalize()}", unit=MetricUnit.Count, value=summary[name])
+    logger.info("batch summarized", extra={field: summary[field] for field in _LOGGED})
+    return summary

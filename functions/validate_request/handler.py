@@ -1,13 +1,12 @@
 """Lambda: validate an analysis request and plan its analyses."""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rekoflow_common.clients import s3_client
 from rekoflow_common.config import env_int
 from rekoflow_common.images import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE_PX, MIN_IMAGE_SIDE_PX, ImageLimits
-from rekoflow_common.observability import correlation_id_path
+from rekoflow_common.observability import REQUEST_CORRELATION_PATH, record_count
 from validate_request.validation import build_plan
 
 logger = Logger()
@@ -22,10 +21,13 @@ LIMITS = ImageLimits(
 )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_id_path)
+@logger.inject_lambda_context(correlation_id_path=REQUEST_CORRELATION_PATH)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    plan = build_plan(S3, event["request"], event["requestId"], LIMITS)
-    metrics.add_metric(name="AnalysesPlanned", unit=MetricUnit.Count, value=len(plan["analyses"]))
-    return plan
+    return record_count(
+        metrics,
+        "AnalysesPlanned",
+        build_plan(S3, event["request"], event["requestId"], LIMITS),
+        count=lambda plan: len(plan["analyses"]),
+    )

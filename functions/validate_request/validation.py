@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from rekoflow_common.custom_labels import check_training_rules
-from rekoflow_common.errors import ImageValidationError, RequestValidationError, TransientServiceError
+from rekoflow_common.errors import ImageValidationError, RequestValidationError, TransientServiceError, error_code, http_status
 from rekoflow_common.images import (
     ImageHeaderError,
     ImageInfo,
@@ -130,8 +130,7 @@ def _read_info(s3: Any, bucket: str, key: str, extra: dict, size: int, where: st
 
 
 def _s3_error(error: ClientError, where: str) -> Exception:
-    code = error.response.get("Error", {}).get("Code", "")
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    code, status = error_code(error), http_status(error)
     if code in ("NoSuchKey", "404", "NotFound"):
         return ImageValidationError(f"{where}: object does not exist")
     if code in ("NoSuchBucket",):

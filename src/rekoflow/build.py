@@ -32,6 +32,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterable
 
+from rekoflow.paths import read_manifest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 COMMON_PACKAGE = "rekoflow_common"
@@ -130,10 +132,6 @@ def layer_metadata(python_version: str = LAMBDA_PYTHON) -> dict:
     }
 
 
-def load_manifest(functions_dir: Path = FUNCTIONS_DIR) -> dict:
-    return json.loads((functions_dir / "manifest.json").read_text())["functions"]
-
-
 class Builder:
     def __init__(self, out: Path, functions_dir: Path = FUNCTIONS_DIR, log=print, python_version: str = LAMBDA_PYTHON) -> None:
         self.out = Path(out)
@@ -154,7 +152,7 @@ class Builder:
 
     def build_functions(self) -> list[Path]:
         built = []
-        for name in sorted(load_manifest(self.functions_dir)):
+        for name in sorted(read_manifest(self.functions_dir)["functions"]):
             entries = function_entries(name, self.functions_dir)
             target = self.out / "functions" / f"{name}.zip"
             digest = _hash_entries(entries)

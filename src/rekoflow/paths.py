@@ -1,9 +1,12 @@
-"""Where the project's files are: the repository tree when run from a checkout."""
+"""Where the project's files are (the repository tree when run from a checkout), and the function manifest."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 
 def project_root() -> Path:
@@ -26,5 +29,11 @@ def statemachines_dir() -> Path:
     return project_root() / "statemachines"
 
 
-def manifest_path() -> Path:
-    return functions_dir() / "manifest.json"
+@functools.cache
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def read_manifest(functions: Path | None = None) -> dict[str, Any]:
+    """``functions/manifest.json`` (read once per process): the functions and their environment."""
+    return _read_json(((functions or functions_dir()) / "manifest.json").resolve())

@@ -21,7 +21,6 @@ import argparse
 import base64
 import io
 import json
-import os
 import subprocess
 import sys
 import time
@@ -29,6 +28,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rekoflow.records import BATCH_KEY_PREFIX, batch_record_key
 
 
 @dataclass
@@ -165,7 +166,7 @@ def tiny_batch(target: Target, run: Run) -> None:
     batch_id = f"{run.tag}-batch"
     arn = sfn.start_execution(stateMachineArn=target.batch_state_machine_arn, name=batch_id, input=json.dumps(
         {"bucket": target.images_bucket, "prefix": prefix, "analyses": ["labels"], "batchId": batch_id, "maxConcurrency": 2}))["executionArn"]
-    run.records.append(f"batch#{batch_id}")
+    run.records.append(batch_record_key(batch_id))
     deadline = time.monotonic() + 600
     while True:
         described = sfn.describe_execution(executionArn=arn)
@@ -212,7 +213,7 @@ def clean_up(target: Target, run: Run) -> int:
                 s3.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
                 removed += 1
     for request_id in dict.fromkeys(run.records):
-        if request_id.startswith("batch#"):  # the batch's ResultWriter files
+        if request_id.startswith(BATCH_KEY_PREFIX):  # the batch's ResultWriter files
             prefix = f"batches/{request_id.removeprefix('batch#')}/"
             for version in s3.list_object_versions(Bucket=target.results_bucket, Prefix=prefix).get("Versions", []):
                 s3.delete_object(Bucket=target.results_bucket, Key=version["Key"], VersionId=version["VersionId"])

@@ -103,3 +103,21 @@ def test_record_failure_writes_the_failed_record():
         item = ddb.get_item(TableName="t", Key={"pk": {"S": "r-1"}})["Item"]
         assert item["status"]["S"] == "FAILED" and item["error"]["S"] == "States.Runtime"
         assert item["batchId"]["S"] == "b-7" and json.loads(item["request"]["S"])["analyses"] == ["labels"]
+
+
+def test_the_cli_reads_batch_records_under_the_key_summarize_batch_writes():
+    from rekoflow.records import batch_record_key
+    from summarize_batch.summary import batch_pk
+
+    for batch_id in ("nightly-2026-12-01", "a", "x" * 64):
+        assert batch_record_key(batch_id) == batch_pk(batch_id)
+
+
+def test_terminal_statuses_are_the_execution_statuses_that_end():
+    import botocore.session
+
+    from rekoflow.records import TERMINAL_STATUSES
+
+    statuses = set(botocore.session.get_session().get_service_model("stepfunctions").shape_for("ExecutionStatus").enum)
+    # RUNNING goes on; PENDING_REDRIVE is a failed execution that a redrive is about to restart.
+    assert TERMINAL_STATUSES == statuses - {"RUNNING", "PENDING_REDRIVE"}

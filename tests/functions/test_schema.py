@@ -72,3 +72,30 @@ def test_many_problems_are_summarised():
     with pytest.raises(RequestValidationError) as error:
         validate_request_schema({"a": 1, "b": 2, "image": 3, "analyses": 4, "options": 5})
     assert "more)" in str(error.value)
+
+
+def test_one_list_of_analyses():
+    """The schema's enum is the list of analysis types; everything that branches on the type follows it:
+    the option defaults, the options the schema accepts, the cost table, the state machine's Choice and
+    the CLI."""
+    from rekoflow.asl import template_path
+    from rekoflow.commands.analyze import ANALYSES
+    from rekoflow_common.options import DEFAULT_OPTIONS
+    from rekoflow_common.pricing import CALLS_BY_ANALYSIS
+
+    schema = request_schema()
+    analyses = schema["properties"]["analyses"]["items"]["enum"]
+    assert set(DEFAULT_OPTIONS) == set(analyses)
+    assert set(schema["properties"]["options"]["properties"]) == set(analyses)
+    assert set(CALLS_BY_ANALYSIS) == set(analyses)
+    assert list(ANALYSES) == analyses
+
+    def choices(states):
+        for state in states.values():
+            if state.get("Type") == "Choice" and any(c.get("Variable") == "$.type" for c in state["Choices"]):
+                yield state
+            for branch in state.get("Branches", []) + ([state["ItemProcessor"]] if "ItemProcessor" in state else []) + ([state["Iterator"]] if "Iterator" in state else []):
+                yield from choices(branch["States"])
+
+    (which,) = list(choices(json.loads(template_path("image_analysis").read_text())["States"]))
+    assert [c["StringEquals"] for c in which["Choices"]] == analyses

@@ -243,6 +243,12 @@ def test_log_retention_validation_lists_cloudwatch_values():
     assert "3653" in TEXT["variables.tf"] and "[1, 3, 5, 7, 14, 30" in TEXT["variables.tf"]
 
 
+def test_no_fallback_for_files_that_must_exist():
+    # A missing ASL, schema or template must fail the plan, not deploy something looser.
+    offenders = [name for name, text in TEXT.items() if "fileexists(" in text or re.search(r"try\(\s*file", text)]
+    assert offenders == []
+
+
 def test_every_variable_has_description_and_type():
     for entry in CONFIG["variable"]:
         for name, spec in entry.items():
@@ -364,7 +370,7 @@ def test_only_the_batch_role_starts_the_batch_machine_and_its_children():
     assert start == {
         "batch_analysis": ["${aws_sfn_state_machine.image_analysis.arn}", "${local.batch_analysis_arn}", '${local.custom_labels_arns["custom_labels_lease"]}'],
         "api": ["${aws_sfn_state_machine.image_analysis.arn}"],
-        "scheduler": ["${aws_sfn_state_machine.batch_analysis[0].arn}"],
+        "scheduler": ["${aws_sfn_state_machine.batch_analysis.arn}"],
         "lambda": ["${local.image_analysis_arn}"],  # the starts_image_analysis flag: start_upload_analysis
         # Custom Labels: the image analysis nests training and lease; those machines start what their ASL names.
         "image_analysis": ['${local.custom_labels_arns["custom_labels_training"]}', '${local.custom_labels_arns["custom_labels_lease"]}'],
@@ -430,7 +436,7 @@ def test_concurrency_and_tolerance_variables_are_validated():
 
 def test_every_state_machine_has_a_failed_executions_alarm():
     arns = _u(_locals()["state_machine_arns"])
-    assert "batch_analysis = aws_sfn_state_machine.batch_analysis[0].arn" in TEXT["monitoring.tf"], arns
+    assert "batch_analysis = aws_sfn_state_machine.batch_analysis.arn" in TEXT["monitoring.tf"], arns
     assert "image_analysis = aws_sfn_state_machine.image_analysis.arn" in TEXT["monitoring.tf"]
     assert 'metric = "ExecutionsFailed"' in TEXT["monitoring.tf"]
     assert "for t, machine in aws_sfn_state_machine.custom_labels : t => machine.arn" in TEXT["monitoring.tf"]

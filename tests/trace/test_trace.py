@@ -8,6 +8,7 @@ import pytest
 
 from rekoflow import trace as tracing
 from rekoflow.cli import main
+from rekoflow.records import batch_record_key
 from support.stack import running_stack
 from support.images import TEXT_BYTES, image_bytes
 
@@ -58,7 +59,7 @@ STACK: dict = {}
 def load(state_dir, name):
     stack = STACK["client"]
     arn = tracing.find_execution(stack.sfn, stack.state_machines, name)
-    return tracing.from_api(arn, stack.sfn, batch_record=lambda batch_id: stack.get_record(f"batch#{batch_id}"))
+    return tracing.from_api(arn, stack.sfn, batch_record=lambda batch_id: stack.get_record(batch_record_key(batch_id)))
 
 
 def test_timeline_of_a_successful_execution(state_dir):

@@ -23,6 +23,7 @@ from rekoflow.cli import CommandError
 from rekoflow.commands.analyze import ANALYSES, add_model_arguments, custom_options
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
 from rekoflow.local.client import StackClient
+from rekoflow.records import batch_record_key
 from rekoflow.report import describe_cost
 
 DEFAULT_ANALYSES = "labels,faces,text"
@@ -252,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
         )
     result = stack.describe(arn)
     elapsed = time.monotonic() - started
-    record = stack.get_record(f"batch#{batch_id}")
+    record = stack.get_record(batch_record_key(batch_id))
     records = stack.query_batch(batch_id)
     summary = result.output if result.succeeded and isinstance(result.output, dict) else {}
     if not summary and record:

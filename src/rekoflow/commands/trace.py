@@ -16,6 +16,7 @@ from rich.console import Console
 from rekoflow import trace as tracing
 from rekoflow.cli import CommandError
 from rekoflow.commands.common import add_stack_arguments, open_stack
+from rekoflow.records import batch_record_key
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             stack = open_stack(args)
             arn = tracing.find_execution(stack.sfn, stack.state_machines, args.execution, last=args.last)
-            trace = tracing.from_api(arn, stack.sfn, batch_record=lambda batch_id: stack.get_record(f"batch#{batch_id}"))
+            trace = tracing.from_api(arn, stack.sfn, batch_record=lambda batch_id: stack.get_record(batch_record_key(batch_id)))
         tracing.print_trace(console, trace)
         if not args.no_graph:
             path = tracing.write_graph(trace, args.graph or Path("out") / f"{trace.name}.svg")

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from rekoflow.cli import CommandError
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
-from rekoflow.local.client import TERMINAL_STATUSES
+from rekoflow.records import TERMINAL_STATUSES
 
 NAME_HELP = "letters, digits, '_', '.', '-' (Rekognition's rule)"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rekoflow.local import process
+from rekoflow.records import TERMINAL_STATUSES
 
-TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 

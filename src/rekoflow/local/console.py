@@ -15,6 +15,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
+from rekoflow.records import batch_record_key
+
 STATIC = "console/static"
 CHILD_MARKER = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
 
@@ -107,7 +109,7 @@ def execution_view(stack: Any, arn: str) -> dict[str, Any]:
 def _batch_record(stack: Any, batch_id: str) -> dict[str, Any] | None:
     from rekoflow.local.client import decode_record
 
-    item = stack.client("dynamodb").get_item(TableName=stack.config.table_name, Key={"pk": {"S": f"batch#{batch_id}"}}).get("Item")
+    item = stack.client("dynamodb").get_item(TableName=stack.config.table_name, Key={"pk": {"S": batch_record_key(batch_id)}}).get("Item")
     return decode_record(item) if item else None
 
 

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from rekoflow.paths import manifest_path, project_root
+from rekoflow.paths import project_root, read_manifest
 
 # The settings the local stack gives where Terraform uses variables (their defaults, terraform/variables.tf).
 LOCAL_SETTINGS = {
@@ -35,18 +35,9 @@ class DeclarationError(ValueError):
     """A declaration file is malformed or names a setting nobody provides."""
 
 
-@functools.cache
-def _manifest(path: str) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
-
-
-def manifest() -> dict[str, Any]:
-    return _manifest(str(manifest_path()))
-
-
 def functions() -> dict[str, dict[str, Any]]:
     """Every function of the manifest: ``{name: spec}``."""
-    return manifest()["functions"]
+    return read_manifest()["functions"]
 
 
 def flag_set(spec: Mapping[str, Any], flag: str) -> bool:
@@ -62,7 +53,7 @@ PER_FUNCTION_SETTINGS = {"function_name"}
 def function_environment(spec: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, str]:
     """The environment one function gets, from the manifest's declaration and ``values`` of its settings
     (``function_name`` included)."""
-    declaration = manifest()["environment"]
+    declaration = read_manifest()["environment"]
     names: dict[str, str] = dict(declaration["every_function"])
     for flag, variables in declaration["when"].items():
         if flag.startswith("$"):
@@ -77,7 +68,7 @@ def function_environment(spec: Mapping[str, Any], values: Mapping[str, str]) -> 
 
 def settings_named() -> set[str]:
     """Every setting name the environment declaration uses."""
-    declaration = manifest()["environment"]
+    declaration = read_manifest()["environment"]
     names = set(declaration["every_function"].values())
     for flag, variables in declaration["when"].items():
         if not flag.startswith("$"):

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rekoflow.local import declarations, patches
+from rekoflow.records import TERMINAL_STATUSES
 from rekoflow.local.stack import REGION, Stack, StackConfig
 from rekoflow.paths import project_root
 
@@ -49,7 +50,6 @@ TERRAFORM_SERVICES = (
 
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 LINKED = ("statemachines",)
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
 class TfLocalError(RuntimeError):
@@ -204,7 +204,7 @@ def _succeeded(sfn: Any, execution_arn: str, timeout_s: float) -> dict[str, Any]
     deadline = time.monotonic() + timeout_s
     while True:
         described = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] in TERMINAL:
+        if described["status"] in TERMINAL_STATUSES:
             break
         if time.monotonic() > deadline:
             raise TfLocalError(f"execution still {described['status']} after {timeout_s:.0f}s")

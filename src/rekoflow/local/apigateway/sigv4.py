@@ -58,7 +58,7 @@ def verify(
         return AuthFailure("INVALID_SIGNATURE", "IncompleteSignatureException", f"Credential should be scoped to a valid region, not '{match.group('credential')}'.")
     access_key, date, signed_region, service, _ = parts
     if service != "execute-api":
-        return AuthFailure("INVALID_SIGNATURE", "InvalidSignatureException", f"Credential should be scoped to correct service: 'execute-api'. ")
+        return AuthFailure("INVALID_SIGNATURE", "InvalidSignatureException", "Credential should be scoped to correct service: 'execute-api'. ")
     if signed_region != region:
         return AuthFailure("INVALID_SIGNATURE", "InvalidSignatureException", f"Credential should be scoped to a valid region, not '{signed_region}'. ")
     secret = credentials.get(access_key)

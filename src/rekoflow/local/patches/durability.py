@@ -39,7 +39,6 @@ INTERRUPTED_CAUSE = (
     "The local stack stopped (killed, crashed or shut down) while this execution was running; it did not finish. "
     "Start it again under a new name."
 )
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 _restoring = threading.local()
 
