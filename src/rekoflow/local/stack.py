@@ -198,7 +198,8 @@ class Stack:
         self.runtime = patches.InProcessLambdaRuntime(functions_dir(), base_environment)
         self._undo.append(
             patches.install_stack_patches(
-                self.runtime, self.endpoint, store=self.store, events=self.events, retry_time_scale=cfg.retry_time_scale
+                self.runtime, self.endpoint, store=self.store, events=self.events, retry_time_scale=cfg.retry_time_scale,
+                wsgi_app=self._wsgi,
             )
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="rekoflow-stack", daemon=True)

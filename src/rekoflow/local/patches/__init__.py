@@ -6,6 +6,7 @@ changes what it relies on. Every ``install_*`` returns its undo.
 
 - ``in_process_lambda``: Lambda code runs in this process (no Docker here);
 - ``interpreter_clients``: one shared boto3 client per service for the Step Functions interpreter;
+- ``in_process_transport``: the stack's own clients reach it without a socket;
 - ``nested_executions``: ``states:startExecution[.sync[:2]]`` Task states;
 - ``distributed_map``: tolerated-failure thresholds and ResultWriter files;
 - ``parse_cache``: each ASL definition parsed once;
@@ -30,6 +31,7 @@ from rekoflow.local.patches.in_process_lambda import (
     ThreadEnviron,
     install_in_process_lambda,
 )
+from rekoflow.local.patches.in_process_transport import WSGIApp, route_in_process
 from rekoflow.local.patches.interpreter_clients import install_shared_interpreter_clients
 from rekoflow.local.patches.nested_executions import install_nested_executions
 from rekoflow.local.patches.parse_cache import install_parse_cache
@@ -59,6 +61,7 @@ __all__ = [
     "install_stack_patches",
     "install_terraform_compat",
     "restore",
+    "route_in_process",
     "scale_retry_waits",
 ]
 
@@ -69,9 +72,14 @@ def install_stack_patches(
     store: object | None = None,
     events: ExecutionEvents | None = None,
     retry_time_scale: float = 1.0,
+    wsgi_app: WSGIApp | None = None,
 ) -> Undo:
-    """Install every patch the stack uses, in order; return one undo for all of them."""
+    """Install every patch the stack uses, in order; return one undo for all of them.
+
+    ``wsgi_app`` (the stack's own application) lets the interpreter's clients reach it in-process.
+    """
     undo: list[Undo] = []
+    events = events or ExecutionEvents()
 
     def undo_all() -> None:
         while undo:
@@ -80,13 +88,13 @@ def install_stack_patches(
     try:
         undo.append(install_terraform_compat())
         undo.append(install_in_process_lambda(runtime))
-        undo.append(install_shared_interpreter_clients(endpoint_url))
-        undo.append(install_nested_executions())
+        undo.append(install_shared_interpreter_clients(endpoint_url, wsgi_app))
+        undo.append(install_nested_executions(events))
         undo.append(install_distributed_map_fidelity())
         undo.append(install_parse_cache())
         if retry_time_scale != 1.0:
             undo.append(scale_retry_waits(retry_time_scale))
-        undo.append(install_durability(store, events or ExecutionEvents()))  # type: ignore[arg-type]
+        undo.append(install_durability(store, events))  # type: ignore[arg-type]
     except BaseException:
         undo_all()
         raise

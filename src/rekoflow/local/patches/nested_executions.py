@@ -2,17 +2,46 @@
 
 moto 5.2.5 fails them with ``KeyError: 'StateMachineArn'`` (its port of the LocalStack interpreter,
 ``state_task_service_sfn.py``, lost the request/response normalisation the other integrations have).
+The ``.sync`` wait itself polls (``state_task_service_callback.py``, ``_eval_sync``: DescribeExecution,
+then ``time.sleep(0.5)``): a batch child that takes 50 ms held its Map slot for up to 500 ms. Given
+the stack's :class:`~rekoflow.local.patches.durability.ExecutionEvents`, the wait wakes as soon as an
+execution ends instead (the poll, at 100 ms, only remains for children that publish no event).
 Tested in ``tests/local/test_moto_patches_nested.py``.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from typing import Any
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 
 _SYNC_POLL_SECONDS = 0.1
+
+
+class _WakeOnExecutionEnd:
+    """``time`` for moto's ``.sync`` loop: ``sleep`` returns early once an execution ended since the
+    loop last described its child (the sequence is taken just before each DescribeExecution, so an
+    end between the description and the sleep is not missed)."""
+
+    def __init__(self, events: Any) -> None:
+        self.events = events
+        self.seen = threading.local()
+
+    def remember(self) -> None:
+        self.seen.sequence = self.events.sequence
+
+    def sleep(self, seconds: float) -> None:
+        seen = getattr(self.seen, "sequence", None)
+        if seen is None:
+            time.sleep(seconds)
+            return
+        self.events.wait_until(lambda: self.events.sequence != seen, seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 @functools.cache
@@ -44,7 +73,7 @@ def _epoch_millis(value: Any) -> Any:
     return value
 
 
-def install_nested_executions() -> Undo:
+def install_nested_executions(events: Any = None) -> Undo:
     """Let Task states start other state machines: ``arn:aws:states:::states:startExecution[.sync[:2]]``.
 
     moto's port of the LocalStack interpreter dropped the request/response normalisation the other
@@ -56,7 +85,9 @@ def install_nested_executions() -> Undo:
     datetimes to epoch milliseconds as on AWS). The interpreter's own resolvers then do what AWS does:
     ``.sync:2`` waits for the child and returns DescribeExecution with ``Output`` as JSON; a failed
     child fails the task with ``States.TaskFailed`` and a cause holding the child's ``Error`` and
-    ``Cause``. The poll interval of the ``.sync`` wait drops from 0.5 s to 100 ms.
+    ``Cause``. The poll interval of the ``.sync`` wait drops from 0.5 s to 100 ms, and with ``events``
+    (the stack's :class:`~rekoflow.local.patches.durability.ExecutionEvents`) the wait ends when the
+    child's end is published.
 
     Returns a function that undoes the patch.
     """
@@ -90,5 +121,27 @@ def install_nested_executions() -> Undo:
         patcher.set(StateTaskServiceSfn, "_normalise_parameters", _normalise_parameters)
         patcher.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)
         patcher.set(callback_module, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", _SYNC_POLL_SECONDS)
+        if events is not None:
+            waker = _WakeOnExecutionEnd(events)
+
+            def remembering(build_name: str) -> Any:
+                build = getattr(StateTaskServiceSfn, build_name)
+
+                def build_resolver(self: Any, *args: Any, **kwargs: Any) -> Any:
+                    resolver = build(self, *args, **kwargs)
+                    if resolver is None:
+                        return None
+
+                    def resolve() -> Any:
+                        waker.remember()
+                        return resolver()
+
+                    return resolve
+
+                return build_resolver
+
+            for name in ("_build_sync_resolver", "_build_sync2_resolver"):
+                patcher.set(StateTaskServiceSfn, name, remembering(name))
+            patcher.set(callback_module, "time", waker)
 
     return install(apply)
