@@ -9,7 +9,8 @@ changes what it relies on. Every ``install_*`` returns its undo.
 - ``in_process_transport``: the stack's own clients reach it without a socket;
 - ``nested_executions``: ``states:startExecution[.sync[:2]]`` Task states;
 - ``distributed_map``: tolerated-failure thresholds and ResultWriter files;
-- ``parse_cache``: each ASL definition parsed once;
+- ``parse_cache``: each ASL definition compiled once, each JSONPath parsed once;
+- ``request_dispatch``: moto's per-request module listing and method-name lookup, done once;
 - ``retry_waits``: Retry waits compressed (tests, demos);
 - ``terraform_compat``: what the Terraform AWS provider calls that moto lacks;
 - ``durability``: every change written to the stack's store, and restored from it.
@@ -35,6 +36,7 @@ from rekoflow.local.patches.in_process_transport import WSGIApp, route_in_proces
 from rekoflow.local.patches.interpreter_clients import install_shared_interpreter_clients
 from rekoflow.local.patches.nested_executions import install_nested_executions
 from rekoflow.local.patches.parse_cache import install_parse_cache
+from rekoflow.local.patches.request_dispatch import install_request_dispatch_caches
 from rekoflow.local.patches.retry_waits import scale_retry_waits
 from rekoflow.local.patches.terraform_compat import REPLAYED_CREATES, install_terraform_compat
 
@@ -57,6 +59,7 @@ __all__ = [
     "install_in_process_lambda",
     "install_nested_executions",
     "install_parse_cache",
+    "install_request_dispatch_caches",
     "install_shared_interpreter_clients",
     "install_stack_patches",
     "install_terraform_compat",
@@ -92,6 +95,7 @@ def install_stack_patches(
         undo.append(install_nested_executions(events))
         undo.append(install_distributed_map_fidelity())
         undo.append(install_parse_cache())
+        undo.append(install_request_dispatch_caches())
         if retry_time_scale != 1.0:
             undo.append(scale_retry_waits(retry_time_scale))
         undo.append(install_durability(store, events))  # type: ignore[arg-type]

@@ -3,9 +3,10 @@
 moto 5.2.5 fails them with ``KeyError: 'StateMachineArn'`` (its port of the LocalStack interpreter,
 ``state_task_service_sfn.py``, lost the request/response normalisation the other integrations have).
 The ``.sync`` wait itself polls (``state_task_service_callback.py``, ``_eval_sync``: DescribeExecution,
-then ``time.sleep(0.5)``): a batch child that takes 50 ms held its Map slot for up to 500 ms. Given
-the stack's :class:`~rekoflow.local.patches.durability.ExecutionEvents`, the wait wakes as soon as an
-execution ends instead (the poll, at 100 ms, only remains for children that publish no event).
+then ``time.sleep(0.5)``): a batch child that takes 50 ms held its Map slot for up to 500 ms, and
+each poll is a request. Given the stack's :class:`~rekoflow.local.patches.durability.ExecutionEvents`,
+the wait ends when the child does and describes it once (the 100 ms poll only remains for children
+that publish no event).
 Tested in ``tests/local/test_moto_patches_nested.py``.
 """
 
@@ -21,24 +22,40 @@ from rekoflow.local.patches._base import Patcher, Undo, install
 _SYNC_POLL_SECONDS = 0.1
 
 
-class _WakeOnExecutionEnd:
-    """``time`` for moto's ``.sync`` loop: ``sleep`` returns early once an execution ended since the
-    loop last described its child (the sequence is taken just before each DescribeExecution, so an
-    end between the description and the sleep is not missed)."""
+class _WakeOnChildEnd:
+    """Waits of moto's ``.sync`` loop that end when the child execution ends, not after a fixed poll.
+
+    The loop is ``resolver()`` (DescribeExecution of the child) then ``time.sleep``. The wrapped
+    resolver first waits (up to the poll interval) for the child to leave RUNNING, so a child that
+    ends within it is described once, finished; ``sleep`` waits the same way. Both wake on
+    :class:`~rekoflow.local.patches.durability.ExecutionEvents` (published when an execution ends)
+    and read the child's status from moto's backend, in this process.
+    """
 
     def __init__(self, events: Any) -> None:
         self.events = events
-        self.seen = threading.local()
+        self.child = threading.local()
 
-    def remember(self) -> None:
-        self.seen.sequence = self.events.sequence
+    @staticmethod
+    def ended(execution_arn: str) -> bool:
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-    def sleep(self, seconds: float) -> None:
-        seen = getattr(self.seen, "sequence", None)
-        if seen is None:
+        # arn:<partition>:states:<region>:<account>:execution:<machine>:<name>
+        parts = execution_arn.split(":")
+        try:
+            return stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn).status != "RUNNING"
+        except Exception:  # noqa: BLE001 - unknown to the backend: let the resolver describe (and report) it
+            return True
+
+    def wait_for(self, execution_arn: str | None, seconds: float) -> None:
+        if execution_arn is None:
             time.sleep(seconds)
             return
-        self.events.wait_until(lambda: self.events.sequence != seen, seconds)
+        self.child.arn = execution_arn
+        self.events.wait_until(lambda: self.ended(execution_arn), seconds)
+
+    def sleep(self, seconds: float) -> None:
+        self.wait_for(getattr(self.child, "arn", None), seconds)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
@@ -122,18 +139,20 @@ def install_nested_executions(events: Any = None) -> Undo:
         patcher.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)
         patcher.set(callback_module, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", _SYNC_POLL_SECONDS)
         if events is not None:
-            waker = _WakeOnExecutionEnd(events)
+            waker = _WakeOnChildEnd(events)
 
-            def remembering(build_name: str) -> Any:
+            def waiting(build_name: str) -> Any:
                 build = getattr(StateTaskServiceSfn, build_name)
 
-                def build_resolver(self: Any, *args: Any, **kwargs: Any) -> Any:
-                    resolver = build(self, *args, **kwargs)
+                def build_resolver(self: Any, env: Any, *args: Any, **kwargs: Any) -> Any:
+                    submitted = env.stack[-1] if env.stack else None  # StartExecution's answer; build pops it
+                    child = submitted.get("ExecutionArn") if isinstance(submitted, dict) else None
+                    resolver = build(self, env, *args, **kwargs)
                     if resolver is None:
                         return None
 
                     def resolve() -> Any:
-                        waker.remember()
+                        waker.wait_for(child, _SYNC_POLL_SECONDS)
                         return resolver()
 
                     return resolve
@@ -141,7 +160,7 @@ def install_nested_executions(events: Any = None) -> Undo:
                 return build_resolver
 
             for name in ("_build_sync_resolver", "_build_sync2_resolver"):
-                patcher.set(StateTaskServiceSfn, name, remembering(name))
+                patcher.set(StateTaskServiceSfn, name, waiting(name))
             patcher.set(callback_module, "time", waker)
 
     return install(apply)
