@@ -245,18 +245,12 @@ class Stack:
             self._rekognition_server = FakeRekognition().start()
             self.rekognition_kind = "fixed scripted answers (the engine extra is not installed)"
             return self._rekognition_server.url
-        import boto3
+        from rekoflow.local.backend_s3 import BackendS3
 
         state_dir = Path(self.config.state_dir) / "engine" if self.config.state_dir else None
-        endpoint = self.endpoint
-
-        def s3_client() -> Any:
-            return boto3.session.Session().client(
-                "s3", endpoint_url=endpoint, region_name=REGION,
-                aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY,
-            )
-
-        self.engine = Engine(s3_client_factory=s3_client, state_dir=state_dir)
+        # The engine reads images from moto's S3 backend in this process, not through our socket.
+        s3 = BackendS3(ACCOUNT_ID, lambda: self.client("s3"))
+        self.engine = Engine(s3_client_factory=lambda: s3, state_dir=state_dir)
         self.rekognition_kind = "local engine"
         return self.endpoint
 
@@ -311,7 +305,7 @@ class Stack:
 
     # ----- clients (for the stack's own use and for tests) -----------------------------------------
     def client(self, service: str) -> Any:
-        """A boto3 client of this stack (one per service, shared: botocore clients are thread-safe)."""
+        """A boto3 client of this stack (one per service, shared: botocore clients are thread-safe; in-process)."""
         client = self._clients.get(service)
         if client is None:
             import boto3
@@ -329,6 +323,8 @@ class Stack:
                         aws_secret_access_key=SECRET_ACCESS_KEY,
                         config=Config(retries={"mode": "standard", "total_max_attempts": 3}, max_pool_connections=32),
                     )
+                    # The stack's own calls reach it in this process, without a socket.
+                    patches.route_in_process(client, self._wsgi)
         return client
 
     # ----- the stack's own resources, from the declarations Terraform reads ---------------------------

@@ -5,8 +5,8 @@ moto 5.2.5 fails them with ``KeyError: 'StateMachineArn'`` (its port of the Loca
 The ``.sync`` wait itself polls (``state_task_service_callback.py``, ``_eval_sync``: DescribeExecution,
 then ``time.sleep(0.5)``): a batch child that takes 50 ms held its Map slot for up to 500 ms, and
 each poll is a request. Given the stack's :class:`~rekoflow.local.patches.durability.ExecutionEvents`,
-the wait ends when the child does and describes it once (the 100 ms poll only remains for children
-that publish no event).
+the wait ends when the child does and describes it once (a 1 s poll remains as the fallback for
+children that publish no event).
 Tested in ``tests/local/test_moto_patches_nested.py``.
 """
 
@@ -20,6 +20,8 @@ from typing import Any
 from rekoflow.local.patches._base import Patcher, Undo, install
 
 _SYNC_POLL_SECONDS = 0.1
+# With execution events the poll is only a fallback (a child that publishes none, a stopped parent).
+_SYNC_FALLBACK_SECONDS = 1.0
 
 
 class _WakeOnChildEnd:
@@ -102,9 +104,9 @@ def install_nested_executions(events: Any = None) -> Undo:
     datetimes to epoch milliseconds as on AWS). The interpreter's own resolvers then do what AWS does:
     ``.sync:2`` waits for the child and returns DescribeExecution with ``Output`` as JSON; a failed
     child fails the task with ``States.TaskFailed`` and a cause holding the child's ``Error`` and
-    ``Cause``. The poll interval of the ``.sync`` wait drops from 0.5 s to 100 ms, and with ``events``
+    ``Cause``. The poll interval of the ``.sync`` wait drops from 0.5 s to 100 ms; with ``events``
     (the stack's :class:`~rekoflow.local.patches.durability.ExecutionEvents`) the wait ends when the
-    child's end is published.
+    child's end is published (the poll, 1 s, is only a fallback).
 
     Returns a function that undoes the patch.
     """
@@ -137,7 +139,7 @@ def install_nested_executions(events: Any = None) -> Undo:
 
         patcher.set(StateTaskServiceSfn, "_normalise_parameters", _normalise_parameters)
         patcher.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)
-        patcher.set(callback_module, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", _SYNC_POLL_SECONDS)
+        patcher.set(callback_module, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", _SYNC_POLL_SECONDS if events is None else _SYNC_FALLBACK_SECONDS)
         if events is not None:
             waker = _WakeOnChildEnd(events)
 
@@ -152,7 +154,7 @@ def install_nested_executions(events: Any = None) -> Undo:
                         return None
 
                     def resolve() -> Any:
-                        waker.wait_for(child, _SYNC_POLL_SECONDS)
+                        waker.wait_for(child, _SYNC_FALLBACK_SECONDS)
                         return resolver()
 
                     return resolve
