@@ -55,7 +55,7 @@ class BackendS3:
         return {
             "Body": io.BytesIO(data),
             "ContentLength": len(data),
-            "ContentType": key.content_type,
+            "ContentType": key.metadata.get("Content-Type", "binary/octet-stream") if hasattr(key.metadata, "get") else "binary/octet-stream",
             "ETag": key.etag,
             **({"VersionId": key.version_id} if key.version_id and key.version_id != "null" else {}),
         }

@@ -11,6 +11,7 @@ changes what it relies on. Every ``install_*`` returns its undo.
 - ``distributed_map``: tolerated-failure thresholds and ResultWriter files;
 - ``parse_cache``: each ASL definition compiled once, each JSONPath parsed once;
 - ``request_dispatch``: moto's per-request module listing and method-name lookup, done once;
+- ``interpreter_threads``: the interpreter's thread registry keeps running threads only;
 - ``retry_waits``: Retry waits compressed (tests, demos);
 - ``terraform_compat``: what the Terraform AWS provider calls that moto lacks;
 - ``durability``: every change written to the stack's store, and restored from it.
@@ -34,6 +35,7 @@ from rekoflow.local.patches.in_process_lambda import (
 )
 from rekoflow.local.patches.in_process_transport import WSGIApp, route_in_process
 from rekoflow.local.patches.interpreter_clients import install_shared_interpreter_clients
+from rekoflow.local.patches.interpreter_threads import install_live_thread_registry
 from rekoflow.local.patches.nested_executions import install_nested_executions
 from rekoflow.local.patches.parse_cache import install_parse_cache
 from rekoflow.local.patches.request_dispatch import install_request_dispatch_caches
@@ -57,6 +59,7 @@ __all__ = [
     "install_distributed_map_fidelity",
     "install_durability",
     "install_in_process_lambda",
+    "install_live_thread_registry",
     "install_nested_executions",
     "install_parse_cache",
     "install_request_dispatch_caches",
@@ -96,6 +99,7 @@ def install_stack_patches(
         undo.append(install_distributed_map_fidelity())
         undo.append(install_parse_cache())
         undo.append(install_request_dispatch_caches())
+        undo.append(install_live_thread_registry())
         if retry_time_scale != 1.0:
             undo.append(scale_retry_waits(retry_time_scale))
         undo.append(install_durability(store, events))  # type: ignore[arg-type]

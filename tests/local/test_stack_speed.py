@@ -1,0 +1,135 @@
+"""What made each execution slow must not come back: counters of the work an execution repeats.
+
+Each test runs the real workflow on the in-process stack twice and asserts that the second run
+repeats none of the one-off work (parsing, building, creating clients, listing modules), that the
+stack's own calls stay in-process, and that moto's thread registry does not grow. No timings.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from support.images import image_bytes
+
+ANALYSES = ["labels", "faces", "text"]
+
+
+def analyse(workflow, key: str, use_cache: bool = False):
+    image = workflow.put_bytes(image_bytes(320, 240, color=(30, 60, 90)), key)
+    result = workflow.analyze({"requestId": f"speed-{uuid.uuid4().hex[:10]}", "image": image, "analyses": ANALYSES, "useCache": use_cache})
+    assert result.succeeded, (result.error, result.cause)
+    return result
+
+
+def snapshot() -> dict:
+    from rekoflow.local.patches import in_process_transport, interpreter_clients, parse_cache, request_dispatch
+
+    return {
+        "asl_parse": parse_cache.COUNTS["asl_parse"],
+        "asl_program": parse_cache.COUNTS["asl_program"],
+        "intrinsic_parse": parse_cache.COUNTS["intrinsic_parse"],
+        "jsonpath_parse": parse_cache.COUNTS["jsonpath_parse"],
+        "interpreter_clients": sum(interpreter_clients.CREATED.values()),
+        "method_names": request_dispatch.COMPUTED["method_names"],
+        "moto_modules": request_dispatch.COMPUTED["moto_modules"],
+        "in_process_requests": sum(in_process_transport.DISPATCHED.values()),
+    }
+
+
+def test_a_second_execution_parses_builds_and_creates_nothing(workflow):
+    analyse(workflow, "speed/first.png")  # cold starts, first parses, first clients
+    before = snapshot()
+    analyse(workflow, "speed/second.png")
+    after = snapshot()
+    for counter in ("asl_parse", "asl_program", "intrinsic_parse", "jsonpath_parse", "interpreter_clients", "method_names", "moto_modules"):
+        assert after[counter] == before[counter], f"{counter} grew by {after[counter] - before[counter]} in one execution"
+    # The interpreter's Lambda, DynamoDB and Step Functions calls and the stack's wait went in-process.
+    assert after["in_process_requests"] - before["in_process_requests"] >= 2 + 3 + 2
+
+
+def test_a_cached_batch_adds_no_per_child_parsing(workflow):
+    prefix = f"speed-batch-{uuid.uuid4().hex[:6]}/"
+    for index in range(3):
+        workflow.put_bytes(image_bytes(200, 160, color=(index * 40, 20, 200)), f"{prefix}{index}.png")
+
+    def batch(use_cache: bool) -> None:
+        batch_id = f"sb{uuid.uuid4().hex[:8]}"
+        arn = workflow.start_execution("batch_analysis", {
+            "bucket": workflow.images_bucket, "prefix": prefix, "analyses": ["labels"], "batchId": batch_id,
+            "maxConcurrency": 2, "toleratedFailurePercentage": 0, "useCache": use_cache,
+        }, batch_id)
+        result = workflow.wait(arn, 300)
+        assert result.succeeded, (result.error, result.cause)
+
+    batch(False)
+    batch(True)  # the cached paths' JSONPaths are parsed now, once
+    before = snapshot()
+    batch(True)
+    after = snapshot()
+    for counter in ("asl_program", "jsonpath_parse", "interpreter_clients", "method_names"):
+        assert after[counter] == before[counter], f"{counter} grew by {after[counter] - before[counter]} in a cached batch"
+
+
+def test_moto_keeps_no_finished_interpreter_threads(workflow):
+    from moto.stepfunctions.parser import utils
+
+    analyse(workflow, "speed/threads-a.png")
+    for index in range(3):
+        analyse(workflow, f"speed/threads-{index}.png", use_cache=True)
+    # Finished threads are let go at the next append; only threads still running (none now, but
+    # a few just ending) stay: not one per state of every execution so far (dozens each).
+    assert len(utils.TMP_THREADS) < 10
+
+
+def test_method_names_are_recomputed_when_a_response_class_gains_a_method():
+    from moto.core import responses
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    from rekoflow.local import patches as moto_patches
+
+    undo = moto_patches.install_request_dispatch_caches()
+    try:
+        names = responses.method_names_from_class(StepFunctionResponse)
+        assert responses.method_names_from_class(StepFunctionResponse) is names  # cached
+        assert "rekoflow_probe" not in names
+        StepFunctionResponse.rekoflow_probe = lambda self: None
+        try:
+            assert "rekoflow_probe" in responses.method_names_from_class(StepFunctionResponse)
+        finally:
+            del StepFunctionResponse.rekoflow_probe
+        assert "rekoflow_probe" not in responses.method_names_from_class(StepFunctionResponse)
+    finally:
+        undo()
+
+
+def test_the_engine_reads_images_from_the_backend_with_s3s_errors(workflow):
+    from botocore.exceptions import ClientError
+
+    from rekoflow.local import backend_s3
+    from rekoflow.local.stack import ACCOUNT_ID
+
+    fallback = []
+    s3 = backend_s3.BackendS3(ACCOUNT_ID, lambda: fallback.append(1) or workflow.stack.client("s3"))
+    data = image_bytes(100, 90, color=(1, 2, 3))
+    put = workflow.s3.put_object(Bucket=workflow.images_bucket, Key="speed/engine.png", Body=data)
+    before = backend_s3.READS["backend"]
+    got = s3.get_object(Bucket=workflow.images_bucket, Key="speed/engine.png")
+    assert got["Body"].read() == data and got["ContentLength"] == len(data)
+    assert s3.get_object(Bucket=workflow.images_bucket, Key="speed/engine.png", VersionId=put["VersionId"])["Body"].read() == data
+    assert backend_s3.READS["backend"] == before + 2 and not fallback, "reads must not go through a client"
+    for kwargs, code in (
+        ({"Bucket": workflow.images_bucket, "Key": "speed/missing.png"}, "NoSuchKey"),
+        ({"Bucket": workflow.images_bucket, "Key": "speed/engine.png", "VersionId": "no-such-version"}, "NoSuchVersion"),
+        ({"Bucket": "no-such-bucket-here", "Key": "x"}, "NoSuchBucket"),
+    ):
+        with pytest.raises(ClientError) as raised:
+            s3.get_object(**kwargs)
+        assert raised.value.response["Error"]["Code"] == code
+    # Writes (a training evaluation) go to one real client of the stack, made once.
+    s3.put_object(Bucket=workflow.results_bucket, Key="speed/written.json", Body=b"{}")
+    s3.put_object(Bucket=workflow.results_bucket, Key="speed/written-2.json", Body=b"{}")
+    assert len(fallback) == 1
+    assert workflow.s3.get_object(Bucket=workflow.results_bucket, Key="speed/written.json")["Body"].read() == b"{}"
+
