@@ -4,6 +4,8 @@ moto is pinned (``MOTO_VERSION``) because these reach into its internals; each m
 code or gap it works around, and each has a test under ``tests/local/`` that fails when an upgrade
 changes what it relies on. Every ``install_*`` returns its undo.
 
+- ``botocore_regions``: region lists computed once per process (start-up);
+- ``interpreter_imports``: the interpreter's Batch enum without importing moto's EC2 (start-up);
 - ``in_process_lambda``: Lambda code runs in this process (no Docker here);
 - ``interpreter_clients``: one shared boto3 client per service for the Step Functions interpreter;
 - ``in_process_transport``: the stack's own clients reach it without a socket;
@@ -22,6 +24,7 @@ The stack installs them all with :func:`install_stack_patches`.
 from __future__ import annotations
 
 from rekoflow.local.patches._base import MOTO_VERSION, PATCH_LOCK, Patcher, Undo, check_moto_version
+from rekoflow.local.patches.botocore_regions import install_region_memo
 from rekoflow.local.patches.distributed_map import install_distributed_map_fidelity
 from rekoflow.local.patches.durability import ExecutionEvents, install_durability, restore
 from rekoflow.local.patches.in_process_lambda import (
@@ -35,9 +38,10 @@ from rekoflow.local.patches.in_process_lambda import (
 )
 from rekoflow.local.patches.in_process_transport import WSGIApp, route_in_process
 from rekoflow.local.patches.interpreter_clients import install_shared_interpreter_clients
+from rekoflow.local.patches.interpreter_imports import install_batch_enum_without_ec2
 from rekoflow.local.patches.interpreter_threads import install_live_thread_registry
 from rekoflow.local.patches.nested_executions import install_nested_executions
-from rekoflow.local.patches.parse_cache import install_parse_cache
+from rekoflow.local.patches.parse_cache import install_parse_cache, trusted_definitions
 from rekoflow.local.patches.request_dispatch import install_request_dispatch_caches
 from rekoflow.local.patches.retry_waits import scale_retry_waits
 from rekoflow.local.patches.terraform_compat import REPLAYED_CREATES, install_terraform_compat
@@ -57,18 +61,21 @@ __all__ = [
     "Undo",
     "check_moto_version",
     "install_distributed_map_fidelity",
+    "install_batch_enum_without_ec2",
     "install_durability",
     "install_in_process_lambda",
     "install_live_thread_registry",
     "install_nested_executions",
     "install_parse_cache",
     "install_request_dispatch_caches",
+    "install_region_memo",
     "install_shared_interpreter_clients",
     "install_stack_patches",
     "install_terraform_compat",
     "restore",
     "route_in_process",
     "scale_retry_waits",
+    "trusted_definitions",
 ]
 
 
@@ -92,6 +99,9 @@ def install_stack_patches(
             undo.pop()()
 
     try:
+        # First: the patches below import moto's interpreter (which imported all of EC2).
+        undo.append(install_region_memo())
+        undo.append(install_batch_enum_without_ec2())
         undo.append(install_terraform_compat())
         undo.append(install_in_process_lambda(runtime))
         undo.append(install_shared_interpreter_clients(endpoint_url, wsgi_app))

@@ -25,6 +25,10 @@ the execution's ``Environment`` (stack, heap, context), never in themselves. Two
   process shares it (concurrent builds interleave scopes, a failed build leaves its scopes behind).
   Each build here gets its own list, and builds are serialised.
 
+``CreateStateMachine`` validates by parsing (``models.py``, ``_validate_definition``): a third of the
+stack's start-up, for its own definitions (checked by their tests). Inside :func:`trusted_definitions`
+(the stack creating its own machines, in-process) the parse is left to the stack's warm-up thread.
+
 ``COUNTS`` counts the real work (ASL parses, program builds, intrinsic parses, JSONPath parses);
 ``tests/local/test_parse_cache.py`` asserts it does not grow with executions.
 """
@@ -32,8 +36,9 @@ the execution's ``Environment`` (stack, heap, context), never in themselves. Two
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 
@@ -45,6 +50,23 @@ _COUNTS_LOCK = threading.Lock()
 def _count(what: str) -> None:
     with _COUNTS_LOCK:
         COUNTS[what] += 1
+
+
+_trusted = threading.local()
+
+
+@contextlib.contextmanager
+def trusted_definitions() -> Iterator[None]:
+    """``CreateStateMachine`` calls made in this thread inside do not parse to validate.
+
+    For the stack's own definitions only (rendered from ``statemachines/``, whose tests parse them);
+    their programs are built when first needed (the stack's warm-up builds them right after start).
+    """
+    _trusted.active = True
+    try:
+        yield
+    finally:
+        _trusted.active = False
 
 
 class _BoundedCache:
@@ -154,8 +176,19 @@ def _apply_program_cache(patcher: Patcher, max_entries: int) -> None:
     def parse_intrinsic(src: str) -> tuple[Any, Any]:
         return programs.get(("intrinsic", src), lambda: build_intrinsic(src))
 
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    validate = StepFunctionsParserBackend._validate_definition
+
+    def validate_definition(definition: str) -> None:
+        if getattr(_trusted, "active", False):
+            _count("validation_deferred")
+            return
+        validate(definition)
+
     patcher.set(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(parse_asl))
     patcher.set(intrinsic_parser.IntrinsicParser, "parse", staticmethod(parse_intrinsic))
+    patcher.set(StepFunctionsParserBackend, "_validate_definition", staticmethod(validate_definition))
     patcher.on_undo(programs.clear)
 
 
