@@ -63,27 +63,38 @@ def definition(function_arn: str) -> dict:
 
 @pytest.fixture()
 def barrier_function(tmp_path):
-    """A Lambda (in process) that fails its first attempt per caller, then waits until both executions are inside it."""
+    """A Lambda (in process) that fails its first attempt per caller, then waits until both executions are inside it.
+
+    Its shared state lives in a module outside the functions folder (one object for every copy of
+    the handler: two concurrent first invocations may each cold-start one).
+    """
+    import types
+
+    shared = types.ModuleType("parse_cache_rendezvous")
+    shared.BARRIER = threading.Barrier(2)
+    shared.ATTEMPTS = {}
+    shared.LOCK = threading.Lock()
+    sys.modules[shared.__name__] = shared
     package = tmp_path / "barrier_fn"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "handler.py").write_text(
-        "import threading\n"
-        "BARRIER = threading.Barrier(2)\n"
-        "ATTEMPTS = {}\n"
+        "import parse_cache_rendezvous as shared\n"
         "class FirstAttemptFails(Exception):\n    pass\n"
         "def lambda_handler(event, context):\n"
         "    who = event['who']\n"
-        "    ATTEMPTS[who] = ATTEMPTS.get(who, 0) + 1\n"
-        "    if ATTEMPTS[who] == 1:\n"
+        "    with shared.LOCK:\n"
+        "        shared.ATTEMPTS[who] = attempt = shared.ATTEMPTS.get(who, 0) + 1\n"
+        "    if attempt == 1:\n"
         "        raise FirstAttemptFails(who)\n"
-        "    BARRIER.wait(timeout=60)  # both executions are in this state at once, or this raises\n"
-        "    return {'answer': f'hi {who}', 'attempts': ATTEMPTS[who]}\n"
+        "    shared.BARRIER.wait(timeout=60)  # both executions are in this state at once, or this raises\n"
+        "    return {'answer': f'hi {who}', 'attempts': attempt}\n"
     )
     runtime = moto_patches.InProcessLambdaRuntime(tmp_path)
     undo = moto_patches.install_in_process_lambda(runtime)
     yield runtime
     undo()
+    del sys.modules[shared.__name__]
     for name in [m for m in sys.modules if m.startswith("barrier_fn")]:
         del sys.modules[name]
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rekoflow.annotate import write_annotated
 from rekoflow.cli import CommandError
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack, upload_key
-from rekoflow.local.client import new_request_id
+from rekoflow.local.client import StackRequestError, new_request_id
 from rekoflow.report import print_record
 
 ANALYSES = ["labels", "faces", "text", "compare", "moderation", "custom"]
@@ -91,11 +91,18 @@ def analyze_file(args: argparse.Namespace, console: Console) -> int:
     if args.target:
         check_file(args.target, "target image")
     stack = open_stack(args)
-    image = stack.upload(args.image, key=upload_key(args.image))
-    target = stack.upload(args.target, key=upload_key(args.target)) if args.target else None
+    try:
+        image = stack.upload(args.image, key=upload_key(args.image))
+        target = stack.upload(args.target, key=upload_key(args.target)) if args.target else None
+    except StackRequestError as error:
+        raise CommandError(str(error)) from error
     request = build_request(args, analyses, image, target)
     with console.status(f"analysing {args.image.name}: {', '.join(analyses)}...", spinner="dots") if not args.json else contextlib.nullcontext():
-        result = stack.analyze(request, timeout_s=args.timeout)
+        arn = stack.start_analysis(request)
+        # While the stack works, this process (idle) makes the client it reads the record with.
+        ready = stack.prepare("dynamodb")
+        result = stack.wait(arn, timeout_s=args.timeout)
+        ready.join()
     if result.status == "RUNNING":
         raise CommandError(
             f"analysis {request['requestId']} is still running after {args.timeout:g} s (--timeout); "

@@ -22,7 +22,7 @@ from rich.text import Text
 from rekoflow.cli import CommandError
 from rekoflow.commands.analyze import ANALYSES
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
-from rekoflow.local.client import StackClient
+from rekoflow.local.client import StackClient, StackRequestError
 
 DEFAULT_ANALYSES = "labels,faces,text"
 # Child execution names are "<batchId>-<32 hex>" and may not exceed 80 characters.
@@ -68,8 +68,11 @@ def upload_folder(stack: StackClient, folder: Path) -> tuple[str, str, int]:
     for path in files:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     prefix = f"folders/{digest.hexdigest()[:16]}/"
-    for path in files:
-        stack.upload(path, key=prefix + path.relative_to(folder).as_posix())
+    try:
+        for path in files:
+            stack.upload(path, key=prefix + path.relative_to(folder).as_posix())
+    except StackRequestError as error:
+        raise CommandError(str(error)) from error
     return stack.images_bucket, prefix, len(files)
 
 
