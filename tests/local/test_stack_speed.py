@@ -133,3 +133,34 @@ def test_the_engine_reads_images_from_the_backend_with_s3s_errors(workflow):
     assert len(fallback) == 1
     assert workflow.s3.get_object(Bucket=workflow.results_bucket, Key="speed/written.json")["Body"].read() == b"{}"
 
+
+
+def test_the_functions_clients_for_the_stack_go_in_process_and_others_do_not(workflow, fake_rekognition, monkeypatch):
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from rekoflow.local.patches import in_process_transport
+
+    before = dict(in_process_transport.DISPATCHED)
+    analyse(workflow, "speed/functions.png")
+    # validate_request reads the image's header from S3; the detect functions write their results.
+    assert in_process_transport.DISPATCHED["s3"] - before.get("s3", 0) >= 2 + 3
+
+    def in_process(client, call) -> bool:
+        count = in_process_transport.DISPATCHED["s3"]
+        try:
+            call(client)
+        except (BotoCoreError, ClientError):
+            pass
+        return in_process_transport.DISPATCHED["s3"] > count
+
+    kwargs = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
+              "config": __import__("botocore.config").config.Config(retries={"total_max_attempts": 1})}
+    list_buckets = lambda client: client.list_buckets()  # noqa: E731
+    outside = boto3.session.Session().client("s3", endpoint_url=workflow.endpoint, **kwargs)
+    assert not in_process(outside, list_buckets), "a client made outside an invocation (a test, a user's script) keeps its socket"
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "a-function")  # as inside an in-process invocation
+    inside = boto3.session.Session().client("s3", endpoint_url=workflow.endpoint, **kwargs)
+    elsewhere = boto3.session.Session().client("s3", endpoint_url=fake_rekognition.url, **kwargs)
+    assert in_process(inside, list_buckets)
+    assert not in_process(elsewhere, list_buckets)

@@ -8,7 +8,7 @@ changes what it relies on. Every ``install_*`` returns its undo.
 - ``interpreter_imports``: the interpreter's Batch enum without importing moto's EC2 (start-up);
 - ``in_process_lambda``: Lambda code runs in this process (no Docker here);
 - ``interpreter_clients``: one shared boto3 client per service for the Step Functions interpreter;
-- ``in_process_transport``: the stack's own clients reach it without a socket;
+- ``in_process_transport``: the stack's own clients (and its functions') reach it without a socket;
 - ``nested_executions``: ``states:startExecution[.sync[:2]]`` Task states;
 - ``distributed_map``: tolerated-failure thresholds and ResultWriter files;
 - ``parse_cache``: each ASL definition compiled once, each JSONPath parsed once;
@@ -36,7 +36,7 @@ from rekoflow.local.patches.in_process_lambda import (
     ThreadEnviron,
     install_in_process_lambda,
 )
-from rekoflow.local.patches.in_process_transport import WSGIApp, route_in_process
+from rekoflow.local.patches.in_process_transport import WSGIApp, install_in_process_function_clients, route_in_process
 from rekoflow.local.patches.interpreter_clients import install_shared_interpreter_clients
 from rekoflow.local.patches.interpreter_imports import install_batch_enum_without_ec2
 from rekoflow.local.patches.interpreter_threads import install_live_thread_registry
@@ -63,6 +63,7 @@ __all__ = [
     "install_distributed_map_fidelity",
     "install_batch_enum_without_ec2",
     "install_durability",
+    "install_in_process_function_clients",
     "install_in_process_lambda",
     "install_live_thread_registry",
     "install_nested_executions",
@@ -105,6 +106,8 @@ def install_stack_patches(
         undo.append(install_terraform_compat())
         undo.append(install_in_process_lambda(runtime))
         undo.append(install_shared_interpreter_clients(endpoint_url, wsgi_app))
+        if wsgi_app is not None:
+            undo.append(install_in_process_function_clients(endpoint_url, wsgi_app))
         undo.append(install_nested_executions(events))
         undo.append(install_distributed_map_fidelity())
         undo.append(install_parse_cache())

@@ -10,6 +10,12 @@ moto's request parsing and the incident recorder are unchanged; only the transpo
 moto's own in-process mode (``mock_aws``'s ``BotocoreStubber``) would skip the stack's routing
 and recorder: not used.
 
+The functions' own clients (boto3 in ``functions/``, aimed at the stack by ``AWS_ENDPOINT_URL``) go
+the same way while they run in this process (:func:`install_in_process_function_clients`): a
+client made during an in-process invocation (``AWS_LAMBDA_FUNCTION_NAME`` is set in that thread's
+environment) whose endpoint is the stack's. Endpoints elsewhere (a scripted Rekognition in tests)
+are left alone.
+
 ``DISPATCHED`` counts requests served this way (tests assert the interpreter uses it).
 """
 
@@ -17,10 +23,13 @@ from __future__ import annotations
 
 import collections
 import io
+import os
 import sys
 import threading
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit
+
+from rekoflow.local.patches._base import Patcher, Undo, install
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -129,3 +138,24 @@ def route_in_process(client: Any, app: WSGIApp) -> Any:
     service = client.meta.service_model.service_name
     client.meta.events.register("before-send", InProcessTransport(app, service), unique_id="rekoflow-in-process-transport")
     return client
+
+
+def install_in_process_function_clients(endpoint_url: str, app: WSGIApp) -> Undo:
+    """Clients the in-process functions make for the stack's endpoint send their requests to ``app``; returns the undo."""
+    stack_endpoint = endpoint_url.rstrip("/")
+
+    def apply(patcher: Patcher) -> None:
+        import botocore.session
+
+        create = botocore.session.Session.create_client
+
+        def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+            client = create(self, *args, **kwargs)
+            # os.environ is the invocation's own (per thread) while a function runs in this process.
+            if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and (client.meta.endpoint_url or "").rstrip("/") == stack_endpoint:
+                route_in_process(client, app)
+            return client
+
+        patcher.set(botocore.session.Session, "create_client", create_client)
+
+    return install(apply)
