@@ -260,6 +260,8 @@ def main() -> None:
 
             measured["fresh"] = run_batch(folder, state, concurrency, fresh=True)
             memory[f"fresh batch ({count})"] = memory_kib(pid)
+            measured["fresh_again"] = run_batch(folder, state, concurrency, fresh=True)
+            memory[f"fresh batch ({count}) again"] = memory_kib(pid)
             measured["cached"] = [run_batch(folder, state, concurrency, fresh=False) for _ in range(2)]
             memory[f"cached batch ({count}) x2"] = memory_kib(pid)
             measured["cached_larger"] = run_batch(larger, state, concurrency, fresh=False)
@@ -269,7 +271,7 @@ def main() -> None:
             child_prefix = f"{measured['fresh']['batchId']}-"
             children = [e["executionArn"] for page in sfn.get_paginator("list_executions").paginate(
                 stateMachineArn=status["resources"]["stateMachines"]["image_analysis"]) for e in page["executions"] if e["name"].startswith(child_prefix)]
-            measured["batch_transitions"] = transitions(sfn, batch_arn) / count
+            measured["batch_transitions"] = transitions(sfn, batch_arn)
             measured["child_transitions"] = statistics.mean(transitions(sfn, arn) for arn in children[:5])
 
             warm, executions = [], []
@@ -298,7 +300,7 @@ def report(m: dict[str, Any], memory: dict[str, dict[str, int]], load: list[floa
     median = statistics.median
     raw_rate = m["raw_throughput"]
     raw_seq, raw_par = median(m["raw_single_sequential"]), median(m["raw_single_parallel"])
-    fresh_rate = count / m["fresh"]["elapsedSeconds"]
+    fresh_rate = statistics.mean([count / m["fresh"]["elapsedSeconds"], count / m["fresh_again"]["elapsedSeconds"]])
     cached_rate = median(count / run["elapsedSeconds"] for run in m["cached"])
     larger_rate = 3 * count / m["cached_larger"]["elapsedSeconds"]
     execution = median(m["execution"])
@@ -311,7 +313,7 @@ def report(m: dict[str, Any], memory: dict[str, dict[str, int]], load: list[floa
         f"| throughput: {count} distinct photos, labels, concurrency {concurrency} | images/s | / raw engine | target |",
         "|---|---:|---:|---|",
         f"| raw engine: DetectLabels in this process, {concurrency} threads | {raw_rate:.2f} | 1.00x | |",
-        f"| `rekoflow batch --no-cache` (fresh: every image analysed) | {fresh_rate:.2f} | {fresh_rate / raw_rate:.2f}x | >= 0.8x: {verdict(fresh_rate >= 0.8 * raw_rate)} |",
+        f"| `rekoflow batch --no-cache` (fresh: every image analysed), mean of 2 | {fresh_rate:.2f} | {fresh_rate / raw_rate:.2f}x | >= 0.8x: {verdict(fresh_rate >= 0.8 * raw_rate)} |",
         f"| `rekoflow batch` again (cached: no model call), median of 2 | {cached_rate:.1f} | - | >= 25/s: {verdict(cached_rate >= 25)} |",
         f"| `rekoflow batch` over the folder x3 ({3 * count} images, cached) | {larger_rate:.1f} | - | |",
     ])
@@ -330,14 +332,16 @@ def report(m: dict[str, Any], memory: dict[str, dict[str, int]], load: list[floa
         "|---|---:|",
         f"| one execution, {SINGLE_ANALYSES} | {m['single_transitions']} |",
         f"| a batch child (labels) | {m['child_transitions']:.0f} |",
-        f"| the batch execution, per image | {m['batch_transitions']:.1f} |",
+        f"| the batch execution itself ({count} images; its Map Run's iterations run as the children) | {m['batch_transitions']} |",
     ])
     rows = ["| stack process memory | RSS MiB | peak MiB |", "|---|---:|---:|"]
     for phase, values in memory.items():
         rows.append(f"| {phase} | {values['VmRSS'] / 1024:.0f} | {values['VmHWM'] / 1024:.0f} |")
+    fresh_growth = (memory[f"fresh batch ({count}) again"]["VmRSS"] - memory[f"fresh batch ({count})"]["VmRSS"]) / count
     cached_x2 = memory[f"cached batch ({count}) x2"]["VmRSS"]
     per_image = (memory[f"cached batch ({3 * count})"]["VmRSS"] - cached_x2) / (3 * count)
-    rows.append(f"| growth per image over the larger cached batch | {per_image:.0f} KiB | flat: {verdict(per_image < 64)} |")
+    rows.append(f"| growth per image, second fresh batch | {fresh_growth:.0f} KiB | |")
+    rows.append(f"| growth per image over the larger cached batch | {per_image:.0f} KiB | flat: {verdict(max(per_image, fresh_growth) < 64)} |")
     memory_table = "\n".join(rows)
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load average during the run "
                f"min {min(load):.1f} / median {median(load):.1f} / max {max(load):.1f} (the machine is shared: ratios are within this run)")

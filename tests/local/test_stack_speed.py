@@ -164,3 +164,19 @@ def test_the_functions_clients_for_the_stack_go_in_process_and_others_do_not(wor
     elsewhere = boto3.session.Session().client("s3", endpoint_url=fake_rekognition.url, **kwargs)
     assert in_process(inside, list_buckets)
     assert not in_process(elsewhere, list_buckets)
+
+
+def test_the_interpreter_copies_state_data_with_the_json_copier(workflow):
+    import datetime
+
+    from moto.stepfunctions.parser.asl.eval import states
+
+    from rekoflow.local.patches import state_copies
+
+    assert states.copy.deepcopy is state_copies.json_deepcopy, "moto's interpreter is back on copy.deepcopy for every state"
+    shared = {"k": [1, 2.5, "x", None, True]}
+    value = {"a": shared, "b": shared, "when": datetime.datetime(2024, 1, 2), "pair": (1, [2])}
+    copied = state_copies.json_deepcopy(value)
+    assert copied == value
+    assert copied["a"] is not shared and copied["a"]["k"] is not shared["k"]  # a deep copy
+    assert copied["pair"][1] is not value["pair"][1]  # other types: copy.deepcopy's copy

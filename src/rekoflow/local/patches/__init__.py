@@ -14,6 +14,7 @@ changes what it relies on. Every ``install_*`` returns its undo.
 - ``parse_cache``: each ASL definition compiled once, each JSONPath parsed once;
 - ``request_dispatch``: moto's per-request module listing and method-name lookup, done once;
 - ``interpreter_threads``: the interpreter's thread registry keeps running threads only;
+- ``state_copies``: the interpreter's copies of state data made by a copier for JSON values;
 - ``retry_waits``: Retry waits compressed (tests, demos);
 - ``terraform_compat``: what the Terraform AWS provider calls that moto lacks;
 - ``durability``: every change written to the stack's store, and restored from it.
@@ -44,6 +45,7 @@ from rekoflow.local.patches.nested_executions import install_nested_executions
 from rekoflow.local.patches.parse_cache import install_parse_cache, trusted_definitions
 from rekoflow.local.patches.request_dispatch import install_request_dispatch_caches
 from rekoflow.local.patches.retry_waits import scale_retry_waits
+from rekoflow.local.patches.state_copies import install_json_state_copies
 from rekoflow.local.patches.terraform_compat import REPLAYED_CREATES, install_terraform_compat
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "install_batch_enum_without_ec2",
     "install_durability",
     "install_in_process_function_clients",
+    "install_json_state_copies",
     "install_in_process_lambda",
     "install_live_thread_registry",
     "install_nested_executions",
@@ -113,6 +116,7 @@ def install_stack_patches(
         undo.append(install_parse_cache())
         undo.append(install_request_dispatch_caches())
         undo.append(install_live_thread_registry())
+        undo.append(install_json_state_copies())
         if retry_time_scale != 1.0:
             undo.append(scale_retry_waits(retry_time_scale))
         undo.append(install_durability(store, events))  # type: ignore[arg-type]
