@@ -180,3 +180,16 @@ def test_the_interpreter_copies_state_data_with_the_json_copier(workflow):
     assert copied == value
     assert copied["a"] is not shared and copied["a"]["k"] is not shared["k"]  # a deep copy
     assert copied["pair"][1] is not value["pair"][1]  # other types: copy.deepcopy's copy
+
+
+def test_the_stack_caps_malloc_arenas_unless_the_environment_chose(monkeypatch):
+    import platform
+
+    from rekoflow.local import malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert malloc_arenas.limit_malloc_arenas() is False  # the operator's choice stands
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("arenas are glibc's")
+    assert malloc_arenas.limit_malloc_arenas() is True

@@ -166,8 +166,11 @@ class Stack:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
+        from rekoflow.local.malloc_arenas import limit_malloc_arenas
+
         started = time.perf_counter()
         cfg = self.config
+        limit_malloc_arenas()  # memory flat over long runs (docs/performance.md)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # moto's interpreter logs each evaluation problem it then handles (a missing cache item...).
         logging.getLogger("moto").setLevel(logging.CRITICAL)
