@@ -12,17 +12,17 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from rekoflow.cli import CommandError
 from rekoflow.commands.analyze import ANALYSES
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
 from rekoflow.local.client import StackClient, StackRequestError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported when used (see rekoflow.commands.analyze).
 
 DEFAULT_ANALYSES = "labels,faces,text"
 # Child execution names are "<batchId>-<32 hex>" and may not exceed 80 characters.
@@ -121,11 +121,17 @@ class ChildTracker:
         }
 
 
-class RateColumn(ProgressColumn):
-    def render(self, task: Any) -> Text:
-        elapsed = task.elapsed or 0
-        rate = task.completed / elapsed if elapsed > 0 else 0.0
-        return Text(f"{rate:.1f} images/s", style="cyan")
+def rate_column() -> Any:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            elapsed = task.elapsed or 0
+            rate = task.completed / elapsed if elapsed > 0 else 0.0
+            return Text(f"{rate:.1f} images/s", style="cyan")
+
+    return RateColumn()
 
 
 def describe_findings(record: dict[str, Any]) -> str:
@@ -144,6 +150,8 @@ def describe_findings(record: dict[str, Any]) -> str:
 
 
 def print_summary(console: Console, summary: dict[str, Any], records: list[dict[str, Any]], elapsed: float) -> None:
+    from rich.table import Table
+
     images = sorted((r for r in records if r.get("recordType") == "ANALYSIS"), key=lambda r: ((r.get("image") or {}).get("key") or ""))
     table = Table(title=f"Batch {summary.get('batchId')}: {summary.get('source')}", title_justify="left")
     for column in ("image", "status", "cached", "findings / reason"):
@@ -175,6 +183,9 @@ def print_summary(console: Console, summary: dict[str, Any], records: list[dict[
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     console = Console()
     analyses = parse_analyses(args.analyses)
     batch_id = args.batch_id or new_batch_id()
@@ -217,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("[green]{task.fields[succeeded]} ok[/green] [red]{task.fields[failed]} failed[/red] [cyan]{task.fields[cached]} cached[/cyan]"),
-        RateColumn(),
+        rate_column(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]

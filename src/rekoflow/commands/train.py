@@ -14,14 +14,16 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from rekoflow.cli import CommandError
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
 from rekoflow.local.client import TERMINAL_STATUSES, new_request_id
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported when used (see rekoflow.commands.analyze).
 
 NAME_HELP = "letters, digits, '_', '.', '-' (Rekognition's rule)"
 
@@ -128,6 +130,8 @@ def progress(stack: Any, arn: str) -> tuple[str, str, int, str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     console = Console()
     if not 0 <= args.min_f1 <= 1:
         raise CommandError("--min-f1 must be between 0 and 1")
@@ -190,6 +194,8 @@ def print_training(console: Console, record: dict[str, Any], evaluation: dict[st
     console.print(f"model ARN: [bold]{custom['projectVersionArn']}[/bold]")
     console.print(f"F1 score on the test split: [bold]{training['f1Score']:.3f}[/bold] ({training['testImages']} test images, {training['trainingImages']} training images)")
     if evaluation:
+        from rich.table import Table
+
         table = Table("label", "precision", "recall", "F1", "test images", title="per-label metrics")
         for item in evaluation.get("LabelEvaluationResults", []):
             m = item["Metrics"]
