@@ -193,3 +193,25 @@ def test_the_stack_caps_malloc_arenas_unless_the_environment_chose(monkeypatch):
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("arenas are glibc's")
     assert malloc_arenas.limit_malloc_arenas() is True
+
+
+def test_in_process_requests_behave_like_the_socket_for_s3_keys_bodies_and_errors(workflow):
+    """The stack's own client goes in-process; a plain client over the socket must see the same objects."""
+    import io
+
+    from botocore.exceptions import ClientError
+
+    in_process = workflow.stack.client("s3")
+    key = "speed/odd key+with%20chars/ünï.bin"
+    body = bytes(range(256)) * 40
+    in_process.put_object(Bucket=workflow.images_bucket, Key=key, Body=body)
+    assert workflow.s3.get_object(Bucket=workflow.images_bucket, Key=key)["Body"].read() == body  # over the socket
+    streamed = in_process.upload_fileobj(io.BytesIO(body), workflow.images_bucket, f"{key}.2")  # a file-like body
+    assert streamed is None and in_process.get_object(Bucket=workflow.images_bucket, Key=f"{key}.2")["Body"].read() == body
+    head = in_process.head_object(Bucket=workflow.images_bucket, Key=key)
+    assert head["ContentLength"] == len(body)
+    with pytest.raises(ClientError) as raised:
+        in_process.get_object(Bucket=workflow.images_bucket, Key="speed/absent")
+    assert raised.value.response["Error"]["Code"] == "NoSuchKey"
+    listed = in_process.list_objects_v2(Bucket=workflow.images_bucket, Prefix="speed/odd key")["Contents"]
+    assert {o["Key"] for o in listed} == {key, f"{key}.2"}

@@ -101,6 +101,8 @@ class InProcessTransport:
         for name, value in request.headers.items():
             value = value.decode("latin-1") if isinstance(value, bytes) else str(value)
             key = name.upper().replace("-", "_")
+            if key in ("TRANSFER_ENCODING", "EXPECT"):
+                continue  # the body is whole here: no chunk framing, nothing to continue
             if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 environ[key] = value
             else:
