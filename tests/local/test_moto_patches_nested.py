@@ -145,3 +145,75 @@ def test_patches_undo_cleanly():
     undo()
     assert StateTaskServiceSfn.__dict__["_normalise_parameters"] is before
     assert "_normalise_response" not in StateTaskServiceSfn.__dict__
+
+
+def test_the_step_functions_model_is_loaded_once_not_per_nested_execution(sfn, monkeypatch):
+    """The nested-execution patch normalises names with botocore's model: loading it per call cost ~100 ms a child."""
+    import botocore.session
+
+    loaded = []
+    original = botocore.session.Session.get_service_model
+
+    def get_service_model(self, service_name, api_version=None):
+        loaded.append(service_name)
+        return original(self, service_name, api_version)
+
+    monkeypatch.setattr(botocore.session.Session, "get_service_model", get_service_model)
+    child = sfn.create_state_machine(name="child", roleArn=ROLE, definition=json.dumps(CHILD))["stateMachineArn"]
+    for index in range(3):
+        assert run(sfn, parent(child), {"name": f"m{index}", "n": index, "fail": False}, f"pm{index}")["status"] == "SUCCEEDED"
+    # At most once per action (start_execution, describe_execution), whatever the number of children.
+    assert loaded.count("stepfunctions") <= 2
+
+
+@pytest.fixture()
+def sfn_with_events():
+    """The nested-execution patch given execution events, as the stack installs it."""
+    events = moto_patches.ExecutionEvents()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        undo = [moto_patches.install_durability(None, events), moto_patches.install_nested_executions(events), moto_patches.install_parse_cache()]
+        try:
+            yield boto3.client("stepfunctions", region_name="us-east-1"), events
+        finally:
+            for step in reversed(undo):
+                step()
+
+
+def test_a_sync_wait_ends_when_the_child_ends_not_at_the_next_poll():
+    import threading
+
+    from rekoflow.local.patches import nested_executions
+
+    events = moto_patches.ExecutionEvents()
+    waker = nested_executions._WakeOnChildEnd(events)
+    ended = threading.Event()
+    waker.ended = lambda arn: ended.is_set()  # the child's status, as the backend would report it
+    waiter = threading.Thread(target=waker.wait_for, args=("arn:aws:states:us-east-1:1:execution:m:child", 600.0), daemon=True)
+    waiter.start()
+    events.publish({"name": "another", "executionArn": "x"})  # another execution ending does not end the wait
+    waiter.join(timeout=0.5)
+    assert waiter.is_alive()
+    ended.set()
+    events.publish({"name": "child", "executionArn": "arn:aws:states:us-east-1:1:execution:m:child"})
+    waiter.join(timeout=30)
+    assert not waiter.is_alive(), "the wait should end with the child's event, not after its 600 s timeout"
+
+
+def test_the_parent_describes_a_slow_child_about_once_not_every_poll(sfn_with_events, monkeypatch):
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    sfn, events = sfn_with_events
+    slow_child = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 2, "Next": "Done"}, "Done": {"Type": "Pass", "End": True}}}
+    child = sfn.create_state_machine(name="slow", roleArn=ROLE, definition=json.dumps(slow_child))["stateMachineArn"]
+    machine = sfn.create_state_machine(name="waits", roleArn=ROLE, definition=json.dumps(parent(child)))["stateMachineArn"]
+    described = []
+    original = StepFunctionResponse.describe_execution
+    monkeypatch.setattr(StepFunctionResponse, "describe_execution", lambda self: described.append(1) or original(self))
+    arn = sfn.start_execution(stateMachineArn=machine, name="p-slow", input=json.dumps({"name": "slow-1", "n": 1, "fail": False}))["executionArn"]
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]
+    assert events.wait_until(lambda: backend.describe_execution(arn).status != "RUNNING", 60)
+    assert backend.describe_execution(arn).status == "SUCCEEDED"
+    # Polling every 100 ms described it ~20 times; the event-driven wait once or twice (+1 per fallback second).
+    assert len(described) <= 5

@@ -6,15 +6,17 @@ import argparse
 import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from rekoflow.annotate import write_annotated
 from rekoflow.cli import CommandError
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack, upload_key
-from rekoflow.local.client import new_request_id
-from rekoflow.report import print_record
+from rekoflow.local.client import StackRequestError, new_request_id
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich, PIL and the report are imported when used: every command pays for what the `rekoflow`
+# command imports when it starts (`rekoflow analyze --json` needs none of them).
 
 ANALYSES = ["labels", "faces", "text", "compare", "moderation", "custom"]
 DEFAULT_ANALYSES = "labels,faces,text"
@@ -104,17 +106,24 @@ def build_request(args: argparse.Namespace, analyses: list[str], image: dict, ta
     return request
 
 
-def analyze_file(args: argparse.Namespace, console: Console) -> int:
+def analyze_file(args: argparse.Namespace, console: Console | None) -> int:
     analyses = parse_analyses(args)
     check_file(args.image, "image")
     if args.target:
         check_file(args.target, "target image")
     stack = open_stack(args)
-    image = stack.upload(args.image, key=upload_key(args.image))
-    target = stack.upload(args.target, key=upload_key(args.target)) if args.target else None
+    # This process's boto3 clients are made by another thread while this one uploads and waits on the
+    # stack (botocore loads their models in ~0.2 s; the upload itself needs none).
+    ready = stack.prepare("stepfunctions", "dynamodb")
+    try:
+        image = stack.upload(args.image, key=upload_key(args.image))
+        target = stack.upload(args.target, key=upload_key(args.target)) if args.target else None
+    except StackRequestError as error:
+        raise CommandError(str(error)) from error
     request = build_request(args, analyses, image, target)
-    with console.status(f"analysing {args.image.name}: {', '.join(analyses)}...", spinner="dots") if not args.json else contextlib.nullcontext():
-        result = stack.analyze(request, timeout_s=args.timeout)
+    with console.status(f"analysing {args.image.name}: {', '.join(analyses)}...", spinner="dots") if console and not args.json else contextlib.nullcontext():
+        result = stack.wait(stack.start_analysis(request), timeout_s=args.timeout)
+        ready.join()
     if result.status == "RUNNING":
         raise CommandError(
             f"analysis {request['requestId']} is still running after {args.timeout:g} s (--timeout); "
@@ -131,14 +140,27 @@ def analyze_file(args: argparse.Namespace, console: Console) -> int:
         if args.json:
             print(json.dumps(record or {"requestId": request["requestId"], "status": result.status, "error": error, "cause": reason}, indent=2, default=str))
         raise CommandError(f"analysis {request['requestId']} {result.status.lower()}: {error}: {reason}")
-    annotated = write_annotated(args.image.read_bytes(), record["results"], out_dir / "annotated.png")
+    from rekoflow.annotate import annotate
+
+    annotated = out_dir / "annotated.png"
+    # Fast PNG compression: the same pixels, written in a fifth of the time of the default level.
+    annotate(args.image.read_bytes(), record["results"]).save(annotated, compress_level=1)
     if args.json:
         print(json.dumps(record, indent=2, default=str))
     else:
+        from rekoflow.report import print_record
+
+        console = console or _console()
         print_record(console, record, result.duration_s)
         console.print(f"[dim]record: {out_dir / 'record.json'}  annotated image: {annotated}[/dim]")
     return 0
 
 
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
 def run(args: argparse.Namespace) -> int:
-    return analyze_file(args, Console())
+    return analyze_file(args, None if args.json else _console())

@@ -12,19 +12,18 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from rekoflow.cli import CommandError
 from rekoflow.commands.analyze import ANALYSES, add_model_arguments, custom_options
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
-from rekoflow.local.client import StackClient
+from rekoflow.local.client import StackClient, StackRequestError
 from rekoflow.records import batch_record_key
-from rekoflow.report import describe_cost
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich and the report are imported when used (see rekoflow.commands.analyze).
 
 DEFAULT_ANALYSES = "labels,faces,text"
 # Child execution names are "<batchId>-<32 hex>" and may not exceed 80 characters.
@@ -76,8 +75,11 @@ def upload_folder(stack: StackClient, folder: Path) -> tuple[str, str, int]:
     for path in files:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     prefix = f"folders/{digest.hexdigest()[:16]}/"
-    for path in files:
-        stack.upload(path, key=prefix + path.relative_to(folder).as_posix())
+    try:
+        for path in files:
+            stack.upload(path, key=prefix + path.relative_to(folder).as_posix())
+    except StackRequestError as error:
+        raise CommandError(str(error)) from error
     return stack.images_bucket, prefix, len(files)
 
 
@@ -126,11 +128,17 @@ class ChildTracker:
         }
 
 
-class RateColumn(ProgressColumn):
-    def render(self, task: Any) -> Text:
-        elapsed = task.elapsed or 0
-        rate = task.completed / elapsed if elapsed > 0 else 0.0
-        return Text(f"{rate:.1f} images/s", style="cyan")
+def rate_column() -> Any:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            elapsed = task.elapsed or 0
+            rate = task.completed / elapsed if elapsed > 0 else 0.0
+            return Text(f"{rate:.1f} images/s", style="cyan")
+
+    return RateColumn()
 
 
 def describe_findings(record: dict[str, Any]) -> str:
@@ -152,6 +160,10 @@ def describe_findings(record: dict[str, Any]) -> str:
 
 
 def print_summary(console: Console, summary: dict[str, Any], records: list[dict[str, Any]], elapsed: float) -> None:
+    from rich.table import Table
+
+    from rekoflow.report import describe_cost
+
     images = sorted((r for r in records if r.get("recordType") == "ANALYSIS"), key=lambda r: ((r.get("image") or {}).get("key") or ""))
     table = Table(title=f"Batch {summary.get('batchId')}: {summary.get('source')}", title_justify="left")
     for column in ("image", "status", "cached", "findings / reason"):
@@ -186,6 +198,9 @@ def print_summary(console: Console, summary: dict[str, Any], records: list[dict[
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     console = Console()
     analyses = parse_analyses(args.analyses, args.model)
     batch_id = args.batch_id or new_batch_id()
@@ -230,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("[green]{task.fields[succeeded]} ok[/green] [red]{task.fields[failed]} failed[/red] [cyan]{task.fields[cached]} cached[/cyan]"),
-        RateColumn(),
+        rate_column(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]

@@ -7,8 +7,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from rekoflow.commands.analyze import add_analyze_arguments, analyze_file
 
 SAMPLE = "sample_astronaut.jpg"
@@ -28,6 +26,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console  # imported when used (see rekoflow.commands.analyze)
+
     console = Console()
     if not args.json:
         console.print(f"[bold]rekoflow demo[/bold]: {args.image} through the image-analysis state machine, offline\n")

@@ -11,9 +11,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
-from rekoflow import trace as tracing
 from rekoflow.cli import CommandError
 from rekoflow.commands.common import add_stack_arguments, open_stack
 from rekoflow.records import batch_record_key
@@ -31,6 +28,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console  # rich and the tracer are imported when used (see rekoflow.commands.analyze)
+
+    from rekoflow import trace as tracing
+
     console = Console()
     if not args.execution and not args.last:
         raise CommandError("name an execution (name or ARN) or use --last")

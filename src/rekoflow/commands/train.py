@@ -15,14 +15,16 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from rekoflow.cli import CommandError
 from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
 from rekoflow.records import TERMINAL_STATUSES
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported when used (see rekoflow.commands.analyze).
 
 NAME_HELP = "letters, digits, '_', '.', '-' (Rekognition's rule)"
 
@@ -128,6 +130,8 @@ def progress(stack: Any, arn: str) -> tuple[str, str, int, str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     # soft_wrap: an ARN is printed whole even when the output is not a terminal (rich wraps at 80 columns then).
     console = Console(soft_wrap=True)
     if not 0 <= args.min_f1 <= 1:
@@ -200,6 +204,8 @@ def print_training(console: Console, model: dict[str, Any], evaluation: dict[str
     print(f"model ARN: {model['projectVersionArn']}", flush=True)
     console.print(f"F1 score on the test split: [bold]{model['f1Score']:.3f}[/bold] ({model['testImages']} test images, {model['trainingImages']} training images)")
     if evaluation:
+        from rich.table import Table
+
         table = Table("label", "precision", "recall", "F1", "test images", title="per-label metrics")
         for item in evaluation.get("LabelEvaluationResults", []):
             m = item["Metrics"]

@@ -177,8 +177,11 @@ class Stack:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
+        from rekoflow.local.malloc_arenas import limit_malloc_arenas
+
         started = time.perf_counter()
         cfg = self.config
+        limit_malloc_arenas()  # memory flat over long runs (docs/performance.md)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # moto's interpreter logs each evaluation problem it then handles (a missing cache item...).
         logging.getLogger("moto").setLevel(logging.CRITICAL)
@@ -211,7 +214,7 @@ class Stack:
         self._undo.append(
             patches.install_stack_patches(
                 self.runtime, self.endpoint, store=self.store, events=self.events, retry_time_scale=cfg.retry_time_scale,
-                credentials={ACCESS_KEY_ID: SECRET_ACCESS_KEY}, delivery=self.delivery,
+                credentials={ACCESS_KEY_ID: SECRET_ACCESS_KEY}, delivery=self.delivery, wsgi_app=self._wsgi,
             )
         )
         from rekoflow.local.apigateway.executor import ApiExecutor
@@ -264,23 +267,17 @@ class Stack:
             self._rekognition_server = FakeRekognition().start()
             self.rekognition_kind = "fixed scripted answers (the engine extra is not installed)"
             return self._rekognition_server.url
-        import boto3
+        from rekoflow.local.backend_s3 import BackendS3
 
         state_dir = Path(self.config.state_dir) / "engine" if self.config.state_dir else None
-        endpoint = self.endpoint
-
-        def s3_client() -> Any:
-            return boto3.session.Session().client(
-                "s3", endpoint_url=endpoint, region_name=REGION,
-                aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY,
-            )
-
-        self.engine = Engine(s3_client_factory=s3_client, state_dir=state_dir)
+        # The engine reads images from moto's S3 backend in this process, not through our socket.
+        s3 = BackendS3(ACCOUNT_ID, lambda: self.client("s3"))
+        self.engine = Engine(s3_client_factory=lambda: s3, state_dir=state_dir)
         self.rekognition_kind = "local engine"
         return self.endpoint
 
     def _warm_up(self) -> None:
-        """Parse the state machines now rather than in the first execution (moto parses at start)."""
+        """Build the state machines' programs now, not in their first execution (their creation did not parse them)."""
         from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
         for arn in self.state_machines.values():
@@ -289,8 +286,8 @@ class Stack:
             try:
                 definition = self.client("stepfunctions").describe_state_machine(stateMachineArn=arn)["definition"]
                 AmazonStateLanguageParser.parse(definition)
-            except Exception:  # noqa: BLE001 - warming up is an optimisation only
-                log.debug("warm-up of %s failed", arn, exc_info=True)
+            except Exception as error:  # noqa: BLE001 - its executions will report it too
+                log.error("state machine %s does not parse: %s", arn, error)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -332,7 +329,7 @@ class Stack:
 
     # ----- clients (for the stack's own use and for tests) -----------------------------------------
     def client(self, service: str) -> Any:
-        """A boto3 client of this stack (one per service, shared: botocore clients are thread-safe)."""
+        """A boto3 client of this stack (one per service, shared: botocore clients are thread-safe; in-process)."""
         client = self._clients.get(service)
         if client is None:
             import boto3
@@ -350,6 +347,8 @@ class Stack:
                         aws_secret_access_key=SECRET_ACCESS_KEY,
                         config=Config(retries={"mode": "standard", "total_max_attempts": 3}, max_pool_connections=32),
                     )
+                    # The stack's own calls reach it in this process, without a socket.
+                    patches.route_in_process(client, self._wsgi)
         return client
 
     # ----- the stack's own resources, from the declarations Terraform reads ---------------------------
@@ -395,9 +394,11 @@ class Stack:
         sfn = self.client("stepfunctions")
         for template in templates:
             definition = asl.render_file(template, variables)
-            arn = sfn.create_state_machine(
-                name=cfg.state_machine_name(template), definition=json.dumps(definition), roleArn=role_arn, type="STANDARD"
-            )["stateMachineArn"]
+            # Our own definitions: not parsed now to validate them; the warm-up thread builds them.
+            with patches.trusted_definitions():
+                arn = sfn.create_state_machine(
+                    name=cfg.state_machine_name(template), definition=json.dumps(definition), roleArn=role_arn, type="STANDARD"
+                )["stateMachineArn"]
             self.state_machines[template] = arn
             variables[f"{template}_state_machine_arn"] = arn
         self._create_api()

@@ -6,6 +6,7 @@ botocore loading per Task, and ``localhost`` may first try IPv6. Here every inte
 service reuses one client per (service, region), aimed at the stack's own endpoint. botocore clients
 are safe to share between threads; the pool is sized for a busy batch. (Creating a client reads the
 whole environment; in-process invocations never change the real one: see ``in_process_lambda``.)
+Given the stack's WSGI application, the clients reach it without a socket (``in_process_transport``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ import threading
 from typing import Any
 
 from rekoflow.local.patches._base import Patcher, Undo, install
+from rekoflow.local.patches.in_process_transport import WSGIApp, route_in_process
 
 # Counts clients created (a test asserts it stays at one per service, not one per Task).
 CREATED: dict[tuple[str, str], int] = {}
 
 
-def install_shared_interpreter_clients(endpoint_url: str) -> Undo:
-    """Make every ``boto_client_for`` in moto's Step Functions package return a shared client."""
+def install_shared_interpreter_clients(endpoint_url: str, app: WSGIApp | None = None) -> Undo:
+    """Make every ``boto_client_for`` in moto's Step Functions package return a shared client.
+
+    With ``app`` (the stack's WSGI application) the clients send their requests to it in-process.
+    """
 
     def apply(patcher: Patcher) -> None:
         import boto3
@@ -54,6 +59,8 @@ def install_shared_interpreter_clients(endpoint_url: str) -> Undo:
                                 max_pool_connections=64,
                             ),
                         )
+                        if app is not None:
+                            route_in_process(client, app)
                         clients[key] = client
                         CREATED[key] = CREATED.get(key, 0) + 1
             return client
