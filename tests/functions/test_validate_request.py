@@ -22,6 +22,11 @@ def s3():
         yield client
 
 
+def _flip(data: bytes, at: int) -> bytes:
+    """The bytes with one of them changed, as a damaged copy would have it."""
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
 def request(key="ok.png", analyses=("labels",), **extra):
     return {"image": {"bucket": BUCKET, "key": key}, "analyses": list(analyses), **extra}
 
@@ -30,7 +35,9 @@ def test_plan_has_one_item_per_analysis_with_defaults_and_cache_keys(s3):
     plan = build_plan(s3, request(analyses=["labels", "faces", "text"]), "req-1", ImageLimits())
     assert plan["requestId"] == "req-1"
     assert plan["batchId"] is None
-    assert plan["image"] == {"bucket": BUCKET, "key": "ok.png", "format": "PNG", "width": 200, "height": 150, "sizeBytes": plan["image"]["sizeBytes"]}
+    stored = s3.head_object(Bucket=BUCKET, Key="ok.png")["ContentLength"]
+    assert plan["image"] == {"bucket": BUCKET, "key": "ok.png", "format": "PNG", "width": 200, "height": 150, "sizeBytes": stored}
+    assert stored == len(image_bytes(200, 150))
     assert [i["type"] for i in plan["analyses"]] == ["labels", "faces", "text"]
     labels = plan["analyses"][0]
     assert labels["options"]["features"] == ["GENERAL_LABELS", "IMAGE_PROPERTIES"]
@@ -92,7 +99,13 @@ def test_rule_violations_are_specific(s3, req, message):
         ("empty.png", b"", "image is empty (0 bytes)"),
         ("tiny.png", image_bytes(60, 200), "image is 60x200 px; each side must be at least 80 px"),
         ("huge.png", image_bytes(10_050, 90), "image is 10050x90 px; each side must be at most 10000 px"),
-        ("truncated.png", image_bytes()[:18], "PNG header is truncated"),
+        ("truncated.png", image_bytes()[:18], "image is truncated: the PNG ends at byte 18, inside its header"),
+        ("half.png", image_bytes(300, 200)[:300], "image is truncated: the PNG ends without its IEND chunk (300 bytes)"),
+        ("half.jpg", image_bytes(300, 200, "JPEG")[:900], "image is truncated: the JPEG ends without its end-of-image marker (900 bytes)"),
+        ("head.jpg", image_bytes(300, 200, "JPEG")[:100], "image is truncated: the JPEG ends at byte 100, before its frame header"),
+        ("crc.png", _flip(image_bytes(), 20), "image is corrupt: the PNG is malformed: its header checksum (IHDR CRC) does not match"),
+        ("segments.jpg", _flip(image_bytes(300, 200, "JPEG"), 20), "image is corrupt: the JPEG is malformed: a segment marker was expected at byte"),
+        ("scan-first.jpg", b"\xff\xd8\xff\xda\x00\x08" + b"\x00" * 20 + b"\xff\xd9", "image is corrupt: the JPEG is malformed: no frame header before the image data"),
     ],
 )
 def test_bad_images_are_rejected_with_the_reason(s3, key, body, message):
@@ -108,15 +121,37 @@ def test_missing_bucket_is_named(s3):
         build_plan(s3, {"image": {"bucket": "no-such-bucket", "key": "a.png"}, "analyses": ["labels"]}, "r", ImageLimits())
 
 
-def test_size_limit_is_enforced_from_the_object_size(s3):
+def test_size_limit_is_enforced_from_the_object_size_before_any_read(s3, monkeypatch):
+    monkeypatch.setattr(s3, "get_object", lambda **kwargs: pytest.fail("an image over the limit must not be read"))
     with pytest.raises(ImageValidationError, match="the limit for images read from S3 is 500 bytes"):
         build_plan(s3, request("ok.jpg"), "r", ImageLimits(max_bytes=500))
 
 
-def test_jpeg_with_large_metadata_is_measured_with_a_second_read(s3):
-    s3.put_object(Bucket=BUCKET, Key="camera.jpg", Body=image_bytes(640, 480, "JPEG", exif_padding=200_000))
+@pytest.mark.parametrize("padding", [200_000, 1_500_000, 6_000_000])
+def test_jpeg_with_large_metadata_before_the_frame_is_measured(s3, padding):
+    """Cameras put MBs of EXIF/ICC before the frame header: read further (the header is found), within a bound."""
+    body = image_bytes(640, 480, "JPEG", exif_padding=padding)
+    s3.put_object(Bucket=BUCKET, Key="camera.jpg", Body=body)
     plan = build_plan(s3, request("camera.jpg"), "r", ImageLimits())
     assert (plan["image"]["width"], plan["image"]["height"]) == (640, 480)
+    assert plan["image"]["sizeBytes"] == len(body) > padding
+
+
+def test_header_reads_are_bounded_by_the_file_and_a_read_count():
+    """The frame header is looked for in at most MAX_HEADER_READS ranged reads that never pass the file's end."""
+    from rekoflow_common.images import MAX_HEADER_READS, inspect_image
+
+    body = image_bytes(640, 480, "JPEG", exif_padding=6_000_000)
+    reads = []
+
+    def read(offset, length):
+        reads.append((offset, length))
+        return body[offset : offset + length]
+
+    assert inspect_image(read, len(body)).width == 640
+    assert len(reads) <= MAX_HEADER_READS
+    assert all(offset + length <= len(body) for offset, length in reads)
+    assert sum(length for _, length in reads) <= len(body)
 
 
 def test_versioned_image_is_pinned(s3):
