@@ -12,6 +12,7 @@ from typing import Iterator
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
     ConnectTimeoutError,
     ReadTimeoutError,
 )
@@ -84,7 +85,7 @@ def rekognition_errors(operation: str, budget: str = "") -> Iterator[None]:
         raise RekognitionTransientError(
             f"{operation} failed: Rekognition timed out ({kind} timeout{', ' + budget if budget else ''})"
         ) from error
-    except BotoConnectionError as error:
+    except (BotoConnectionError, ConnectionClosedError) as error:
         raise RekognitionTransientError(f"{operation} failed: cannot reach Rekognition: {error}"[:2000]) from error
     except BotoCoreError as error:
         raise RekognitionTransientError(f"{operation} failed: {error}"[:2000]) from error
