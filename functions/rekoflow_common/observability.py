@@ -19,3 +19,10 @@ def record_analysis_metrics(metrics, output: dict) -> dict:
 # The batch state machine passes its whole state as "batch"; its correlation id is the batch id, which
 # is also the prefix of every child execution's name (= request id) in the batch.
 batch_correlation_id_path = "batch.batchId"
+
+
+# A Lambda that fails before it adds a metric flushes none, and Powertools then warns (a UserWarning
+# with a source line) on every failed invocation: noise in the logs and in the local stack's output.
+import warnings as _warnings  # noqa: E402
+
+_warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)

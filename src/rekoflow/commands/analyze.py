@@ -9,10 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from rekoflow.annotate import write_annotated
 from rekoflow.cli import CommandError
-from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack, upload_key
+from rekoflow.commands.common import (
+    add_stack_arguments,
+    check_file,
+    check_identifier,
+    console as make_console,
+    finite_float,
+    inside,
+    open_stack,
+    printable,
+    upload_key,
+)
 from rekoflow.local.client import new_request_id
 from rekoflow.report import print_record
 
@@ -32,8 +43,8 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", type=Path, help="second image for face comparison (adds 'compare')")
     parser.add_argument("--model", metavar="ARN", help="Custom Labels project version ARN (adds 'custom')")
     parser.add_argument("--keep-running", action="store_true", help="leave the Custom Labels model running afterwards")
-    parser.add_argument("--min-confidence", type=float, help="minimum confidence for labels, faces and moderation")
-    parser.add_argument("--request-id", help="idempotency key (default: generated)")
+    parser.add_argument("--min-confidence", type=finite_float(0, 100), metavar="PCT", help="minimum confidence (0-100) for labels, faces and moderation")
+    parser.add_argument("--request-id", help="idempotency key: 1-80 letters, digits, '-' or '_' (default: generated)")
     parser.add_argument("--no-cache", action="store_true", help="analyse again even if the same image was analysed before")
     parser.add_argument("--json", action="store_true", help="print the stored record as JSON")
     parser.add_argument("--out", type=Path, default=Path("out"), help="where record.json and the annotated image go (default ./out/REQUEST_ID/)")
@@ -56,12 +67,20 @@ def parse_analyses(args: argparse.Namespace) -> list[str]:
     return chosen
 
 
-def check_file(path: Path, what: str) -> None:
-    if not path.is_file():
-        raise CommandError(f"{what} {path} does not exist")
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
-        # Not fatal: the workflow checks the magic bytes and says what the file really is.
-        pass
+def check_arguments(args: argparse.Namespace) -> list[str]:
+    """Every argument, before any work starts: the analyses, the files, the request id, where output goes."""
+    analyses = parse_analyses(args)
+    # The suffix is not checked: the workflow reads the magic bytes and says what the file really is.
+    check_file(args.image, "image")
+    if args.target:
+        check_file(args.target, "target image")
+    if args.request_id is not None:
+        check_identifier(args.request_id, "requestId", "--request-id")
+    if args.out.exists() and not args.out.is_dir():
+        raise CommandError(f"--out {printable(str(args.out))} is a file, not a folder")
+    if args.model and len(args.model) > 2048:
+        raise CommandError(f"--model: {len(args.model):,} characters is not a model version ARN")
+    return analyses
 
 
 def build_request(args: argparse.Namespace, analyses: list[str], image: dict, target: dict | None) -> dict[str, Any]:
@@ -86,15 +105,13 @@ def build_request(args: argparse.Namespace, analyses: list[str], image: dict, ta
 
 
 def analyze_file(args: argparse.Namespace, console: Console) -> int:
-    analyses = parse_analyses(args)
-    check_file(args.image, "image")
-    if args.target:
-        check_file(args.target, "target image")
+    analyses = check_arguments(args)
     stack = open_stack(args)
     image = stack.upload(args.image, key=upload_key(args.image))
     target = stack.upload(args.target, key=upload_key(args.target)) if args.target else None
     request = build_request(args, analyses, image, target)
-    with console.status(f"analysing {args.image.name}: {', '.join(analyses)}...", spinner="dots") if not args.json else contextlib.nullcontext():
+    status = f"analysing {escape(printable(args.image.name))}: {', '.join(analyses)}..."
+    with console.status(status, spinner="dots") if not args.json else contextlib.nullcontext():
         result = stack.analyze(request, timeout_s=args.timeout)
     if result.status == "RUNNING":
         raise CommandError(
@@ -102,7 +119,7 @@ def analyze_file(args: argparse.Namespace, console: Console) -> int:
             f"it goes on in the local stack: follow it with `rekoflow trace {request['requestId']}`"
         )
     record = stack.get_record(request["requestId"])
-    out_dir = args.out / request["requestId"]
+    out_dir = inside(args.out, request["requestId"])
     out_dir.mkdir(parents=True, exist_ok=True)
     if record is not None:
         (out_dir / "record.json").write_text(json.dumps(record, indent=2, default=str))
@@ -117,9 +134,9 @@ def analyze_file(args: argparse.Namespace, console: Console) -> int:
         print(json.dumps(record, indent=2, default=str))
     else:
         print_record(console, record, result.duration_s)
-        console.print(f"[dim]record: {out_dir / 'record.json'}  annotated image: {annotated}[/dim]")
+        console.print(f"[dim]record: {escape(printable(str(out_dir / 'record.json')))}  annotated image: {escape(printable(str(annotated)))}[/dim]")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    return analyze_file(args, Console())
+    return analyze_file(args, make_console())
