@@ -58,3 +58,17 @@ def workflow(fake_rekognition):
 
     with running_stack(rekognition_endpoint=fake_rekognition.url, retry_time_scale=0.001) as workflow:
         yield workflow
+
+
+# Fixtures that run the terraform binary (terraform test renders the module): a test that uses one,
+# directly or through another fixture, must carry the terraform marker, so `make unit` skips it.
+TERRAFORM_FIXTURES = {"renderer"}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [
+        item.nodeid for item in items
+        if TERRAFORM_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("terraform") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("tests that run terraform need @pytest.mark.terraform: " + ", ".join(unmarked))
