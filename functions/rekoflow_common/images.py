@@ -29,10 +29,6 @@ class ImageHeaderError(ValueError):
     """The bytes are not a readable PNG or JPEG header."""
 
 
-class NeedMoreBytes(ImageHeaderError):
-    """The header extends beyond the bytes read so far (large EXIF blocks before the frame)."""
-
-
 class TruncatedImageError(ImageHeaderError):
     """The file ends before its data does: it was cut short (an interrupted upload or copy)."""
 
@@ -90,15 +86,6 @@ def describe_magic(header: bytes) -> str:
     return "starts with bytes " + header[:8].hex(" ")
 
 
-def read_image_info(header: bytes) -> ImageInfo:
-    fmt = sniff_format(header)
-    if fmt == "PNG":
-        return ImageInfo("PNG", *_png_size(header))
-    if fmt == "JPEG":
-        return ImageInfo("JPEG", *_jpeg_size(header))
-    raise ImageHeaderError(f"not a PNG or JPEG image ({describe_magic(header)})")
-
-
 def _png_size(data: bytes) -> tuple[int, int]:
     # Signature (8) + chunk length (4) + b"IHDR" (4) + width (4) + height (4).
     if len(data) < 24:
@@ -107,33 +94,6 @@ def _png_size(data: bytes) -> tuple[int, int]:
         raise ImageHeaderError("PNG is malformed: IHDR is not the first chunk")
     width, height = struct.unpack(">II", data[16:24])
     return width, height
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int]:
-    offset = 2
-    while True:
-        # Markers may be preceded by fill bytes 0xFF.
-        while offset < len(data) and data[offset] == 0xFF:
-            offset += 1
-        if offset >= len(data):
-            raise NeedMoreBytes("JPEG frame header not found in the bytes read")
-        marker = data[offset]
-        offset += 1
-        if marker in _JPEG_STANDALONE_MARKERS:
-            continue
-        if marker == 0xD9 or marker == 0xDA:  # end of image or start of scan before any frame
-            raise ImageHeaderError("JPEG is malformed: no frame header before the image data")
-        if offset + 2 > len(data):
-            raise NeedMoreBytes("JPEG segment header is beyond the bytes read")
-        (length,) = struct.unpack(">H", data[offset : offset + 2])
-        if length < 2:
-            raise ImageHeaderError("JPEG is malformed: invalid segment length")
-        if marker in _JPEG_SOF_MARKERS:
-            if offset + 7 > len(data):
-                raise NeedMoreBytes("JPEG frame header is beyond the bytes read")
-            height, width = struct.unpack(">HH", data[offset + 3 : offset + 7])
-            return width, height
-        offset += length
 
 
 class _Window:
