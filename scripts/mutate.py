@@ -6,18 +6,22 @@ Not part of `make test` (it takes tens of minutes). Two parts:
   mutants by module path and only strips a ``src/`` prefix, so the functions are staged as ``src/``
   in ``build/mutate/python`` (the tests import them as Lambda does: ``rekoflow_common...``) next to
   copies of the tests and data files they read; the real tree is never changed.
+- **ASL** (a few mutants by hand, each undoing one guarantee of docs/reliability.md): the cache
+  expiry check dropped, a Catch merging into the input again, the Rekognition timeout retries
+  removed, the recorder not given the error; each must fail the reliability suite.
 - **IAM** (own mutator, HCL is not Python): every action list of ``terraform/iam.tf`` is widened,
   one mutant at a time, to ``<service>:*`` and to ``*``, and every resource list to ``*``, in a
   copy of the repository (``build/mutate/iam``); each mutant must fail the least-privilege tests.
 
 Prints the survivors and the survival rates, and writes them to ``build/mutate/summary.json``.
-Usage: ``python scripts/mutate.py [python|iam|all] [--max-children N]``.
+Usage: ``python scripts/mutate.py [python|asl|iam|all] [--max-children N]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -159,9 +163,64 @@ def run_iam() -> dict:
     return result
 
 
+# ----- ASL ---------------------------------------------------------------------------------------------------
+def _inner(definition: dict) -> dict:
+    return definition["States"]["Run analyses"]["ItemProcessor"]["States"]
+
+
+def _drop_expiry_check(d: dict) -> None:
+    _inner(d)["Cached result found?"]["Choices"][0]["Next"] = "Use cached result"
+
+
+def _merge_failure_into_input(d: dict) -> None:
+    for catch in d["States"]["Validate request"]["Catch"]:
+        catch["ResultPath"] = "$.failure"
+
+
+def _no_transient_retries(d: dict) -> None:
+    for retry in _inner(d)["Detect labels"]["Retry"]:
+        if "RekognitionTransientError" in retry["ErrorEquals"]:
+            retry["MaxAttempts"] = 0
+
+
+def _record_without_the_error(d: dict) -> None:
+    d["States"]["Record failure"]["Parameters"]["Payload"]["failure.$"] = "$.failure"
+
+
+ASL_MUTANTS = [
+    ("cache served without its expiry check", _drop_expiry_check, "tests/reliability/test_faults.py::test_an_expired_cache_entry_is_not_served"),
+    ("Validate request's Catch merges into the input", _merge_failure_into_input, "tests/reliability/test_bad_inputs.py::test_input_that_is_not_an_object_ends_with_a_record"),
+    ("no retries of RekognitionTransientError", _no_transient_retries, "tests/reliability/test_faults.py::test_a_hanging_endpoint_ends_with_a_record_naming_the_timeout"),
+    ("the recorder is not given the error", _record_without_the_error, "tests/reliability/test_bad_inputs.py::test_missing_compare_target_ends_with_a_record"),
+]
+
+
+def run_asl() -> dict:
+    stage = WORK / "asl"
+    shutil.rmtree(stage, ignore_errors=True)
+    shutil.copytree(ROOT, stage, ignore=IGNORED_IN_COPIES)
+    path = stage / "statemachines" / "image_analysis.asl.json"
+    original = path.read_text()
+    survivors = []
+    env = {**os.environ, "REKOFLOW_ROOT": str(stage)}  # the stack reads the ASL of the copy
+    try:
+        for description, mutate, test in ASL_MUTANTS:
+            definition = json.loads(original)
+            mutate(definition)
+            path.write_text(json.dumps(definition, indent=2) + "\n")
+            outcome = subprocess.run([PYTHON, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test], cwd=stage, capture_output=True, text=True, env=env)
+            killed = outcome.returncode != 0
+            print(f"  {'killed  ' if killed else 'SURVIVED'} {description} ({test})")
+            if not killed:
+                survivors.append(description)
+    finally:
+        path.write_text(original)
+    return {"tested": len(ASL_MUTANTS), "survived": len(survivors), "survivors": survivors}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", nargs="?", default="all", choices=["python", "iam", "all"])
+    parser.add_argument("part", nargs="?", default="all", choices=["python", "asl", "iam", "all"])
     parser.add_argument("--max-children", type=int, default=2)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -169,6 +228,8 @@ def main() -> int:
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     if args.part in ("python", "all"):
         summary["python"] = run_python(args.max_children)
+    if args.part in ("asl", "all"):
+        summary["asl"] = run_asl()
     if args.part in ("iam", "all"):
         summary["iam"] = run_iam()
     summary_path.write_text(json.dumps(summary, indent=2))

@@ -61,16 +61,24 @@ def _non_finite(value: Any, path: str = "") -> Iterator[str]:
             yield from _non_finite(item, f"{path}[{index}]")
 
 
-def answer_problems(operation: str, response: Any) -> list[str]:
-    """What makes ``response`` not an answer of ``operation``: botocore's output shape (members, types),
-    the operation's main member, finite numbers. Empty when it is one."""
+def answer_member(operation: str, params: Mapping[str, Any] | None = None) -> str | None:
+    """The member the answer to this call must carry: DetectLabels asked only for IMAGE_PROPERTIES
+    answers ImageProperties and no Labels."""
+    if operation == "DetectLabels" and "GENERAL_LABELS" not in (params or {}).get("Features", ["GENERAL_LABELS"]):
+        return "ImageProperties"
+    return ANSWER_MEMBERS.get(operation)
+
+
+def answer_problems(operation: str, response: Any, params: Mapping[str, Any] | None = None) -> list[str]:
+    """What makes ``response`` not an answer of ``operation`` called with ``params``: botocore's output
+    shape (members, types), the operation's main member, finite numbers. Empty when it is one."""
     from botocore.validate import ParamValidator
 
     if not isinstance(response, Mapping):
         return [f"the answer is a {type(response).__name__}, not an object"]
     answer = {k: v for k, v in response.items() if k != "ResponseMetadata"}
     problems: list[str] = []
-    member = ANSWER_MEMBERS.get(operation)
+    member = answer_member(operation, params)
     if member and member not in answer:
         problems.append(f"{member} is missing")
     shape = _rekognition_model().operation_model(operation).output_shape
@@ -86,10 +94,10 @@ def answer_problems(operation: str, response: Any) -> list[str]:
     return problems
 
 
-def check_answer(operation: str, response: Any) -> None:
+def check_answer(operation: str, response: Any, params: Mapping[str, Any] | None = None) -> None:
     """Raise a retried error for an answer that does not match the operation's output shape, so a
     broken answer is never summarised, stored or cached."""
-    problems = answer_problems(operation, response)
+    problems = answer_problems(operation, response, params)
     if problems:
         listed = "; ".join(problems[:MAX_SHAPE_PROBLEMS_LISTED])
         more = f" (and {len(problems) - MAX_SHAPE_PROBLEMS_LISTED} more)" if len(problems) > MAX_SHAPE_PROBLEMS_LISTED else ""
@@ -110,7 +118,7 @@ def run_analysis(
     """Call Rekognition, store the full response in S3, return the compact summary for the state machine."""
     with rekognition_errors(operation, rekognition_budget().describe()):
         response = call(**params)
-    check_answer(operation, response)
+    check_answer(operation, response, params)
     summary = summarize(response, item["options"])
     key = write_result(s3, results, item["requestId"], analysis, response, summary)
     logger.info("analysis complete", extra={"analysis": analysis, "found": summary.get("count"), "result_key": key})

@@ -230,3 +230,13 @@ def test_an_expired_cache_entry_is_not_served(workflow, rekognition):
     assert "Cached result fresh?" in entered and "Use cached result" not in entered and "Detect labels" in entered
     # The fresh answer replaced the expired entry.
     assert int(cache_items(workflow, cache_key)["expiresAt"]["N"]) > time.time()
+
+
+def test_an_answer_with_image_properties_only_is_not_mistaken_for_a_broken_one(workflow, rekognition):
+    """Asked only for IMAGE_PROPERTIES, DetectLabels answers no Labels: that is a whole answer."""
+    rekognition.responses["DetectLabels"] = {"ImageProperties": {"Quality": {"Brightness": 61.2, "Sharpness": 70.1, "Contrast": 55.0},
+                                                                 "DominantColors": []}, "LabelModelVersion": "3.0"}
+    request = {"image": fresh_image(workflow), "analyses": ["labels"], "options": {"labels": {"features": ["IMAGE_PROPERTIES"]}}}
+    name, arn, result, record = analyse(workflow, request)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert record["results"]["labels"]["count"] == 0 and rekognition.count("DetectLabels") == 1

@@ -403,3 +403,12 @@ def test_a_cause_keeps_its_nested_message_and_limit():
     assert readable_cause(traceback_only) == traceback_only.strip("\n") or "Traceback" in readable_cause(traceback_only)
     assert readable_cause("line one\nline two") == "line one\nline two"
     assert readable_cause('{"errorMessage": "cut \\u00e9', limit=100) == "cut é"
+
+
+def test_image_properties_alone_are_answered_without_labels():
+    """DetectLabels asked only for IMAGE_PROPERTIES answers ImageProperties, no Labels (as the engine does)."""
+    properties = {"ImageProperties": {"Quality": {"Brightness": 50.0}}}
+    assert answer_problems("DetectLabels", properties, {"Features": ["IMAGE_PROPERTIES"]}) == []
+    assert answer_problems("DetectLabels", {}, {"Features": ["IMAGE_PROPERTIES"]}) == ["ImageProperties is missing"]
+    assert answer_problems("DetectLabels", properties, {"Features": ["GENERAL_LABELS", "IMAGE_PROPERTIES"]}) == ["Labels is missing"]
+    assert answer_problems("DetectLabels", properties, {}) == ["Labels is missing"]
