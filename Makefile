@@ -16,7 +16,7 @@ PYTEST_ARGS ?= -n auto
 TF_PLUGIN_MIRROR ?= $(shell find / -maxdepth 6 -path '*registry.terraform.io/hashicorp/aws' 2>/dev/null | head -n 1 | sed 's|/registry.terraform.io/hashicorp/aws||')
 export TF_PLUGIN_MIRROR
 
-.PHONY: help install system-deps demo test unit tf-check tf-local build bench lint clean up down aws-smoke
+.PHONY: help install system-deps demo test unit tf-check tf-local build bench lint clean up down aws-smoke mutate
 
 help:
 	@echo "make demo      install, then analyse a bundled sample photo end to end, offline"
@@ -27,6 +27,8 @@ help:
 	@echo "make tf-local  apply the Terraform root module to the local stack, run an execution, destroy"
 	@echo "make bench     engine and workflow benchmarks (tables in bench/results/)"
 	@echo "make aws-smoke after a deploy: API, upload trigger, batch and a bad request against TERRAFORM_DIR's outputs"
+	@echo "make unit      the tests without the engine's models and without terraform (-m 'not engine and not terraform')"
+	@echo "make mutate    mutation testing of functions/rekoflow_common, validate_request and the IAM checks (slow; not in make test)"
 
 install: $(STAMP) $(AWSCLI)
 
@@ -59,6 +61,11 @@ test: install
 
 unit: install
 	$(BIN)/python -m pytest -q -m "not engine and not terraform" $(PYTEST_ARGS)
+
+# Mutation testing (docs/reliability.md): mutmut on the shared function code, widened grants on iam.tf.
+mutate: install
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),mutate]"
+	$(BIN)/python scripts/mutate.py all
 
 build: install
 	$(BIN)/python -m rekoflow.build --out build

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support.fake_rekognition import FakeRekognition  # noqa: E402
+from support.fake_rekognition import CANNED, FakeRekognition  # noqa: E402
 
 # Tests never reach AWS: fake credentials, one region.
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -31,9 +32,11 @@ def fake_rekognition():
 def rekognition(fake_rekognition):
     """The scripted endpoint with no faults queued and a fresh call log, for one test."""
     fake_rekognition.calls.clear()
-    fake_rekognition._faults.clear()
+    fake_rekognition.clear_faults()
+    fake_rekognition.responses = json.loads(json.dumps(CANNED))
     yield fake_rekognition
-    fake_rekognition._faults.clear()
+    fake_rekognition.clear_faults()
+    fake_rekognition.responses = json.loads(json.dumps(CANNED))
     fake_rekognition.resume()
 
 
@@ -55,3 +58,17 @@ def workflow(fake_rekognition):
 
     with running_stack(rekognition_endpoint=fake_rekognition.url, retry_time_scale=0.001) as workflow:
         yield workflow
+
+
+# Fixtures that run the terraform binary (terraform test renders the module): a test that uses one,
+# directly or through another fixture, must carry the terraform marker, so `make unit` skips it.
+TERRAFORM_FIXTURES = {"renderer"}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [
+        item.nodeid for item in items
+        if TERRAFORM_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("terraform") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("tests that run terraform need @pytest.mark.terraform: " + ", ".join(unmarked))

@@ -18,24 +18,36 @@ logger = Logger(child=True)
 MAX_REQUEST_JSON_BYTES = 100_000
 
 
+def _request_json(event: Mapping[str, Any]) -> str:
+    if "input" not in event:
+        # Recorded without it (RequestTooLargeError): the failure path never carries a huge input.
+        return compact_json({"notStored": "the request was too large to keep with its failure"})
+    text = compact_json(event["input"])
+    data = text.encode()
+    if len(data) > MAX_REQUEST_JSON_BYTES:
+        text = data[:MAX_REQUEST_JSON_BYTES].decode("utf-8", "ignore") + "...(truncated)"
+    return text
+
+
 def failure_record(event: Mapping[str, Any]) -> dict[str, Any]:
-    failure = event.get("failure") or {}
+    failure = event.get("failure")
+    if not isinstance(failure, Mapping):
+        failure = {}
     request = event.get("input")
     batch_id = request.get("batchId") if isinstance(request, dict) else None
-    request_json = compact_json(request)
-    if len(request_json.encode()) > MAX_REQUEST_JSON_BYTES:
-        request_json = request_json[:MAX_REQUEST_JSON_BYTES] + "...(truncated)"
+    error = failure.get("Error")
     now = now_iso()
     return {
         "requestId": event["requestId"],
         "status": "FAILED",
-        "error": failure.get("Error") or "States.Unknown",
+        "error": error[:256] if isinstance(error, str) and error else "States.Unknown",
         "cause": readable_cause(failure.get("Cause")),
-        "request": request_json,
+        "request": _request_json(event),
         "executionArn": event.get("executionArn"),
         "createdAt": event.get("startedAt") or now,
         "updatedAt": now,
-        "batchId": batch_id if isinstance(batch_id, str) and batch_id else None,
+        # A batch id is a GSI key: only a string of the schema's size, never a huge or empty one.
+        "batchId": batch_id if isinstance(batch_id, str) and 0 < len(batch_id) <= 47 else None,
     }
 
 

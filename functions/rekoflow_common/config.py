@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -41,3 +42,16 @@ class ResultsLocation:
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         return cls(bucket=env_str("RESULTS_BUCKET"), prefix=prefix)
+
+
+def env_float(name: str, default: float, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as error:
+        raise ConfigurationError(f"environment variable {name} must be a number, got {raw!r}") from error
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigurationError(f"environment variable {name} must be a finite number >= {minimum:g}, got {raw!r}")
+    return value

@@ -9,7 +9,14 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 
 class RekoflowError(Exception):
@@ -18,6 +25,10 @@ class RekoflowError(Exception):
 
 class RequestValidationError(RekoflowError):
     """The request breaks the schema or a rule; the message names the field."""
+
+
+class RequestTooLargeError(RequestValidationError):
+    """The request is far larger than any valid one: recorded without it, so the failure path stays small."""
 
 
 class ImageValidationError(RekoflowError):
@@ -56,25 +67,42 @@ def http_status(error: ClientError) -> int:
     return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
 
 
+# How botocore says a call timed out; the message then names the limit instead.
+_TIMEOUT_ERRORS = (ReadTimeoutError, ConnectTimeoutError)
+
+
 @contextlib.contextmanager
-def rekognition_errors(operation: str) -> Iterator[None]:
-    """Translate botocore errors from a Rekognition call into the errors the state machine knows."""
+def rekognition_errors(operation: str, budget: str = "") -> Iterator[None]:
+    """Translate botocore errors from a Rekognition call into the errors the state machine knows.
+
+    ``budget`` describes the client's timeouts and attempts (clients.py), for timeout messages.
+    """
     try:
         yield
     except ClientError as error:
         code = error_code(error) or "Unknown"
         message = error.response.get("Error", {}).get("Message", str(error))
         status = http_status(error)
-        text = f"{operation} failed: {code}: {message}"
+        text = f"{operation} failed: {code}: {message}"[:2000]
         if code in THROTTLING_CODES:
             raise RekognitionThrottlingError(text) from error
         if code in TRANSIENT_CODES or status >= 500:
             raise RekognitionTransientError(text) from error
         raise RekognitionRequestError(text) from error
-    except BotoConnectionError as error:
-        raise RekognitionTransientError(f"{operation} failed: cannot reach Rekognition: {error}") from error
+    except _TIMEOUT_ERRORS as error:
+        kind = "connect" if isinstance(error, ConnectTimeoutError) else "read"
+        raise RekognitionTransientError(
+            f"{operation} failed: Rekognition timed out ({kind} timeout{', ' + budget if budget else ''})"
+        ) from error
+    except (BotoConnectionError, ConnectionClosedError) as error:
+        raise RekognitionTransientError(f"{operation} failed: cannot reach Rekognition: {error}"[:2000]) from error
     except BotoCoreError as error:
-        raise RekognitionTransientError(f"{operation} failed: {error}") from error
+        raise RekognitionTransientError(f"{operation} failed: {error}"[:2000]) from error
+    except (AttributeError, TypeError, ValueError, KeyError) as error:
+        # botocore's parser meets an answer of the wrong shape (a list or string where an object belongs).
+        raise RekognitionTransientError(
+            f"{operation} failed: Rekognition's answer could not be read ({type(error).__name__})"
+        ) from error
 
 
 class TransientServiceError(RekoflowError):

@@ -6,6 +6,7 @@ exists, is PNG/JPEG by its magic bytes, and is within Rekognition's size and dim
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -18,16 +19,12 @@ from rekoflow_common.images import (
     ImageHeaderError,
     ImageInfo,
     ImageLimits,
-    NeedMoreBytes,
-    describe_magic,
+    inspect_image,
     limit_violation,
-    read_image_info,
 )
 from rekoflow_common.options import cache_key, content_identity, with_defaults
 from rekoflow_common.schema import validate_request_schema
 
-# Bytes read to find the dimensions; JPEGs with large EXIF/ICC blocks need the second, larger read.
-HEADER_READS = (64 * 1024, 1024 * 1024)
 # Options of the custom analysis that change how the model is run, not what it answers.
 logger = Logger(child=True)
 _CUSTOM_LIFECYCLE_OPTIONS = {
@@ -100,6 +97,8 @@ def check_image(s3: Any, reference: Mapping[str, str], field: str, limits: Image
     size = int(head.get("ContentLength", 0))
     if size == 0:
         raise ImageValidationError(f"{where}: image is empty (0 bytes)")
+    if size > limits.max_bytes:  # refused before any byte is read
+        raise ImageValidationError(f"{where}: {limit_violation(size, ImageInfo('', 0, 0), limits)}")
     info = _read_info(s3, bucket, key, extra, size, where)
     problem = limit_violation(size, info, limits)
     if problem:
@@ -108,25 +107,21 @@ def check_image(s3: Any, reference: Mapping[str, str], field: str, limits: Image
 
 
 def _read_info(s3: Any, bucket: str, key: str, extra: dict, size: int, where: str) -> ImageInfo:
-    header = b""
-    for length in HEADER_READS:
+    """Format, dimensions and wholeness from ranged reads: the header (past large metadata) and the tail."""
+
+    def read(offset: int, length: int) -> bytes:
         try:
-            header = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}", **extra)["Body"].read()
+            return s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={offset}-{offset + length - 1}", **extra)["Body"].read()
         except ClientError as error:
             raise _s3_error(error, where) from error
-        try:
-            return read_image_info(header)
-        except NeedMoreBytes:
-            if length >= size:
-                break
-            continue
-        except ImageHeaderError as error:
-            raise ImageValidationError(
-                f"{where}: not a PNG or JPEG image ({describe_magic(header)}); Rekognition accepts PNG and JPEG"
-                if "not a PNG or JPEG" in str(error)
-                else f"{where}: {error}"
-            ) from error
-    raise ImageValidationError(f"{where}: JPEG is malformed: no frame header found in its first {len(header):,} bytes")
+
+    try:
+        return inspect_image(read, size)
+    except ImageHeaderError as error:
+        message = str(error)
+        if message.startswith("not a PNG or JPEG"):
+            message += "; Rekognition accepts PNG and JPEG"
+        raise ImageValidationError(f"{where}: {message}") from error
 
 
 def _s3_error(error: ClientError, where: str) -> Exception:
@@ -150,11 +145,16 @@ def build_plan(s3: Any, request: Mapping[str, Any], request_id: str, limits: Ima
     image = check_image(s3, request["image"], "image", limits)
     use_cache = bool(request.get("useCache", True))
     options = request.get("options", {})
+    # "Cached result found?" serves an entry only if it expires after this (epoch seconds): DynamoDB's
+    # TTL sweep may delete an expired item days late (docs/architecture.md, ADR-6).
+    planned_at = int(time.time())
     items = []
     for analysis in request["analyses"]:
         resolved = with_defaults(analysis, options.get(analysis))
         others: list[str] = []
-        item: dict[str, Any] = {"type": analysis, "requestId": request_id, "image": image.reference(), "options": resolved}
+        item: dict[str, Any] = {
+            "type": analysis, "requestId": request_id, "image": image.reference(), "options": resolved, "plannedAt": planned_at,
+        }
         keyed_options = dict(resolved)
         if analysis == "compare":
             target = check_image(s3, resolved["targetImage"], "options.compare.targetImage", limits)

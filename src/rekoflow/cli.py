@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except CommandError as error:
-        print(f"rekoflow {args.command}: {error}", file=sys.stderr)
+        from rekoflow.commands.common import printable
+
+        # One line, and nothing a terminal would act on (escapes from file names or causes are shown, not sent).
+        print(f"rekoflow {args.command}: {printable(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"rekoflow {args.command}: interrupted", file=sys.stderr)

@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rekoflow.annotate import face_caption
+from rekoflow.commands.common import printable
+
+
+def _safe(value: Any) -> str:
+    """Text from a request or an answer, shown as text: no terminal escapes, no rich markup."""
+    return escape(printable(str(value)))
 
 
 FACE_ATTRIBUTES = [
@@ -31,8 +38,9 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
     results = record.get("results", {})
     image = record.get("image", {})
     cached = set(record.get("cachedAnalyses", []))
+    location = f"s3://{image.get('bucket')}/{image.get('key')}"
     console.print(
-        f"[bold]Request[/bold] {record['requestId']}  [bold]image[/bold] s3://{image.get('bucket')}/{image.get('key')} "
+        f"[bold]Request[/bold] {_safe(record['requestId'])}  [bold]image[/bold] {_safe(location)} "
         f"({image.get('format')}, {image.get('width')}x{image.get('height')} px)"
     )
 
@@ -47,7 +55,7 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
         table.add_column("parents")
         table.add_column("instances", justify="right")
         for label in labels["labels"][:20]:
-            table.add_row(label["name"], f"{label['confidence']:.1f}%", ", ".join(label["parents"]), str(len(label["instances"])))
+            table.add_row(_safe(label["name"]), f"{label['confidence']:.1f}%", _safe(", ".join(label["parents"])), str(len(label["instances"])))
         console.print(table)
         colors = labels.get("imageProperties", {}).get("dominantColors", [])
         if colors:
@@ -73,12 +81,12 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
     if text:
         heading = title("text", f"Text ({len(text['lines'])} lines, {text['count']} words)")
         console.print(f"[bold]{heading}[/bold]")
-        console.print(text["fullText"] or "(none)")
+        console.print(_safe(text["fullText"]) if text["fullText"] else "(none)")
     compare = results.get("compare")
     if compare:
         verdict = f"match, similarity {compare['bestSimilarity']:.1f}%" if compare["matched"] else "no match"
         console.print(
-            f"[bold]{title('compare', 'Face comparison')}[/bold] with s3://{compare['target']['bucket']}/{compare['target']['key']}: "
+            f"[bold]{title('compare', 'Face comparison')}[/bold] with {_safe('s3://' + compare['target']['bucket'] + '/' + compare['target']['key'])}: "
             f"{verdict} (threshold {compare['similarityThreshold']:g}%, {compare['unmatchedCount']} other face(s))"
         )
     moderation = results.get("moderation")
@@ -87,10 +95,10 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
         console.print(f"[bold]{title('moderation', 'Moderation')}[/bold]: {verdict}")
     custom = results.get("custom")
     if custom:
-        console.print(f"[bold]{title('custom', 'Custom labels')}[/bold]: " + (", ".join(f"{l['name']} {l['confidence']:.1f}%" for l in custom.get("labels", [])) or "none"))
+        console.print(f"[bold]{title('custom', 'Custom labels')}[/bold]: " + (", ".join(f"{_safe(l['name'])} {l['confidence']:.1f}%" for l in custom.get("labels", [])) or "none"))
         if custom.get("projectVersionArn"):
             # soft_wrap: the ARN stays whole when the output is not a terminal.
-            console.print(f"  model {custom['projectVersionArn']}: shared by a lease, stopped once idle (docs/custom-labels.md)", soft_wrap=True)
+            console.print(f"  model {_safe(custom['projectVersionArn'])}: shared by a lease, stopped once idle (docs/custom-labels.md)", soft_wrap=True)
         if custom.get("training"):
             t = custom["training"]
             console.print(f"  trained in this run: F1 {t['f1Score']:.3f} on {t['testImages']} test images ({t['trainingImages']} training), {t['trainingPolls']} polls")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import json
 
 import pytest
 from botocore.credentials import Credentials

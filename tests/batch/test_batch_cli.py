@@ -42,4 +42,4 @@ def run_batches(tmp_path, rekognition, capsys):
 
 def test_batch_command_rejects_a_bad_batch_id(tmp_path, capsys):
     assert main(["batch", str(tmp_path), "--batch-id", "has space"]) == 1
-    assert "batch id" in capsys.readouterr().err
+    assert "rekoflow batch: --batch-id has space (9 characters): use 1-47 letters, digits" in capsys.readouterr().err

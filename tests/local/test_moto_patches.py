@@ -69,7 +69,7 @@ def test_invoke_runs_the_handler_in_process_with_the_function_environment(functi
     finally:
         undo()
     assert payload["greeting"] == "hello" and payload["env_now"] == "hello" and payload["event"] == {"a": 1}
-    assert 0 < payload["remaining_ms"] <= 30_000
+    assert isinstance(payload["remaining_ms"], int) and payload["remaining_ms"] <= 30_000  # the function's Timeout
     assert "GREETING" not in os.environ, "the function's environment must not leak into the process"
     record = runtime.invocations[-1]
     assert record.function_name == "sample" and not record.errored and "log line for sample" in record.logs
@@ -100,16 +100,29 @@ def test_undo_restores_moto(functions_dir):
     assert LambdaFunction._invoke_lambda is original
 
 
-def test_retry_waits_are_scaled_and_restored():
+def test_retry_waits_are_scaled_and_restored(monkeypatch):
+    """The interpreter's sleep between retries is asked for the scaled time (recorded, not measured)."""
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
+    from rekoflow.local.patches import retry_waits
+
+    slept = []
+
+    class RecordingTime:  # the time module the scaled sleep calls, with a sleep that only records
+        sleep = staticmethod(slept.append)
+
+        def __getattr__(self, name):
+            return getattr(time, name)
+
+    monkeypatch.setattr(retry_waits, "time", RecordingTime())
     undo = moto_patches.scale_retry_waits(0.001)
     try:
-        started = time.perf_counter()
         retrier_decl.time.sleep(2.0)
-        assert time.perf_counter() - started < 0.5
+        retrier_decl.time.sleep(-1)
+        assert retrier_decl.time.monotonic is time.monotonic  # everything else is the real module
     finally:
         undo()
+    assert slept == [pytest.approx(0.002), 0.0]
     assert retrier_decl.time is time
     with pytest.raises(ValueError):
         moto_patches.scale_retry_waits(2)
@@ -228,3 +241,34 @@ def test_undo_restores_modules_imported_while_installed():
     assert late.boto_client_for is original
     if saved is not None:
         sys.modules[name] = saved
+
+
+def test_a_handler_that_outlives_its_timeout_is_answered_with_sandbox_timedout(tmp_path):
+    """As Lambda does: past the function's timeout the caller gets Sandbox.Timedout; the late answer is dropped."""
+    import threading
+
+    package = tmp_path / "slow_fn"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "handler.py").write_text(
+        "def lambda_handler(event, context):\n"
+        "    event['release'].wait(timeout=120)  # blocks until the test lets it go: no time measured\n"
+        "    return {'late': True}\n"
+    )
+    runtime = moto_patches.InProcessLambdaRuntime(tmp_path)
+    release = threading.Event()
+
+    class Fn:
+        function_name, handler, memory_size, version = "slow", "slow_fn.handler.lambda_handler", 128, "1"
+        region, function_arn, timeout, environment_vars = "us-east-1", "arn:aws:lambda:us-east-1:1:function:slow", 0.2, {}
+
+    try:
+        payload, errored, _ = runtime.invoke(Fn(), {"release": release})
+    finally:
+        release.set()
+        for name in [m for m in sys.modules if m.startswith("slow_fn")]:
+            del sys.modules[name]
+    error = json.loads(payload)
+    assert errored and error["errorType"] == "Sandbox.Timedout"
+    assert error["errorMessage"].endswith("Task timed out after 0.20 seconds")
+    assert [record.errored for record in runtime.invocations] == [True]

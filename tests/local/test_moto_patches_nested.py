@@ -12,6 +12,7 @@ from moto import mock_aws
 from rekoflow.local import patches as moto_patches
 
 ROLE = "arn:aws:iam::123456789012:role/test"
+HANG_GUARD_S = 600
 CHILD = {
     "StartAt": "Fail?",
     "States": {
@@ -36,12 +37,15 @@ def sfn():
 def run(sfn, definition: dict, payload: dict, name: str) -> dict:
     machine = sfn.create_state_machine(name=f"m-{name}", roleArn=ROLE, definition=json.dumps(definition))["stateMachineArn"]
     arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload))["executionArn"]
-    for _ in range(400):
+    # Polled until it ends; the deadline only stops a hung execution from hanging the suite (a loaded
+    # machine may take long: nothing here depends on how long).
+    deadline = time.monotonic() + HANG_GUARD_S
+    while time.monotonic() < deadline:
         described = sfn.describe_execution(executionArn=arn)
         if described["status"] != "RUNNING":
             return described
         time.sleep(0.025)
-    raise AssertionError("execution did not finish")
+    raise AssertionError(f"execution did not finish within {HANG_GUARD_S} s: it hangs")
 
 
 def parent(child_arn: str, resource: str = "arn:aws:states:::states:startExecution.sync:2") -> dict:

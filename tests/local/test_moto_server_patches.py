@@ -113,8 +113,9 @@ def test_tls_only_bucket_policy_denies_everything_without_the_patch(server):
     s3 = _s3(server)
     s3.create_bucket(Bucket="tls-only")
     s3.put_bucket_policy(Bucket="tls-only", Policy=_tls_only("tls-only"))
-    with pytest.raises(Exception):
+    with pytest.raises(ClientError) as denied:
         s3.put_object(Bucket="tls-only", Key="a.png", Body=b"x")
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403  # denied, not any other failure
 
 
 def test_tls_only_bucket_policy_allows_requests_with_the_patch(server):
@@ -128,8 +129,9 @@ def test_tls_only_bucket_policy_allows_requests_with_the_patch(server):
         s3.put_object(Bucket="tls-only", Key="a.png", Body=b"x")
         assert s3.get_object(Bucket="tls-only", Key="a.png")["Body"].read() == b"x"
         s3.put_object(Bucket="tls-only", Key="secret/b", Body=b"y")
-        with pytest.raises(Exception):  # unconditional Deny statements still apply
+        with pytest.raises(ClientError) as denied:  # unconditional Deny statements still apply
             s3.get_object(Bucket="tls-only", Key="secret/b")
+        assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403  # denied, not any other failure
     finally:
         undo()
     from moto.s3.models import FakeBucket

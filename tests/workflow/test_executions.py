@@ -46,6 +46,13 @@ def run(workflow, request):
     return result, workflow.get_record(request["requestId"]), arn
 
 
+# What each branch's summary counts for the scripted answers (support/fake_rekognition.py): 2 labels;
+# 1 face (the other is under 80 %); 1 word (WORLD is under 80 %); 1 match; 2 unsafe labels (set below).
+EXPECTED_COUNTS = {"labels": 2, "faces": 1, "text": 1, "compare": 1, "moderation": 2}
+UNSAFE = {"ModerationLabels": [{"Name": "Weapons", "Confidence": 91.5, "ParentName": "Violence", "TaxonomyLevel": 2},
+                               {"Name": "Violence", "Confidence": 91.5, "ParentName": "", "TaxonomyLevel": 1}],
+          "ModerationModelVersion": "7.0"}
+
 BRANCHES = {
     "labels": ("DetectLabels", "Detect labels"),
     "faces": ("DetectFaces", "Detect faces"),
@@ -58,6 +65,8 @@ BRANCHES = {
 @pytest.mark.parametrize("analysis", sorted(BRANCHES))
 def test_each_branch_runs_its_lambda_and_stores_the_record(workflow, rekognition, analysis):
     operation, state = BRANCHES[analysis]
+    if analysis == "moderation":
+        rekognition.responses[operation] = UNSAFE  # an analysis that always answered "nothing" must not pass
     image = fresh_image(workflow)
     request = {"image": image, "analyses": [analysis]}
     if analysis == "compare":
@@ -69,7 +78,9 @@ def test_each_branch_runs_its_lambda_and_stores_the_record(workflow, rekognition
     image_param = sent.get("Image") or sent.get("SourceImage")
     assert image_param == {"S3Object": {"Bucket": image["bucket"], "Name": image["key"], "Version": record["image"]["versionId"]}}
     assert record["status"] == "SUCCEEDED" and record["analyses"] == [analysis]
-    assert record["results"][analysis]["count"] >= 0
+    assert record["results"][analysis]["count"] == EXPECTED_COUNTS[analysis]
+    if analysis == "moderation":
+        assert record["results"]["moderation"]["flagged"] is True
     assert record["executionArn"] == arn
     stored = workflow.read_result(record["resultKeys"][analysis])
     assert stored["requestId"] == record["requestId"] and stored["summary"] == record["results"][analysis]
@@ -154,18 +165,6 @@ def test_bad_image_is_recorded_as_failed(workflow, rekognition, body, cause_part
     result, record, arn = run(workflow, {"image": {"bucket": workflow.config.images_bucket, "key": key}, "analyses": ["labels", "faces"]})
     assert_failed(workflow, result, record, arn, "ImageValidationError", cause_part)
     assert rekognition.calls == []
-
-
-def task_failures(workflow, arn, state) -> int:
-    """How many times the Task state failed and was retried, from the history."""
-    events = workflow.history(arn)
-    by_id = {e["id"]: e for e in events}
-    count = 0
-    for event in events:
-        if event["type"] == "LambdaFunctionFailed" or event["type"] == "TaskFailed":
-            scheduled = by_id.get(event.get("previousEventId"))
-            count += 1
-    return count
 
 
 def test_throttling_is_retried_then_succeeds(workflow, rekognition):

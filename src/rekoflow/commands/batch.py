@@ -9,14 +9,22 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rekoflow.cli import CommandError
 from rekoflow.commands.analyze import ANALYSES, add_model_arguments, custom_options
-from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
+from rekoflow.commands.common import (
+    IMAGE_SUFFIXES,
+    add_stack_arguments,
+    bounded_int,
+    check_identifier,
+    console as make_console,
+    finite_float,
+    open_stack,
+    printable,
+)
 from rekoflow.local.client import StackClient, StackRequestError
 from rekoflow.records import batch_record_key
 
@@ -26,8 +34,6 @@ if TYPE_CHECKING:
 # rich and the report are imported when used (see rekoflow.commands.analyze).
 
 DEFAULT_ANALYSES = "labels,faces,text"
-# Child execution names are "<batchId>-<32 hex>" and may not exceed 80 characters.
-BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 MAX_IMAGE_BYTES = 15 * 1024 * 1024
 
 
@@ -37,9 +43,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--analyses", default=DEFAULT_ANALYSES, help=f"comma-separated: labels, faces, text, moderation, custom (default {DEFAULT_ANALYSES}; custom needs --model)")
     parser.add_argument("--model", metavar="ARN", help="Custom Labels project version ARN for 'custom' (adds it): leased for the whole batch, started once")
     add_model_arguments(parser)
-    parser.add_argument("--batch-id", help="batch id, also the execution name and the prefix of every child execution (default: generated)")
-    parser.add_argument("--max-concurrency", type=int, default=5, metavar="N", help="child executions at once; keep it within the Rekognition TPS quota (default 5)")
-    parser.add_argument("--tolerated-failure-percentage", type=float, default=10.0, metavar="PCT", help="the batch fails when more images fail (default 10)")
+    parser.add_argument("--batch-id", help="batch id (1-47 letters, digits, '-' or '_'), also the execution name and the prefix of every child execution (default: generated)")
+    parser.add_argument("--max-concurrency", type=bounded_int(1, 1000), default=5, metavar="N", help="child executions at once, 1-1000; keep it within the Rekognition TPS quota (default 5)")
+    parser.add_argument("--tolerated-failure-percentage", type=finite_float(0, 100), default=10.0, metavar="PCT", help="the batch fails when more images fail, 0-100 (default 10)")
     parser.add_argument("--no-cache", action="store_true", help="analyse again even images analysed before")
     parser.add_argument("--json", action="store_true", help="print the batch summary as JSON")
     add_stack_arguments(parser)
@@ -160,27 +166,28 @@ def describe_findings(record: dict[str, Any]) -> str:
 
 
 def print_summary(console: Console, summary: dict[str, Any], records: list[dict[str, Any]], elapsed: float) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from rekoflow.report import describe_cost
 
     images = sorted((r for r in records if r.get("recordType") == "ANALYSIS"), key=lambda r: ((r.get("image") or {}).get("key") or ""))
-    table = Table(title=f"Batch {summary.get('batchId')}: {summary.get('source')}", title_justify="left")
+    table = Table(title=escape(printable(f"Batch {summary.get('batchId')}: {summary.get('source')}")), title_justify="left")
     for column in ("image", "status", "cached", "findings / reason"):
         table.add_column(column)
     for record in images:
         image = record.get("image") or (record.get("request") or {}).get("image") or {}
-        key = str(image.get("key", record.get("pk")))
+        key = escape(printable(str(image.get("key", record.get("pk")))))
         if record.get("status") == "SUCCEEDED":
             analyses = set(record.get("analyses") or [])
             cached = bool(analyses) and analyses <= set(record.get("cachedAnalyses") or [])
-            table.add_row(key.rsplit("/", 1)[-1], "[green]SUCCEEDED[/green]", "yes" if cached else "no", describe_findings(record))
+            table.add_row(key.rsplit("/", 1)[-1], "[green]SUCCEEDED[/green]", "yes" if cached else "no", escape(printable(describe_findings(record))))
         else:
-            table.add_row(key.rsplit("/", 1)[-1], "[red]FAILED[/red]", "-", f"{record.get('error')}: {record.get('cause')}")
+            table.add_row(key.rsplit("/", 1)[-1], "[red]FAILED[/red]", "-", escape(printable(f"{record.get('error')}: {record.get('cause')}")))
     console.print(table)
     reasons = summary.get("skippedReasons") or {}
     if summary.get("skipped"):
-        console.print(f"Skipped {summary['skipped']}: " + "; ".join(f"{n} {reason}" for reason, n in reasons.items()))
+        console.print(escape(f"Skipped {summary['skipped']}: " + "; ".join(f"{n} {reason}" for reason, n in reasons.items())))
     analysed = summary.get("analysed", 0)
     rate = analysed / elapsed if elapsed > 0 else 0.0
     console.print(
@@ -197,21 +204,32 @@ def print_summary(console: Console, summary: dict[str, Any], records: list[dict[
         console.print(f"[dim]results: {summary['resultManifest']}  trace: rekoflow trace {summary.get('batchId')}[/dim]")
 
 
+def check_arguments(args: argparse.Namespace) -> tuple[list[str], str]:
+    """Every argument before any work starts: analyses, batch id (the schema's pattern), the source."""
+    analyses = parse_analyses(args.analyses, args.model)
+    if args.model and len(args.model) > 2048:
+        raise CommandError(f"--model: {len(args.model):,} characters is not a model version ARN")
+    batch_id = check_identifier(args.batch_id, "batchId", "--batch-id") if args.batch_id is not None else new_batch_id()
+    source = args.source
+    if source.startswith("s3://"):
+        parse_s3(source)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise CommandError(f"{printable(source)} does not exist (give a folder or s3://BUCKET/PREFIX)")
+        if not path.is_dir():
+            raise CommandError(f"{printable(source)} is a file, not a folder (give a folder or s3://BUCKET/PREFIX)")
+    return analyses, batch_id
+
+
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    console = Console()
-    analyses = parse_analyses(args.analyses, args.model)
-    batch_id = args.batch_id or new_batch_id()
-    if not BATCH_ID.match(batch_id):
-        raise CommandError(f"batch id {batch_id!r}: 1-40 letters, digits, '-' or '_', starting with a letter or digit")
-    if not 1 <= args.max_concurrency <= 1000:
-        raise CommandError("--max-concurrency must be between 1 and 1000")
+    console = make_console()
+    analyses, batch_id = check_arguments(args)
     source = args.source
     is_s3 = source.startswith("s3://")
-    if not is_s3 and not Path(source).is_dir():
-        raise CommandError(f"{source} is neither a folder nor s3://BUCKET/PREFIX")
     stack = open_stack(args)
     if is_s3:
         bucket, prefix = parse_s3(source)
@@ -220,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         except Exception as error:  # noqa: BLE001
             raise CommandError(f"bucket {bucket} is not in the local stack (the images bucket is {stack.images_bucket})") from error
     else:
-        with console.status(f"uploading {source}...", spinner="dots"):
+        with console.status(f"uploading {escape(printable(source))}...", spinner="dots"):
             bucket, prefix, _ = upload_folder(stack, Path(source))
     expected = expected_images(stack, bucket, prefix)
     batch_input: dict[str, Any] = {

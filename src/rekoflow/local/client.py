@@ -166,7 +166,10 @@ class StackClient:
             raise StackRequestError(f"cannot upload to s3://{bucket}/{key}: {code}") from None
 
     def start_execution(self, template: str, payload: dict[str, Any], name: str) -> str:
-        return self.sfn.start_execution(stateMachineArn=self.state_machines[template], name=name, input=json.dumps(payload))["executionArn"]
+        # allow_nan=False: JSON has no NaN/Infinity (Step Functions refuses them; Python would write them).
+        return self.sfn.start_execution(
+            stateMachineArn=self.state_machines[template], name=name, input=json.dumps(payload, allow_nan=False)
+        )["executionArn"]
 
     def start_analysis(self, request: dict[str, Any]) -> str:
         """Start one execution; its name is the request id (generated when absent) for idempotency."""

@@ -76,6 +76,8 @@ class FakeRekognition:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.responses: dict[str, dict[str, Any]] = json.loads(json.dumps(CANNED))
         self._faults: dict[str, deque[tuple[int, str, str]]] = defaultdict(deque)
+        # Raw answers (status, body bytes), or None to drop the connection without an answer.
+        self._raw: dict[str, deque[tuple[int, bytes] | None]] = defaultdict(deque)
         self._lock = threading.Lock()
         # Calls of an operation after ``pause_after`` wait here until ``resume`` (a hanging endpoint).
         self._pause: dict[str, int] = {}
@@ -88,12 +90,19 @@ class FakeRekognition:
                 operation = self.headers.get("X-Amz-Target", "").split(".")[-1]
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 status, payload = fake._answer(operation, body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                if payload is None:  # a connection reset: no answer at all
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/x-amz-json-1.1")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the caller gave up waiting (its read timeout): nothing to answer
 
             def log_message(self, *args: Any) -> None:
                 return None
@@ -102,13 +111,17 @@ class FakeRekognition:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def _answer(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _answer(self, operation: str, body: dict[str, Any]) -> tuple[int, Any]:
         with self._lock:
             self.calls.append((operation, body))
             held = operation in self._pause and self.count(operation) > self._pause[operation]
         if held:
             self._resumed.wait()
         with self._lock:
+            raw = self._raw[operation]
+            if raw:
+                answer = raw.popleft()
+                return (0, None) if answer is None else answer
             faults = self._faults[operation]
             if faults:
                 status, code, message = faults.popleft()
@@ -121,6 +134,21 @@ class FakeRekognition:
         with self._lock:
             for _ in range(times):
                 self._faults[operation].append((status, code, message))
+
+    def answer_raw(self, operation: str, body: bytes, times: int = 1, status: int = 200) -> None:
+        """Answer the next ``times`` calls with these bytes (a broken answer: not JSON, the wrong shape...)."""
+        with self._lock:
+            self._raw[operation].extend([(status, body)] * times)
+
+    def reset(self, operation: str, times: int = 1) -> None:
+        """Drop the connection of the next ``times`` calls without answering (a connection reset)."""
+        with self._lock:
+            self._raw[operation].extend([None] * times)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._raw.clear()
 
     def pause_after(self, operation: str, calls: int) -> None:
         """Answer ``calls`` more calls of ``operation`` (counting those made so far), then hold the rest until ``resume``."""

@@ -29,7 +29,7 @@ def install_distributed_map_fidelity() -> Undo:
       failures always succeeds. The patch fails the Map Run with
       ``States.ExceedToleratedFailureThreshold`` when a declared threshold is exceeded (no
       threshold declared = none tolerated, as on AWS).
-    - **ResultWriter**: moto evaluates its ``Parameters`` against the Map's results instead of the
+    - **ResultWriter**: written for a Map Run that failed its tolerated failures too. moto evaluates its ``Parameters`` against the Map's results instead of the
       state's input (so ``"Prefix.$": "$.batchId"`` fails), and writes only an empty
       ``manifest.json`` ("TODO: generate result files"). The patch evaluates them against the
       input and writes what AWS writes under ``<Prefix>/<map run id>/``:
@@ -80,6 +80,7 @@ def _apply_distributed_map_fidelity(patcher: Patcher) -> None:
             state_props.get(ToleratedFailureCountDecl) is not None,
             state_props.get(ToleratedFailurePercentageDecl) is not None,
         )
+        self.iteration_component._rekoflow_result_writer = self.result_writer
 
     def eval_input(self: Any, env_frame: Any) -> None:
         original_eval_input(self, env_frame)
@@ -123,6 +124,12 @@ def _apply_distributed_map_fidelity(patcher: Patcher) -> None:
             if percentage_declared and total and failed * 100.0 / total > eval_input.tolerated_failure_percentage:
                 exceeded = True
         if exceeded:
+            writer = getattr(self, "_rekoflow_result_writer", None)
+            if writer is not None:
+                # As AWS does, a failed Map Run still writes its result files: the batch summary
+                # then counts every item, skipped ones included (docs/batch-and-tracing.md).
+                writer.eval(env)
+                env.stack.pop()
             cause = "The specified tolerated failure threshold was exceeded"
             error = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
             raise FailureEventException(

@@ -250,27 +250,46 @@ class InProcessLambdaRuntime:
         )
         buffer = io.StringIO()
         started = time.perf_counter()
-        environ = os.environ
-        overlay = environ.overlay(environment) if isinstance(environ, ThreadEnviron) else _patched_environ(environment)
-        _own_stdout(self.stream)
-        with overlay:
-            self.stream.current = buffer
-            try:
-                handler = self._handler(fn, environment)
-                result = handler(event, context)
-                payload, errored = json.dumps(result, default=str), False
-            except Exception as error:  # noqa: BLE001 - every handler error becomes a Lambda error payload
-                payload = json.dumps(
-                    {
-                        "errorType": type(error).__name__,
-                        "errorMessage": str(error),
-                        "requestId": context.aws_request_id,
-                        "stackTrace": traceback.format_tb(error.__traceback__),
-                    }
-                )
-                errored = True
-            finally:
-                self.stream.current = None
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            environ = os.environ
+            overlay = environ.overlay(environment) if isinstance(environ, ThreadEnviron) else _patched_environ(environment)
+            _own_stdout(self.stream)
+            with overlay:
+                self.stream.current = buffer
+                try:
+                    handler = self._handler(fn, environment)
+                    result = handler(event, context)
+                    outcome["payload"], outcome["errored"] = json.dumps(result, default=str), False
+                except Exception as error:  # noqa: BLE001 - every handler error becomes a Lambda error payload
+                    outcome["payload"] = json.dumps(
+                        {
+                            "errorType": type(error).__name__,
+                            "errorMessage": str(error),
+                            "requestId": context.aws_request_id,
+                            "stackTrace": traceback.format_tb(error.__traceback__),
+                        }
+                    )
+                    outcome["errored"] = True
+                finally:
+                    self.stream.current = None
+
+        # The function's timeout, as Lambda enforces it: the caller gets Sandbox.Timedout when the
+        # handler runs longer. A thread cannot be killed, so it runs on unobserved (its answer is dropped),
+        # as a frozen Lambda sandbox would (docs/reliability.md).
+        worker = threading.Thread(target=run, name=f"lambda:{fn.function_name}", daemon=True)
+        worker.start()
+        worker.join(timeout=context.timeout_seconds)
+        if "payload" in outcome:
+            payload, errored = outcome["payload"], outcome["errored"]
+        else:
+            payload, errored = json.dumps(
+                {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"RequestId: {context.aws_request_id} Error: Task timed out after {context.timeout_seconds:.2f} seconds",
+                }
+            ), True
         record = InvocationRecord(
             function_name=fn.function_name,
             event=event,
