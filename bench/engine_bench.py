@@ -4,7 +4,8 @@
 
 Starts an EngineServer on 127.0.0.1, warms every model, then measures each operation through boto3:
 median and p95 latency (sequential), and throughput sequentially and with 2 concurrent clients.
-Writes a Markdown table to stdout and to bench/results/engine.md.
+Then, in-process, the cost of DetectLabels' dominant colours (whole image and one instance crop).
+Writes Markdown tables to stdout and to bench/results/engine.md.
 """
 
 from __future__ import annotations
@@ -78,6 +79,34 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def _dominant_colour_rows(repeats: int = 30) -> list[str]:
+    """Median ms of colors.dominant_colors on whole photos (10 colours, as ImageProperties) and on a
+    200 x 200 crop (3 colours, as each instance's DominantColors)."""
+    import numpy as np
+    from skimage import data
+
+    from rekoflow.engine.models import colors
+
+    def median_ms(fn) -> float:
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1000)
+        return statistics.median(times)
+
+    rows = ["", "Dominant colours, in-process, median of %d calls:" % repeats, "",
+            "| photo | whole image (10 colours) ms | instance crop 200x200 (3 colours) ms |", "|---|---:|---:|"]
+    for name in ("chelsea", "coffee", "astronaut"):
+        bgr = np.ascontiguousarray(getattr(data, name)()[:, :, ::-1])
+        crop = np.ascontiguousarray(bgr[50:250, 100:300])
+        whole = median_ms(lambda: colors.dominant_colors(bgr, 10))
+        instance = median_ms(lambda: colors.dominant_colors(crop, 3))
+        rows.append(f"| {name} {bgr.shape[1]}x{bgr.shape[0]} | {whole:.1f} | {instance:.1f} |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20, help="requests per operation and mode (default 20)")
@@ -110,6 +139,7 @@ def main() -> None:
         "| operation | median ms | p95 ms | req/s sequential | req/s 2 clients |",
         "|---|---:|---:|---:|---:|",
     ] + [f"| {n} | {med:.0f} | {p95:.0f} | {seq:.1f} | {conc:.1f} |" for n, med, p95, seq, conc in rows]
+    lines += _dominant_colour_rows()
     table = "\n".join(lines) + "\n"
     print(table)
     out = Path(__file__).resolve().parent / "results" / "engine.md"
