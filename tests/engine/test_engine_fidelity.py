@@ -246,6 +246,30 @@ def test_reading_order_and_row_joining():
     assert [lin.text for lin in ordered] == ["PLATFORM 9", "second"]
 
 
+def test_letter_spaced_single_letters_are_regrouped_into_words():
+    from rekoflow.engine.models.text import Line, Word, reading_order
+
+    def box(x1, x2, y1=0, y2=40):
+        return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
+
+    # Letters 30 px wide, 25 px apart; the word breaks are 25 + 16 px (more than a fifth of the height).
+    letters, x, boxes = "PLATF0RM9CLOSED", 0, []
+    for i, letter in enumerate(letters):
+        boxes.append((letter, box(x, x + 30)))
+        x += 30 + 25 + (16 if i in (7, 8) else 0)
+    words = [Word(letter, 0.9, b) for letter, b in boxes]
+    line = Line(" ".join(letters), 0.9, box(0, x), words)
+    [read] = reading_order([line])
+    assert read.text == "PLATFORM 9 CLOSED"  # the lone "0" between letters is the letter O
+    assert [w.text for w in read.words] == ["PLATFORM", "9", "CLOSED"]
+    assert read.words[0].polygon[:, 0].min() == 0 and read.words[0].polygon[:, 0].max() == boxes[7][1][:, 0].max()
+    # Short runs and real words are left alone; so are words whose boxes were only shared out.
+    two = Line("QTY 3 x 12", 0.9, box(0, 300), [Word(t, 0.9, box(i * 60, i * 60 + 40)) for i, t in enumerate(["QTY", "3", "x", "12"])])
+    assert reading_order([two])[0].text == "QTY 3 x 12"
+    guessed = Line("A B C", 0.9, box(0, 100), [Word(t, 0.9, box(i * 40, i * 40 + 20), measured=False) for i, t in enumerate("ABC")])
+    assert reading_order([guessed])[0].text == "A B C"
+
+
 # ----- safe decoding -------------------------------------------------------------------------------
 def _png(width: int, height: int, rows: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
