@@ -116,6 +116,34 @@ def test_no_face_or_person_on_the_motorcycle(rekognition):
     labels = _labels(rekognition.detect_labels(Image={"Bytes": photo}))
     assert not {"Person", "Face", "Head"} & set(labels), sorted(labels)
     assert {"Motorcycle", "Vehicle"} & set(labels)
+    # YuNet's false face on the engine (score 0.74) is not a face to the mesh either: no FaceDetail.
+    assert rekognition.detect_faces(Image={"Bytes": photo}, Attributes=["ALL"])["FaceDetails"] == []
+    with pytest.raises(rekognition.exceptions.InvalidParameterException):
+        rekognition.compare_faces(SourceImage={"Bytes": photo}, TargetImage={"Bytes": photo})
+
+
+@pytest.mark.engine
+def test_unsure_detections_need_the_mesh_to_be_faces(monkeypatch):
+    from skimage import data
+
+    from rekoflow.engine.models import face_attributes, faces
+
+    bgr = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    [face] = faces.detect(bgr)
+
+    def kept(image, detections):
+        return [id(f) for f in face_attributes.real_faces(image, detections)]
+
+    assert kept(bgr, [face]) == [id(face)]
+    row = face.row.copy()
+    row[14] = 0.6  # YuNet's score
+    unsure = faces.Face(row)
+    assert kept(bgr, [unsure]) == [id(unsure)]  # the mesh sees her face
+    blank = np.full_like(bgr, 128)
+    assert kept(blank, [unsure]) == []  # nothing there: not a face
+    assert kept(blank, [face]) == [id(face)]  # a sure detection is kept without asking the mesh
+    monkeypatch.setattr(face_attributes, "presence", lambda *_: None)  # no mesh installed: kept
+    assert kept(blank, [unsure]) == [id(unsure)]
 
 
 @pytest.mark.engine
