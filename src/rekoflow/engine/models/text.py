@@ -26,6 +26,7 @@ class Word:
     text: str
     confidence: float  # 0..1
     polygon: np.ndarray  # (4, 2) pixels, clockwise from top-left
+    measured: bool = True  # False: the box is the line's extent shared by character count, not seen
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _proportional(tokens: list[str], score: float, polygon: np.ndarray) -> list[
                 bottom_left + (bottom_right - bottom_left) * a,
             ]
         )
-        words.append(Word(token, score, quad))
+        words.append(Word(token, score, quad, measured=False))
         start += len(token) + 1
     return words
 
@@ -160,7 +161,61 @@ def reading_order(lines: list[Line]) -> list[Line]:
                 rows[-1].append(line)
                 continue
         rows.append([line])
-    return [joined for row in rows for joined in _join_row(sorted(row, key=lambda line: extent(line)[2]))]
+    joined = [line for row in rows for line in _join_row(sorted(row, key=lambda line: extent(line)[2]))]
+    return [_close_letter_spacing(line) for line in joined]
+
+
+# Letter-spaced capitals ("P L A T F O R M", signage with wide tracking) are read as one-letter words.
+# A run of at least this many one-character words is regrouped by its gaps: a word break is a gap
+# wider than the run's typical letter gap by a fifth of the text height (about a space's width).
+_MIN_SPACED_RUN = 3
+_WORD_BREAK = 0.2
+
+
+def _close_letter_spacing(line: Line) -> Line:
+    words, out, i = line.words, [], 0
+    while i < len(words):
+        j = i
+        while j < len(words) and len(words[j].text) == 1 and words[j].text.isalnum() and words[j].measured:
+            j += 1
+        if j - i >= _MIN_SPACED_RUN and _is_level(line.polygon):
+            out.extend(_regroup(words[i:j]))
+            i = j
+        else:
+            out.append(words[i])
+            i += 1
+    if len(out) == len(words):
+        return line
+    return Line(" ".join(w.text for w in out), line.confidence, line.polygon, out)
+
+
+def _regroup(run: list[Word]) -> list[Word]:
+    gaps = [float(b.polygon[:, 0].min() - a.polygon[:, 0].max()) for a, b in zip(run, run[1:])]
+    height = float(np.median([np.ptp(w.polygon[:, 1]) for w in run]))
+    breaks = {k for k, gap in enumerate(gaps) if gap > float(np.median(gaps)) + _WORD_BREAK * height}
+    groups, current = [], [run[0]]
+    for k, word in enumerate(run[1:]):
+        if k in breaks:
+            groups.append(current)
+            current = []
+        current.append(word)
+    groups.append(current)
+    return [_merge(group) for group in groups]
+
+
+def _merge(group: list[Word]) -> Word:
+    if len(group) == 1:
+        return group[0]
+    text = "".join(w.text for w in group)
+    # Read one glyph at a time the recogniser has no word context: a letter-spaced "O" comes back as
+    # "0" ("PLATF0RM"). In a word of mostly letters it is the letter.
+    if sum(c.isalpha() for c in text) > sum(c.isdigit() for c in text):
+        text = text.replace("0", "O")
+    points = np.vstack([w.polygon for w in group])
+    x1, y1 = points.min(axis=0)
+    x2, y2 = points.max(axis=0)
+    quad = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
+    return Word(text, min(w.confidence for w in group), quad)
 
 
 def _is_level(polygon: np.ndarray) -> bool:

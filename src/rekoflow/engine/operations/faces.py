@@ -26,7 +26,7 @@ def detect_faces(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if "ALL" in requested:
         requested |= _ALL
     image = ctx.image(params)
-    found = faces.detect(image.bgr)
+    found = face_attributes.real_faces(image.bgr, faces.detect(image.bgr))
     ages = faces.age_gender(image.bgr, found) if requested & _AGE_GENDER else [None] * len(found)
     wants_emotions, wants_mesh = bool(requested & _EMOTIONS), bool(requested & _MESH)
     extra = (
@@ -87,13 +87,17 @@ def compare_faces(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     level = params.get("QualityFilter", "NONE")
     source_image = ctx.image(params, "SourceImage")
     target_image = ctx.image(params, "TargetImage")
-    source_faces = [f for f in faces.detect(source_image.bgr) if _passes_quality(f, source_image, level)]
+    source_faces = [
+        f for f in face_attributes.real_faces(source_image.bgr, faces.detect(source_image.bgr)) if _passes_quality(f, source_image, level)
+    ]
     if not source_faces:
         # What Rekognition answers when the source image has no usable face.
         raise errors.invalid_parameter("Request has invalid parameters: no face found in the source image")
     source = source_faces[0]  # detect() orders by size; Rekognition compares the largest face
     source_vec = faces.embed(source_image.bgr, source)
-    targets = [f for f in faces.detect(target_image.bgr) if _passes_quality(f, target_image, level)]
+    targets = [
+        f for f in face_attributes.real_faces(target_image.bgr, faces.detect(target_image.bgr)) if _passes_quality(f, target_image, level)
+    ]
     attributes = face_attributes.analyse(target_image.bgr, targets)
     matches, unmatched = [], []
     for face, attrs in zip(targets, attributes):

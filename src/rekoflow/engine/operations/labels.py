@@ -68,12 +68,9 @@ def _detect(image: DecodedImage) -> dict[str, _Label]:
             x1, y1, x2, y2 = det.box
             label = labels.setdefault(name, _Label(name))
             label.boxes.append(((x1, y1, x2 - x1, y2 - y1), det.confidence * 100))
-    for face in faces.detect(image.bgr):
-        # A face becomes a Face (and so a Person) label only if the face mesh agrees it is a face:
-        # YuNet alone fires on textures (a motorcycle's engine was "Person 74%").
-        presence = face_attributes.presence(image.bgr, face)
-        if presence is not None and presence < face_attributes.MIN_PRESENCE:
-            continue
+    # Only detections the face mesh accepts (or YuNet is sure of) are faces: YuNet alone fires on
+    # textures (a motorcycle's engine was "Person 74%").
+    for face in face_attributes.real_faces(image.bgr, faces.detect(image.bgr)):
         if face.score < _FACE_LABEL_MIN_SCORE:
             continue
         label = labels.setdefault("Face", _Label("Face"))
