@@ -1,4 +1,4 @@
-# The state machines render the ASL files in statemachines/ (design decision 1). Every manifest
+# The state machines render the ASL files in statemachines/ (docs/architecture.md, ADR-1). Every manifest
 # function is offered to the template as ${<name>_function_arn}, so a new function needs no change here.
 locals {
   batch_analysis_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.batch_analysis_name}"

@@ -9,6 +9,7 @@ import pkgutil
 import sys
 
 from rekoflow import __version__
+from rekoflow.commands.common import CommandError
 
 # Each command is a module in rekoflow.commands with register(subparsers); its parser sets `handler`.
 HELPER_MODULES = {"common"}
@@ -19,10 +20,6 @@ def command_modules() -> list[str]:
 
     names = (m.name for m in pkgutil.iter_modules(rekoflow.commands.__path__))
     return sorted(n for n in names if n not in HELPER_MODULES and not n.startswith("_"))
-
-
-class CommandError(Exception):
-    """A failure to report in one line (exit code 1), not as a stack trace."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -48,7 +48,7 @@ ANALYZE_ERRORS = [
     (["batch", "notes.txt"], "notes.txt is a file, not a folder"),
     (["batch", "nowhere"], "nowhere does not exist"),
     (["batch", "s3://"], "s3://: expected s3://BUCKET/PREFIX"),
-    (["batch", "folder", "--analyses", "compare"], "unsupported analysis compare for a batch"),
+    (["batch", "folder", "--analyses", "compare"], "unknown analysis compare for a batch"),
 ]
 
 

@@ -8,15 +8,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rekoflow.cli import CommandError
 from rekoflow.commands.common import (
+    CommandError,
     add_stack_arguments,
+    analysis_types,
     check_file,
     check_identifier,
     console as make_console,
     finite_float,
     inside,
     open_stack,
+    parse_analyses,
     printable,
     upload_key,
 )
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 # rich, PIL and the report are imported when used: every command pays for what the `rekoflow`
 # command imports when it starts (`rekoflow analyze --json` needs none of them).
 
-ANALYSES = ["labels", "faces", "text", "compare", "moderation", "custom"]
+ANALYSES = analysis_types()
 DEFAULT_ANALYSES = "labels,faces,text"
 
 
@@ -74,25 +76,9 @@ def custom_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def parse_analyses(args: argparse.Namespace) -> list[str]:
-    chosen = [a.strip() for a in (args.analyses or DEFAULT_ANALYSES).split(",") if a.strip()]
-    if args.target and "compare" not in chosen:
-        chosen.append("compare")
-    if args.model and "custom" not in chosen:
-        chosen.append("custom")
-    unknown = [a for a in chosen if a not in ANALYSES]
-    if unknown:
-        raise CommandError(f"unknown analysis {', '.join(unknown)} (choose from {', '.join(ANALYSES)})")
-    if "compare" in chosen and not args.target:
-        raise CommandError("'compare' needs --target IMAGE")
-    if "custom" in chosen and not args.model:
-        raise CommandError("'custom' needs --model ARN (train one with `rekoflow train`)")
-    return chosen
-
-
 def check_arguments(args: argparse.Namespace) -> list[str]:
     """Every argument, before any work starts: the analyses, the files, the request id, where output goes."""
-    analyses = parse_analyses(args)
+    analyses = parse_analyses(args.analyses or DEFAULT_ANALYSES, target=args.target, model=args.model)
     # The suffix is not checked: the workflow reads the magic bytes and says what the file really is.
     check_file(args.image, "image")
     if args.target:

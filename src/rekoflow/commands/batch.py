@@ -13,16 +13,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rekoflow.cli import CommandError
-from rekoflow.commands.analyze import ANALYSES, add_model_arguments, custom_options
+from rekoflow.commands.analyze import add_model_arguments, custom_options
 from rekoflow.commands.common import (
+    CommandError,
     IMAGE_SUFFIXES,
     add_stack_arguments,
+    analysis_types,
     bounded_int,
     check_identifier,
     console as make_console,
     finite_float,
     open_stack,
+    parse_analyses,
     printable,
 )
 from rekoflow.local.client import StackClient, StackRequestError
@@ -40,7 +42,7 @@ MAX_IMAGE_BYTES = 15 * 1024 * 1024
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("batch", help="analyse every image in a folder or under an S3 prefix, locally", description=__doc__)
     parser.add_argument("source", help="a local folder (uploaded to the local images bucket) or s3://BUCKET/PREFIX in the local stack")
-    parser.add_argument("--analyses", default=DEFAULT_ANALYSES, help=f"comma-separated: labels, faces, text, moderation, custom (default {DEFAULT_ANALYSES}; custom needs --model)")
+    parser.add_argument("--analyses", default=DEFAULT_ANALYSES, help=f"comma-separated: {', '.join(a for a in analysis_types() if a != 'compare')} (default {DEFAULT_ANALYSES}; custom needs --model)")
     parser.add_argument("--model", metavar="ARN", help="Custom Labels project version ARN for 'custom' (adds it): leased for the whole batch, started once")
     add_model_arguments(parser)
     parser.add_argument("--batch-id", help="batch id (1-47 letters, digits, '-' or '_'), also the execution name and the prefix of every child execution (default: generated)")
@@ -54,18 +56,6 @@ def register(subparsers: Any) -> None:
 
 def new_batch_id() -> str:
     return time.strftime("batch-%Y%m%d-%H%M%S-") + hashlib.sha256(str(time.time_ns()).encode()).hexdigest()[:6]
-
-
-def parse_analyses(text: str, model: str | None = None) -> list[str]:
-    chosen = [a.strip() for a in text.split(",") if a.strip()]
-    if model and "custom" not in chosen:
-        chosen.append("custom")
-    unknown = [a for a in chosen if a not in ANALYSES or a == "compare"]
-    if unknown or not chosen:
-        raise CommandError(f"unsupported analysis {', '.join(unknown) or '(none)'} for a batch (choose from labels, faces, text, moderation, custom)")
-    if "custom" in chosen and not model:
-        raise CommandError("'custom' needs --model ARN (train one with `rekoflow train`)")
-    return chosen
 
 
 def folder_files(folder: Path) -> list[Path]:
@@ -206,7 +196,7 @@ def print_summary(console: Console, summary: dict[str, Any], records: list[dict[
 
 def check_arguments(args: argparse.Namespace) -> tuple[list[str], str]:
     """Every argument before any work starts: analyses, batch id (the schema's pattern), the source."""
-    analyses = parse_analyses(args.analyses, args.model)
+    analyses = parse_analyses(args.analyses, model=args.model, batch=True)
     if args.model and len(args.model) > 2048:
         raise CommandError(f"--model: {len(args.model):,} characters is not a model version ARN")
     batch_id = check_identifier(args.batch_id, "batchId", "--batch-id") if args.batch_id is not None else new_batch_id()

@@ -13,6 +13,11 @@ from rekoflow.local.process import StackProcessError, default_state_dir
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 
+class CommandError(Exception):
+    """A failure to report in one line (exit code 1), not as a stack trace. Here, not in rekoflow.cli:
+    the commands raise it and cli imports the commands."""
+
+
 def add_stack_arguments(parser: argparse.ArgumentParser, timeout: bool = True) -> None:
     parser.add_argument(
         "--state-dir",
@@ -30,7 +35,6 @@ def add_stack_arguments(parser: argparse.ArgumentParser, timeout: bool = True) -
 
 def open_stack(args: argparse.Namespace) -> StackClient:
     """The running local stack for ``--state-dir``, started in the background (with a one-line note) if none runs."""
-    from rekoflow.cli import CommandError
 
     def announce(line: str) -> None:
         print(f"rekoflow: {line}", file=sys.stderr, flush=True)
@@ -59,11 +63,36 @@ def request_schema() -> dict:
     return json.loads((functions_dir() / "rekoflow_common" / "schemas" / "analysis_request.schema.json").read_text())
 
 
+def analysis_types() -> list[str]:
+    """The analyses a request may ask for, in the schema's order: the one list (tests/functions/test_schema.py
+    ties the options, the prices and the state machine's Choice to it)."""
+    return list(request_schema()["properties"]["analyses"]["items"]["enum"])
+
+
+def parse_analyses(text: str, *, target: object = None, model: str | None = None, batch: bool = False) -> list[str]:
+    """``--analyses`` as a list; --target adds compare and --model adds custom. A batch has no compare (no
+    second image per object)."""
+    allowed = [a for a in analysis_types() if not (batch and a == "compare")]
+    chosen = [a.strip() for a in text.split(",") if a.strip()]
+    if target and "compare" not in chosen:
+        chosen.append("compare")
+    if model and "custom" not in chosen:
+        chosen.append("custom")
+    unknown = [a for a in chosen if a not in allowed]
+    if unknown or not chosen:
+        scope = " for a batch" if batch else ""
+        raise CommandError(f"unknown analysis {', '.join(map(printable, unknown)) or '(none)'}{scope} (choose from {', '.join(allowed)})")
+    if "compare" in chosen and not target:
+        raise CommandError("'compare' needs --target IMAGE")
+    if "custom" in chosen and not model:
+        raise CommandError("'custom' needs --model ARN (train one with `rekoflow train`)")
+    return chosen
+
+
 def check_identifier(value: str, field: str, option: str) -> str:
     """``value`` matches the schema's pattern for ``field`` (requestId, batchId), or a one-line error."""
     import re
 
-    from rekoflow.cli import CommandError
 
     pattern = request_schema()["properties"][field]["pattern"]
     if not re.fullmatch(pattern, value):
@@ -86,7 +115,6 @@ def check_file(path: Path, what: str) -> Path:
     """An existing, readable regular file; otherwise a one-line error that says which of these it is not."""
     import os
 
-    from rekoflow.cli import CommandError
 
     shown = printable(str(path))
     if not path.exists():
@@ -102,7 +130,6 @@ def check_file(path: Path, what: str) -> Path:
 
 def inside(folder: Path, *parts: str) -> Path:
     """``folder/parts...``, refused unless it stays inside ``folder`` (no ``..``, no absolute parts)."""
-    from rekoflow.cli import CommandError
 
     base = folder.resolve()
     target = base.joinpath(*parts).resolve()

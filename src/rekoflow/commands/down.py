@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rekoflow.cli import CommandError
-from rekoflow.commands.common import add_stack_arguments
+from rekoflow.commands.common import CommandError, add_stack_arguments
 from rekoflow.local import process
 
 

@@ -11,8 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rekoflow.cli import CommandError
-from rekoflow.commands.common import add_stack_arguments, open_stack
+from rekoflow.commands.common import CommandError, add_stack_arguments, open_stack
 from rekoflow.records import batch_record_key
 
 

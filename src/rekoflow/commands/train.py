@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rekoflow.cli import CommandError
-from rekoflow.commands.common import IMAGE_SUFFIXES, add_stack_arguments, open_stack
+from rekoflow.commands.common import CommandError, IMAGE_SUFFIXES, add_stack_arguments, open_stack
 from rekoflow.records import TERMINAL_STATUSES
 
 if TYPE_CHECKING:

@@ -8,8 +8,7 @@ import json
 import sys
 from typing import Any
 
-from rekoflow.cli import CommandError
-from rekoflow.commands.common import add_stack_arguments
+from rekoflow.commands.common import CommandError, add_stack_arguments
 from rekoflow.local import process
 from rekoflow.local.serve import add_stack_options, config_from, serve, stack_options_as_arguments
 
