@@ -52,11 +52,20 @@ def stack_cleanup():
 
 
 @pytest.fixture(scope="module")
-def workflow(fake_rekognition):
+def function_environment() -> dict[str, str]:
+    """Environment added to the stack's functions; a folder's conftest or a test module overrides this
+    (fewer client attempts, shorter timeouts), never ``workflow`` itself."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def workflow(fake_rekognition, function_environment):
     """The local stack against the scripted endpoint; Retry waits compressed 1000x."""
     from support.stack import running_stack
 
-    with running_stack(rekognition_endpoint=fake_rekognition.url, retry_time_scale=0.001) as workflow:
+    with running_stack(
+        rekognition_endpoint=fake_rekognition.url, retry_time_scale=0.001, function_environment=function_environment
+    ) as workflow:
         yield workflow
 
 

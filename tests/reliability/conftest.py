@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from support.images import image_bytes
-from support.stack import running_stack
 
 # What no stored cause may contain: a cause is for a person, not a Python stack.
 STACK_TRACE_MARKERS = ("Traceback (most recent call last)", '"stackTrace"', 'File "/')
@@ -23,9 +22,8 @@ TIMEOUTS = {"REKOGNITION_MAX_ATTEMPTS": "1", "REKOGNITION_READ_TIMEOUT_S": "1", 
 
 
 @pytest.fixture(scope="module")
-def workflow(fake_rekognition):
-    with running_stack(rekognition_endpoint=fake_rekognition.url, retry_time_scale=0.001, function_environment=TIMEOUTS) as workflow:
-        yield workflow
+def function_environment() -> dict[str, str]:
+    return dict(TIMEOUTS)
 
 
 def unique(prefix: str = "r") -> str:

@@ -29,13 +29,13 @@ def state_dir(tmp_path_factory, fake_rekognition):
     with running_stack(**settings) as runtime:
         image = runtime.put_bytes(image_bytes(220, 180), "t/ok.png")
         assert runtime.analyze({"requestId": "trace-ok", "image": image, "analyses": ["labels", "faces"]}).succeeded
-        fake_rekognition._faults.clear()
+        fake_rekognition.clear_faults()
         fake_rekognition.fail("DetectLabels", "ThrottlingException", times=3)  # one invocation's client retries
         fake_rekognition.fail("DetectLabels", "InvalidParameterException", times=1, message="scripted rejection")
         other = runtime.put_bytes(image_bytes(230, 180), "t/other.png")
         failed = runtime.analyze({"requestId": "trace-fail", "image": other, "analyses": ["labels"]})
         assert not failed.succeeded
-        fake_rekognition._faults.clear()
+        fake_rekognition.clear_faults()
         for index, name in enumerate(("a.png", "b.png")):
             runtime.put_bytes(image_bytes(200, 190 + 7 * index), f"tb/{name}")  # different content: no cache hit
         runtime.put_bytes(TEXT_BYTES, "tb/readme.txt")

@@ -10,19 +10,13 @@ import uuid
 
 import pytest
 
-from support.stack import running_stack
 from support.images import GIF_BYTES, image_bytes
 
 
 @pytest.fixture(scope="module")
-def workflow(fake_rekognition):
+def function_environment() -> dict[str, str]:
     # One boto3 attempt inside the Lambda, so every throttle reaches the state machine's Retry.
-    with running_stack(
-        rekognition_endpoint=fake_rekognition.url,
-        retry_time_scale=0.001,
-        function_environment={"REKOGNITION_MAX_ATTEMPTS": "1"},
-    ) as workflow:
-        yield workflow
+    return {"REKOGNITION_MAX_ATTEMPTS": "1"}
 
 
 def unique(prefix: str = "t") -> str:
