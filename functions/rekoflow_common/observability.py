@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -46,6 +46,8 @@ def record_count(metrics: Metrics, name: str, result: Any, count: Callable[[Any]
     return result
 
 
+StepResult = TypeVar("StepResult", bound=Mapping[str, Any])
+
 # The fields of a model-lifecycle step's result worth a log line (which model, what was decided).
 _STEP_FIELDS = ("projectVersionArn", "holder", "status", "action", "reason", "granted", "started", "released")
 
@@ -54,9 +56,9 @@ def record_step(
     logger: Logger,
     metrics: Metrics,
     name: str,
-    result: Mapping[str, Any],
-    counted: Callable[[Mapping[str, Any]], bool] = lambda result: True,
-) -> Mapping[str, Any]:
+    result: StepResult,
+    counted: Callable[[StepResult], bool] = lambda result: True,
+) -> StepResult:
     """A Custom Labels step's decision, logged; ``name`` counts 1 when ``counted`` accepts it, else 0
     (a start left to another request, a watcher's wait), so the metric exists for every invocation."""
     logger.info(name, extra={field: result[field] for field in _STEP_FIELDS if field in result})

@@ -36,7 +36,7 @@ def price_table() -> dict[str, Any]:
 def prices_for(region: str | None) -> tuple[str, Mapping[str, float]]:
     table = price_table()
     regions = table["regions"]
-    chosen = region if region in regions else table["defaultRegion"]
+    chosen: str = region if region is not None and region in regions else table["defaultRegion"]
     return chosen, regions[chosen]
 
 
@@ -60,7 +60,7 @@ def billing(outputs: Iterable[Mapping[str, Any]], region: str | None = None) -> 
         made = CALLS_BY_ANALYSIS.get(str(output.get("type")), {})
         add(saved if output.get("cached") else calls, made)
     table = price_table()
-    result = {
+    result: dict[str, Any] = {
         "billableCalls": calls,
         "billableCallCount": sum(calls.values()),
         "estimatedCostUSD": _total(calls, prices),

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 COLORS = {"labels": (255, 170, 0), "faces": (0, 200, 255), "text": (80, 220, 80), "compare": (255, 60, 200), "custom": (255, 90, 90)}
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow without FreeType sizing

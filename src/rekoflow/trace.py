@@ -158,28 +158,28 @@ def build_rows(events: list[dict[str, Any]]) -> list[StateRow]:
             rows.append(row)
             open_rows[context] = row
             continue
-        row = open_rows.get(context)
-        if row is None:
+        open_row = open_rows.get(context)
+        if open_row is None:
             if kind in FAILURE_EVENTS and rows and kind == "ExecutionFailed":
                 last = rows[-1]
                 last.error, last.cause = last.error or details.get("error"), last.cause or details.get("cause")
             continue
-        row.last_event = _time(event["timestamp"])
+        open_row.last_event = _time(event["timestamp"])
         if kind.endswith("StateExited"):
-            row.exited = _time(event["timestamp"])
+            open_row.exited = _time(event["timestamp"])
             del open_rows[context]
         elif kind in SCHEDULED_EVENTS:
-            row.attempts += 1
+            open_row.attempts += 1
         elif kind in {"TaskSucceeded", "LambdaFunctionSucceeded"}:
-            row.succeeded_after_error = True
+            open_row.succeeded_after_error = True
         elif kind in FAILURE_EVENTS:
-            row.error = details.get("error") or row.error or kind
-            row.cause = details.get("cause") or row.cause
-            row.succeeded_after_error = False
+            open_row.error = details.get("error") or open_row.error or kind
+            open_row.cause = details.get("cause") or open_row.cause
+            open_row.succeeded_after_error = False
         elif kind == "MapRunStarted":
-            row.map_run_arn = details.get("mapRunArn")
-        if kind in {"ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"} and row.type == "Fail":
-            row.exited = _time(event["timestamp"])
+            open_row.map_run_arn = details.get("mapRunArn")
+        if kind in {"ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"} and open_row.type == "Fail":
+            open_row.exited = _time(event["timestamp"])
     return rows
 
 

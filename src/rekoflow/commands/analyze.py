@@ -137,10 +137,12 @@ def analyze_file(args: argparse.Namespace, console: Console | None) -> int:
         (out_dir / "record.json").write_text(json.dumps(record, indent=2, default=str))
     if not result.succeeded:
         reason = (record or {}).get("cause") or result.cause or "no cause given"
-        error = (record or {}).get("error") or result.error or result.status
+        error_name = (record or {}).get("error") or result.error or result.status
         if args.json:
-            print(json.dumps(record or {"requestId": request["requestId"], "status": result.status, "error": error, "cause": reason}, indent=2, default=str))
-        raise CommandError(f"analysis {request['requestId']} {result.status.lower()}: {error}: {reason}")
+            print(json.dumps(record or {"requestId": request["requestId"], "status": result.status, "error": error_name, "cause": reason}, indent=2, default=str))
+        raise CommandError(f"analysis {request['requestId']} {result.status.lower()}: {error_name}: {reason}")
+    if record is None:
+        raise CommandError(f"analysis {request['requestId']} succeeded but its record is not in the results table")
     from rekoflow.annotate import write_annotated
 
     annotated = write_annotated(args.image.read_bytes(), record["results"], out_dir / "annotated.png")

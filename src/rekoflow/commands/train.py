@@ -194,7 +194,7 @@ def readable_cause(cause: str | None) -> str:
         parsed = json.loads(cause or "")
     except ValueError:
         return cause or "no cause given"
-    return parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
+    return str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else str(cause)
 
 
 def print_training(console: Console, model: dict[str, Any], evaluation: dict[str, Any] | None, elapsed_s: float) -> None:

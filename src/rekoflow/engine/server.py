@@ -114,6 +114,8 @@ class EngineServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # a Unix socket address; ours is always TCP
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def start(self) -> EngineServer:

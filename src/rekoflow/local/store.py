@@ -243,7 +243,7 @@ class Store:
 
     def put_items(self, table: str, changes: list[tuple[str, dict[str, Any] | None]]) -> None:
         """Write ``(item_key, item or None)`` changes to one table in one transaction."""
-        statements = []
+        statements: list[tuple[str, tuple[str, ...]]] = []
         for item_key, item in changes:
             if item is None:
                 statements.append(("DELETE FROM items WHERE tbl = ? AND item_key = ?", (table, item_key)))
@@ -338,7 +338,8 @@ class Store:
                 (json.dumps(target), payload, now, now),
             )
             self._db.execute("COMMIT")
-            return int(cursor.lastrowid)
+            assert cursor.lastrowid is not None  # an INSERT always sets it
+            return cursor.lastrowid
 
     def outbox_due(self, now: float, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._rows("SELECT id, target, payload, attempts, not_before, created FROM outbox WHERE not_before <= ? ORDER BY id LIMIT ?", (now, limit))

@@ -199,7 +199,7 @@ def analyse(bgr: np.ndarray, faces: list[Face], *, with_emotions: bool = True, w
             continue
         happy = None
         emotions = None
-        if emotion_model is not None:
+        if emotion_model is not None and gray is not None:
             probabilities = _emotion_probabilities(emotion_model, gray, face)
             happy = float(probabilities[3])
             emotions = sorted(

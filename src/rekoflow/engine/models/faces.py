@@ -83,9 +83,9 @@ class _Detector:
             _, rows = net.detect(small)
         if rows is None:
             return []
-        rows = rows.astype(np.float64)
-        rows[:, :14] /= scale
-        faces = [Face(row=row) for row in rows]
+        detections: np.ndarray = np.asarray(rows, dtype=np.float64)
+        detections[:, :14] /= scale
+        faces = [Face(row=row) for row in detections]
         # Rekognition keeps the largest faces when there are more than it returns.
         faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
         return faces[:MAX_FACES]

@@ -54,6 +54,8 @@ class _TensorRef:
     def array(self) -> np.ndarray:
         item = np.dtype(self.storage.dtype).itemsize
         flat = self.storage.data
+        if flat is None:
+            raise ValueError("a tensor whose storage was not read from the checkpoint")
         if not self.size:
             return np.array(flat[self.offset])
         return np.lib.stride_tricks.as_strided(
@@ -130,7 +132,7 @@ def build_onnx(weights: dict[str, np.ndarray]) -> bytes:
     nodes, initializers = [], []
     counter = iter(range(10_000))
 
-    def const(array: np.ndarray) -> str:
+    def const(array: np.ndarray | np.generic) -> str:
         name = f"c{next(counter)}"
         initializers.append(numpy_helper.from_array(np.asarray(array), name))
         return name

@@ -99,7 +99,8 @@ def compare_faces(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         f for f in face_attributes.real_faces(target_image.bgr, faces.detect(target_image.bgr)) if _passes_quality(f, target_image, level)
     ]
     attributes = face_attributes.analyse(target_image.bgr, targets)
-    matches, unmatched = [], []
+    matches: list[dict[str, Any]] = []
+    unmatched: list[dict[str, Any]] = []
     for face, attrs in zip(targets, attributes):
         similarity = faces.similarity_percent(float(source_vec @ faces.embed(target_image.bgr, face)))
         compared = _compared(face, target_image, attrs)

@@ -39,7 +39,9 @@ def detect_text(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         cx, cy = g["Left"] + g["Width"] / 2, g["Top"] + g["Height"] / 2
         return any(_in_region(cx, cy, region) for region in regions)
 
-    lines_out, words_out, word_count = [], [], 0
+    lines_out: list[tuple[int, str, Any, list[Any]]] = []  # (id, text, the read line, its kept words)
+    words_out: list[dict[str, Any]] = []
+    word_count = 0
     for line in text.read(image.bgr):
         words = [w for w in line.words if keep(w)][: max(0, _MAX_WORDS - word_count)]
         if not words:

@@ -220,7 +220,8 @@ class ApiExecutor:
                 status = int(json.loads(mapped or "{}").get("statusCode", 200))
             except (ValueError, AttributeError):
                 status = 200
-            backend_status, backend_body, backend_headers = status, b"", {}
+            backend_headers: dict[str, str] = {}
+            backend_status, backend_body = status, b""
         elif integration.integration_type == "AWS":
             backend_status, backend_body, backend_headers = self._aws_service(integration.uri, mapped)
         else:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 
@@ -137,7 +140,8 @@ def _apply_distributed_map_fidelity(patcher: Patcher) -> None:
                     env=env,
                     error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
                     event_type=HistoryEventType.ExecutionFailed,
-                    event_details={"executionFailedEventDetails": ExecutionFailedEventDetails(error=error, cause=cause)},
+                    # EventDetails is a total TypedDict of every kind of details; an event carries one kind.
+                    event_details=cast("EventDetails", {"executionFailedEventDetails": ExecutionFailedEventDetails(error=error, cause=cause)}),
                 )
             )
 

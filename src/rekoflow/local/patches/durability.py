@@ -29,7 +29,7 @@ import json
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeGuard
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 from rekoflow.local.store import Store, item_key_text
@@ -57,7 +57,7 @@ def _is_restoring() -> bool:
     return getattr(_restoring, "active", False)
 
 
-def _writing(store: Store | None) -> bool:
+def _writing(store: Store | None) -> TypeGuard[Store]:
     """Whether a change is written: there is a store, and the change is not the store coming back."""
     return store is not None and not _is_restoring()
 
@@ -584,7 +584,7 @@ def restore(store: Store, account_id: str, region: str) -> dict[str, Any]:
         for name in list(s3.buckets):
             bucket = s3.buckets[name]
             for key_name, versions in store.objects(name):
-                restored = []
+                restored: list[Any] = []  # FakeKey and FakeDeleteMarker versions, oldest first
                 for version in versions:
                     if version.get("deleteMarker"):
                         marker = FakeDeleteMarker(key=restored[-1] if restored else FakeKey(key_name, b"", account_id, bucket.region_name))
@@ -600,7 +600,8 @@ def restore(store: Store, account_id: str, region: str) -> dict[str, Any]:
                         checksum_value=version.get("checksumValue"), checksum_type=version.get("checksumType"),
                     )
                     key._value_buffer.close()
-                    key._value_buffer = _BlobBuffer(store.blob_path(version["blob"]))
+                    # Read from the blob file when asked: moto reads the buffer like a file.
+                    key._value_buffer = _BlobBuffer(store.blob_path(version["blob"]))  # type: ignore[assignment]
                     key.contentsize = version["size"]
                     key.last_modified = _naive(version["lastModified"])
                     key.checksum_algorithm = version.get("checksumAlgorithm")
@@ -631,7 +632,8 @@ def restore(store: Store, account_id: str, region: str) -> dict[str, Any]:
             machine = machines.get(stored.state_machine_arn)
             if machine is None:
                 continue  # its state machine is not in this stack any more
-            machine.executions.append(PersistedExecution(store, stored, machine))
+            # Answers what moto asks of an ended Execution (describe, history) from the store.
+            machine.executions.append(PersistedExecution(store, stored, machine))  # type: ignore[arg-type]
             report["executions"] += 1
     return report
 

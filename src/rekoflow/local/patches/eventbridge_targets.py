@@ -20,7 +20,10 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
+
+if TYPE_CHECKING:
+    from moto.events.utils import EventMessageType
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 
@@ -173,7 +176,8 @@ def _payload(target: dict[str, Any], event: dict[str, Any]) -> str:
     transformer = target.get("InputTransformer")
     if transformer:
         rendered = EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"), input_paths_map=transformer.get("InputPathsMap", {}), event=event
+            input_template=transformer.get("InputTemplate"), input_paths_map=transformer.get("InputPathsMap", {}),
+            event=cast("EventMessageType", event),  # the event as the rule matched it: that TypedDict's fields
         )
         return rendered if isinstance(rendered, str) else json.dumps(rendered)
     return json.dumps(event)

@@ -135,11 +135,11 @@ class _InvocationStream(io.TextIOBase):
     def current(self, buffer: io.StringIO | None) -> None:
         self._local.buffer = buffer
 
-    def write(self, text: str) -> int:  # type: ignore[override]
+    def write(self, text: str) -> int:
         target = self.current if self.current is not None else self.fallback
         return target.write(text) if target else len(text)
 
-    def flush(self) -> None:  # type: ignore[override]
+    def flush(self) -> None:
         if self.current is None and self.fallback:
             self.fallback.flush()
 

@@ -46,7 +46,7 @@ def install_live_thread_registry() -> Undo:
         def restore_late_importers() -> None:
             for name, module in list(sys.modules.items()):
                 if name.startswith("moto.stepfunctions.") and getattr(module, "TMP_THREADS", None) is live:
-                    module.TMP_THREADS = original
+                    setattr(module, "TMP_THREADS", original)
 
         patcher.on_undo(restore_late_importers)
 
