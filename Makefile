@@ -18,11 +18,12 @@ PYTEST_ARGS ?= -n auto
 TF_PLUGIN_MIRROR ?= $(shell find / -maxdepth 6 -path '*registry.terraform.io/hashicorp/aws' 2>/dev/null | head -n 1 | sed 's|/registry.terraform.io/hashicorp/aws||')
 export TF_PLUGIN_MIRROR
 
-.PHONY: help install system-deps demo test unit tf-check tf-local build bench lint clean up down aws-smoke mutate
+.PHONY: help install system-deps demo test unit tf-check tf-local build bench lint lint-types clean up down aws-smoke mutate
 
 help:
 	@echo "make demo      install, then analyse a bundled sample photo end to end, offline"
-	@echo "make test      install, then run every test (unit, state machine, engine, terraform)"
+	@echo "make test      install, then lint (ruff, mypy) and run every test (unit, state machine, engine, terraform)"
+	@echo "make lint      ruff check, ruff format --check and mypy, as make test runs them"
 	@echo "make build     build the Lambda zips and the dependency layer into build/"
 	@echo "make tf-check  terraform fmt/validate + checkov"
 	@echo "make up        start the local stack in the background (rekoflow up --detach); make down stops it"
@@ -57,6 +58,7 @@ down: install
 	$(BIN)/rekoflow down
 
 test: install
+	$(MAKE) lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	$(MAKE) tf-check
 	$(MAKE) tf-local
@@ -101,8 +103,16 @@ bench: install
 	$(BIN)/python bench/workflow_bench.py
 	$(BIN)/python bench/stack_bench.py
 
+# The Lambda packages for mypy: every folder of functions/ is one (with rekoflow_common beside them).
+FUNCTION_PACKAGES := $(patsubst functions/%/__init__.py,-p %,$(wildcard functions/*/__init__.py))
+
 lint: install
-	$(BIN)/python -m ruff check src functions tests || true
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory lint-types
+
+lint-types:
+	$(BIN)/mypy -p rekoflow $(FUNCTION_PACKAGES)
 
 clean:
 	-test -x $(BIN)/rekoflow && $(BIN)/rekoflow down
