@@ -14,8 +14,8 @@ pytest.importorskip("skimage", reason="scikit-image (dev extra) provides the pho
 
 from custom_labels.dataset import class_photos, manifest_line, variants  # noqa: E402
 from rekoflow.engine import Engine, RekognitionError  # noqa: E402
+from rekoflow.engine.custom_labels.manifest import parse_manifest, split_entries  # noqa: E402
 from rekoflow.engine.models.embeddings import with_outputs  # noqa: E402
-from rekoflow.engine.operations.custom_labels import _parse_manifest, _split  # noqa: E402
 
 BUCKET = "cl-engine-tests"
 
@@ -168,7 +168,7 @@ def test_manifest_parsing_classification_multilabel_and_errors():
         "{not json",
         json.dumps({"source-ref": "http://x/y.jpg", "c": 1, "c-metadata": {"class-name": "cat"}}),
     ]
-    entries, problems = _parse_manifest("\n".join(lines))
+    entries, problems = parse_manifest("\n".join(lines))
     assert entries == [{"source": "s3://b/a.jpg", "labels": ["cat"]}, {"source": "s3://b/m.jpg", "labels": ["cat", "indoor"]}]
     assert any("object-detection" in p for p in problems) and any("not valid JSON" in p for p in problems)
     assert any("source-ref" in p for p in problems)
@@ -176,7 +176,7 @@ def test_manifest_parsing_classification_multilabel_and_errors():
 
 def test_split_keeps_every_label_in_training():
     entries = [{"source": f"s3://b/{label}{i}", "labels": [label]} for label, n in (("a", 10), ("b", 2), ("c", 1)) for i in range(n)]
-    train, test = _split(entries)
+    train, test = split_entries(entries)
     assert sorted(e["labels"][0] for e in test) == ["a", "a", "b"]
     assert {e["labels"][0] for e in train} == {"a", "b", "c"}
 

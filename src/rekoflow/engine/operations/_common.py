@@ -17,7 +17,7 @@ class Context:
     s3_client_factory: S3ClientFactory
     # Stateful operations (Custom Labels) persist under this folder; None keeps them in memory.
     state_dir: Path | None = None
-    # Their per-engine state, created on first use (operations/custom_labels.py).
+    # Their per-engine state, created on first use (custom_labels/store.py).
     stores: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def image(self, params: dict[str, Any], field: str = "Image") -> DecodedImage:
