@@ -54,7 +54,20 @@ class Photo:
     lines: list[str] | None = None  # exact text lines, top to bottom
 
 
-PEOPLE = {"Person", "Human", "Face", "Head", "Adult", "Man", "Woman", "Male", "Female", "Portrait", "Photography", "Selfie"}
+PEOPLE = {
+    "Person",
+    "Human",
+    "Face",
+    "Head",
+    "Adult",
+    "Man",
+    "Woman",
+    "Male",
+    "Female",
+    "Portrait",
+    "Photography",
+    "Selfie",
+}
 
 
 def _png(array) -> bytes:
@@ -129,8 +142,33 @@ def _sign() -> bytes:
     return buf.getvalue()
 
 
-SPACE = {"Space Shuttle", "Spaceship", "Aircraft", "Vehicle", "Transportation", "Astronaut", "Flag", "Symbol", "Space", "Outer Space"}
-CLOTHES = {"Clothing", "Apparel", "Uniform", "Military Uniform", "Military", "Hat", "Cap", "Coat", "Jacket", "Suit", "Formal Wear", "Tie", "Accessories"}
+SPACE = {
+    "Space Shuttle",
+    "Spaceship",
+    "Aircraft",
+    "Vehicle",
+    "Transportation",
+    "Astronaut",
+    "Flag",
+    "Symbol",
+    "Space",
+    "Outer Space",
+}
+CLOTHES = {
+    "Clothing",
+    "Apparel",
+    "Uniform",
+    "Military Uniform",
+    "Military",
+    "Hat",
+    "Cap",
+    "Coat",
+    "Jacket",
+    "Suit",
+    "Formal Wear",
+    "Tie",
+    "Accessories",
+}
 PAGE_LINES = [
     "Region-based segmentation",
     "Let us first determine markers of the coins and the",
@@ -158,7 +196,7 @@ PHOTOS = [
           [{"Person"}, {"Face"}, {"Table", "Furniture", "Glass", "Cup", "Game", "Poker", "Gambling", "Lamp", "Cards"}],
           PEOPLE | CLOTHES | {"Table", "Dining Table", "Furniture", "Glass", "Cup", "Beverage", "Alcohol", "Drink", "Whisky", "Liquor",
                               "Game", "Poker", "Gambling", "Lamp", "Cards", "Chair", "Bowl", "Bottle", "Wine Glass", "Indoors",
-                              "Room", "Lighting", "Light", "Kitchen", "Tableware", "Party", "Plant", "Sleeve", "Cup", "Pottery",
+                              "Room", "Lighting", "Light", "Kitchen", "Tableware", "Party", "Plant", "Sleeve", "Pottery",
                               "Coin", "Chip", "Money", "Tabletop", "Cafe", "Restaurant", "Pub", "Bar", "Drinking Glass"},
           [FaceTruth((100, 310), "Female", 30, eyes_open=None), FaceTruth((330, 195), "Female", 35, smile=False, happy=False),
            FaceTruth((515, 315), "Male", 33, smile=True, happy=True, eyes_open=True), FaceTruth((800, 395), "Male", 30, smile=True, happy=True),
@@ -203,7 +241,9 @@ def _call(engine: Engine, operation: str, params: dict) -> tuple[dict | None, fl
     return result, (time.perf_counter() - started) * 1000
 
 
-def _match(truths: list[FaceTruth], details: list[dict], width: int, height: int) -> list[tuple[FaceTruth, dict | None]]:
+def _match(
+    truths: list[FaceTruth], details: list[dict], width: int, height: int
+) -> list[tuple[FaceTruth, dict | None]]:
     """Each labelled face with the detected face whose box contains its centre (nearest box centre)."""
     pairs, used = [], set()
     for truth in truths:
@@ -212,7 +252,10 @@ def _match(truths: list[FaceTruth], details: list[dict], width: int, height: int
             box = d["BoundingBox"]
             x1, y1 = box["Left"] * width, box["Top"] * height
             x2, y2 = x1 + box["Width"] * width, y1 + box["Height"] * height
-            if i in used or not (x1 - 0.2 * (x2 - x1) <= truth.center[0] <= x2 + 0.2 * (x2 - x1) and y1 - 0.3 * (y2 - y1) <= truth.center[1] <= y2 + 0.3 * (y2 - y1)):
+            if i in used or not (
+                x1 - 0.2 * (x2 - x1) <= truth.center[0] <= x2 + 0.2 * (x2 - x1)
+                and y1 - 0.3 * (y2 - y1) <= truth.center[1] <= y2 + 0.3 * (y2 - y1)
+            ):
                 continue
             dist = (truth.center[0] - (x1 + x2) / 2) ** 2 + (truth.center[1] - (y1 + y2) / 2) ** 2
             if best_dist is None or dist < best_dist:
@@ -293,7 +336,12 @@ def evaluate(verbose: bool = False) -> dict[str, Any]:
                 false_faces += len(details)
             for truth, detail in _match(photo.faces, details, width, height):
                 if detail is None:
-                    for tally, expected in ((gender, truth.gender), (smile, truth.smile), (happy, truth.happy), (eyes, truth.eyes_open)):
+                    for tally, expected in (
+                        (gender, truth.gender),
+                        (smile, truth.smile),
+                        (happy, truth.happy),
+                        (eyes, truth.eyes_open),
+                    ):
                         tally.add(expected, None)
                     if truth.age is not None:
                         age_in.add(True, None)
@@ -375,7 +423,11 @@ ROWS = [
 
 
 def table(after: dict[str, Any], before: dict[str, Any] | None = None) -> str:
-    head = "| capability | metric | before | after |\n|---|---|---|---|" if before else "| capability | metric | value |\n|---|---|---|"
+    head = (
+        "| capability | metric | before | after |\n|---|---|---|---|"
+        if before
+        else "| capability | metric | value |\n|---|---|---|"
+    )
     lines = [head]
     for capability, label, key in ROWS:
         value = after.get(key, "–")
@@ -394,7 +446,9 @@ def main() -> None:
     args = parser.parse_args()
     metrics = evaluate(args.verbose)
     before = json.loads(args.compare.read_text()) if args.compare else None
-    out = f"Local engine accuracy on {len(metrics['photos'])} labelled photos shipped in packages.\n\n" + table(metrics, before)
+    out = f"Local engine accuracy on {len(metrics['photos'])} labelled photos shipped in packages.\n\n" + table(
+        metrics, before
+    )
     print(out)
     results = Path(__file__).resolve().parent / "results"
     results.mkdir(parents=True, exist_ok=True)

@@ -11,10 +11,8 @@ face detector, so it is what the request itself cost. Writes bench/results/decod
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 _CHILD = r"""
@@ -87,7 +85,9 @@ def main() -> None:
         print(f"  {title}: {result}", flush=True)
     lines = ["| image | file size | answer | memory for the request (MB, ru_maxrss) |", "|---|---:|---|---:|"]
     for title, r in rows:
-        lines.append(f"| {title} | {r['bytes'] / 1e6:.1f} MB | {', '.join(sorted(set(r['outcomes'])))} | {r['request_mb']} |")
+        lines.append(
+            f"| {title} | {r['bytes'] / 1e6:.1f} MB | {', '.join(sorted(set(r['outcomes'])))} | {r['request_mb']} |"
+        )
     table = "\n".join(lines) + "\n"
     print(table)
     out = Path(__file__).resolve().parent / "results" / "decode_memory.md"

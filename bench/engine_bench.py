@@ -38,7 +38,9 @@ def _text_png() -> bytes:
     import matplotlib
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.truetype(os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data/fonts/ttf/DejaVuSans.ttf"), 40)
+    font = ImageFont.truetype(
+        os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data/fonts/ttf/DejaVuSans.ttf"), 40
+    )
     image = Image.new("RGB", (640, 220), "white")
     draw = ImageDraw.Draw(image)
     draw.text((20, 30), "Hello rekoflow world", font=font, fill="black")
@@ -60,8 +62,11 @@ def _cases() -> list[tuple[str, str, dict]]:
             {"Image": {"Bytes": chelsea}, "Features": ["GENERAL_LABELS", "IMAGE_PROPERTIES"]},
         ),
         ("DetectFaces ALL (astronaut 512x512)", "detect_faces", {"Image": {"Bytes": astronaut}, "Attributes": ["ALL"]}),
-        ("CompareFaces (astronaut vs mirrored)", "compare_faces", {
-            "SourceImage": {"Bytes": astronaut}, "TargetImage": {"Bytes": _png(data.astronaut()[:, ::-1].copy())}}),
+        (
+            "CompareFaces (astronaut vs mirrored)",
+            "compare_faces",
+            {"SourceImage": {"Bytes": astronaut}, "TargetImage": {"Bytes": _png(data.astronaut()[:, ::-1].copy())}},
+        ),
         ("DetectText (rendered 640x220)", "detect_text", {"Image": {"Bytes": _text_png()}}),
         ("DetectText (coffee 600x400)", "detect_text", {"Image": {"Bytes": coffee}}),
         ("DetectModerationLabels (chelsea)", "detect_moderation_labels", {"Image": {"Bytes": chelsea}}),
@@ -70,8 +75,12 @@ def _cases() -> list[tuple[str, str, dict]]:
 
 def _client(url: str):
     return boto3.client(
-        "rekognition", endpoint_url=url, region_name="us-east-1", aws_access_key_id="bench",
-        aws_secret_access_key="bench", config=Config(retries={"max_attempts": 1}, read_timeout=120),
+        "rekognition",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=Config(retries={"max_attempts": 1}, read_timeout=120),
     )
 
 
@@ -106,10 +115,14 @@ def _model_rows(repeats: int = 20) -> list[str]:
         ("face boxes + landmarks: YuNet", lambda: faces.detect(bgr)),
         ("face embedding: SFace (one face)", lambda: faces.embed(bgr, face)),
         ("age + gender: dlib networks (one face, age mirrored too)", lambda: faces.age_gender(bgr, [face])),
-        ("emotions: fer mini-Xception TFLite (one face)",
-         lambda: face_attributes._emotion_probabilities(face_attributes._emotions.get(), gray, face)),
-        ("smile/eyes/mouth: MediaPipe FaceMesh TFLite (one face)",
-         lambda: face_attributes.mesh_points(face_attributes._mesh.get(), bgr, face)),
+        (
+            "emotions: fer mini-Xception TFLite (one face)",
+            lambda: face_attributes._emotion_probabilities(face_attributes._emotions.get(), gray, face),
+        ),
+        (
+            "smile/eyes/mouth: MediaPipe FaceMesh TFLite (one face)",
+            lambda: face_attributes.mesh_points(face_attributes._mesh.get(), bgr, face),
+        ),
         ("ImageNet labels: EfficientNet-Lite0, 6 views", lambda: scene.classify(bgr)),
         ("text: PP-OCR det + rec (rendered 640x220)", lambda: text.read(rendered)),
         ("moderation: open_nsfw", lambda: moderation.explicit_probability(bgr)),
@@ -136,8 +149,13 @@ def _dominant_colour_rows(repeats: int = 30) -> list[str]:
     def median_ms(fn) -> float:
         return _median_ms(fn, repeats)
 
-    rows = ["", "Dominant colours, in-process, median of %d calls:" % repeats, "",
-            "| photo | whole image (10 colours) ms | instance crop 200x200 (3 colours) ms |", "|---|---:|---:|"]
+    rows = [
+        "",
+        "Dominant colours, in-process, median of %d calls:" % repeats,
+        "",
+        "| photo | whole image (10 colours) ms | instance crop 200x200 (3 colours) ms |",
+        "|---|---:|---:|",
+    ]
     for name in ("chelsea", "coffee", "astronaut"):
         bgr = np.ascontiguousarray(getattr(data, name)()[:, :, ::-1])
         crop = np.ascontiguousarray(bgr[50:250, 100:300])
@@ -189,7 +207,10 @@ def main() -> None:
             "",
             "| operation | median ms | p95 ms | req/s sequential | req/s 2 clients |",
             "|---|---:|---:|---:|---:|",
-        ] + [f"| {n} | {med:.0f} | {p95:.0f} | {seq:.1f} | {conc:.1f} |" for n, med, p95, seq, conc in _http_rows(args.requests)]
+        ] + [
+            f"| {n} | {med:.0f} | {p95:.0f} | {seq:.1f} | {conc:.1f} |"
+            for n, med, p95, seq, conc in _http_rows(args.requests)
+        ]
     lines += _model_rows()
     lines += _dominant_colour_rows()
     table = "\n".join(lines) + "\n"

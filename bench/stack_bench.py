@@ -46,7 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SINGLE_ANALYSES = "labels,faces,text"
 # What the detect functions send for these analyses with the default options
 # (functions/rekoflow_common/options.py): the raw engine gets the same calls.
-LABELS_CALL = ("DetectLabels", {"MaxLabels": 50, "MinConfidence": 60.0, "Features": ["GENERAL_LABELS", "IMAGE_PROPERTIES"]})
+LABELS_CALL = (
+    "DetectLabels",
+    {"MaxLabels": 50, "MinConfidence": 60.0, "Features": ["GENERAL_LABELS", "IMAGE_PROPERTIES"]},
+)
 SINGLE_CALLS = [
     LABELS_CALL,
     ("DetectFaces", {"Attributes": ["ALL"]}),
@@ -62,13 +65,22 @@ def distinct_photos(count: int) -> list[tuple[str, bytes]]:
     from skimage import data
 
     sources = [
-        ("astronaut", data.astronaut()), ("chelsea", data.chelsea()), ("coffee", data.coffee()), ("rocket", data.rocket()),
-        ("hubble", data.hubble_deep_field()), ("ihc", data.immunohistochemistry()), ("camera", np.stack([data.camera()] * 3, axis=-1)),
+        ("astronaut", data.astronaut()),
+        ("chelsea", data.chelsea()),
+        ("coffee", data.coffee()),
+        ("rocket", data.rocket()),
+        ("hubble", data.hubble_deep_field()),
+        ("ihc", data.immunohistochemistry()),
+        ("camera", np.stack([data.camera()] * 3, axis=-1)),
         ("page", np.stack([data.page()] * 3, axis=-1)),
     ]
     variants = [
-        ("full", lambda a: a), ("mirror", lambda a: a[:, ::-1]),
-        ("crop", lambda a: a[a.shape[0] // 10 : -max(1, a.shape[0] // 10), a.shape[1] // 10 : -max(1, a.shape[1] // 10)]),
+        ("full", lambda a: a),
+        ("mirror", lambda a: a[:, ::-1]),
+        (
+            "crop",
+            lambda a: a[a.shape[0] // 10 : -max(1, a.shape[0] // 10), a.shape[1] // 10 : -max(1, a.shape[1] // 10)],
+        ),
         ("flip", lambda a: a[::-1]),
     ]
     photos = []
@@ -77,7 +89,9 @@ def distinct_photos(count: int) -> list[tuple[str, bytes]]:
             if len(photos) == count:
                 return photos
             buffer = io.BytesIO()
-            Image.fromarray(np.ascontiguousarray(transform(array))).convert("RGB").save(buffer, format="JPEG", quality=90)
+            Image.fromarray(np.ascontiguousarray(transform(array))).convert("RGB").save(
+                buffer, format="JPEG", quality=90
+            )
             photos.append((f"{name}-{variant}.jpg", buffer.getvalue()))
     while len(photos) < count:  # more than the variants give: recompress at other qualities
         name, body = photos[len(photos) % len(variants * len(sources))]
@@ -117,8 +131,14 @@ class RawEngine:
 
 # ----- the stack, as a user runs it ---------------------------------------------------------------------
 def rekoflow(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rekoflow.cli", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "REKOFLOW_PORT": "0"}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "rekoflow.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "REKOFLOW_PORT": "0"},
+        check=False,
+    )
 
 
 def must(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -145,15 +165,21 @@ def stack_clients(status: dict[str, Any]) -> tuple[Any, Any]:
 
     credentials = status["credentials"]
     session = boto3.session.Session()
-    kwargs = {"endpoint_url": status["endpoint"], "region_name": status["region"],
-              "aws_access_key_id": credentials["accessKeyId"], "aws_secret_access_key": credentials["secretAccessKey"]}
+    kwargs = {
+        "endpoint_url": status["endpoint"],
+        "region_name": status["region"],
+        "aws_access_key_id": credentials["accessKeyId"],
+        "aws_secret_access_key": credentials["secretAccessKey"],
+    }
     return session.client("stepfunctions", **kwargs), session.client("dynamodb", **kwargs)
 
 
 def transitions(sfn: Any, arn: str) -> int:
     """States entered (what Step Functions bills as state transitions)."""
     count = 0
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn, PaginationConfig={"PageSize": 1000}):
+    for page in sfn.get_paginator("get_execution_history").paginate(
+        executionArn=arn, PaginationConfig={"PageSize": 1000}
+    ):
         count += sum(1 for event in page["events"] if event["type"].endswith("StateEntered"))
     return count
 
@@ -164,8 +190,19 @@ def execution_seconds(sfn: Any, arn: str) -> float:
 
 
 def run_batch(folder: Path, state: Path, concurrency: int, fresh: bool) -> dict[str, Any]:
-    args = ["batch", str(folder), "--analyses", "labels", "--max-concurrency", str(concurrency), "--json", "--state-dir", str(state),
-            "--tolerated-failure-percentage", "0"]
+    args = [
+        "batch",
+        str(folder),
+        "--analyses",
+        "labels",
+        "--max-concurrency",
+        str(concurrency),
+        "--json",
+        "--state-dir",
+        str(state),
+        "--tolerated-failure-percentage",
+        "0",
+    ]
     started = time.perf_counter()
     summary = json.loads(must(rekoflow(*args, *(["--no-cache"] if fresh else []))).stdout)
     summary["wallSeconds"] = time.perf_counter() - started
@@ -176,7 +213,20 @@ def run_batch(folder: Path, state: Path, concurrency: int, fresh: bool) -> dict[
 
 def analyze(photo: Path, state: Path, out: Path) -> tuple[float, dict[str, Any]]:
     started = time.perf_counter()
-    result = must(rekoflow("analyze", str(photo), "--analyses", SINGLE_ANALYSES, "--no-cache", "--json", "--out", str(out), "--state-dir", str(state)))
+    result = must(
+        rekoflow(
+            "analyze",
+            str(photo),
+            "--analyses",
+            SINGLE_ANALYSES,
+            "--no-cache",
+            "--json",
+            "--out",
+            str(out),
+            "--state-dir",
+            str(state),
+        )
+    )
     elapsed = time.perf_counter() - started
     record = json.loads(result.stdout)
     if record.get("status") != "SUCCEEDED":
@@ -207,7 +257,7 @@ class LoadSampler:
         while not self._stop.wait(5):
             self.samples.append(os.getloadavg()[0])
 
-    def __enter__(self) -> "LoadSampler":
+    def __enter__(self) -> LoadSampler:
         self.samples.append(os.getloadavg()[0])
         self._thread.start()
         return self
@@ -267,8 +317,14 @@ def main() -> None:
 
             batch_arn = f"{status['resources']['stateMachines']['batch_analysis'].replace(':stateMachine:', ':execution:')}:{measured['fresh'][0]['batchId']}"
             child_prefix = f"{measured['fresh'][0]['batchId']}-"
-            children = [e["executionArn"] for page in sfn.get_paginator("list_executions").paginate(
-                stateMachineArn=status["resources"]["stateMachines"]["image_analysis"]) for e in page["executions"] if e["name"].startswith(child_prefix)]
+            children = [
+                e["executionArn"]
+                for page in sfn.get_paginator("list_executions").paginate(
+                    stateMachineArn=status["resources"]["stateMachines"]["image_analysis"]
+                )
+                for e in page["executions"]
+                if e["name"].startswith(child_prefix)
+            ]
             measured["batch_transitions"] = transitions(sfn, batch_arn)
             measured["child_transitions"] = statistics.mean(transitions(sfn, arn) for arn in children[:5])
 
@@ -280,7 +336,9 @@ def main() -> None:
                 warm.append(elapsed)
                 arn = f"{status['resources']['stateMachines']['image_analysis'].replace(':stateMachine:', ':execution:')}:{record['requestId']}"
                 executions.append(execution_seconds(sfn, arn))
-            measured.update(warm=warm, execution=executions, raw_single_sequential=sequential, raw_single_parallel=parallel)
+            measured.update(
+                warm=warm, execution=executions, raw_single_sequential=sequential, raw_single_parallel=parallel
+            )
             measured["single_transitions"] = transitions(sfn, arn)
             memory["after analyses"] = memory_kib(pid)
             rekoflow("down", "--state-dir", str(state))
@@ -297,7 +355,9 @@ def main() -> None:
     report(measured, memory, load.samples, count, concurrency)
 
 
-def report(m: dict[str, Any], memory: dict[str, dict[str, int]], load: list[float], count: int, concurrency: int) -> None:
+def report(
+    m: dict[str, Any], memory: dict[str, dict[str, int]], load: list[float], count: int, concurrency: int
+) -> None:
     median = statistics.median
     raw_rate = statistics.mean(m["raw_throughput"])
     raw_seq, raw_par = median(m["raw_single_sequential"]), median(m["raw_single_parallel"])
@@ -311,42 +371,54 @@ def report(m: dict[str, Any], memory: dict[str, dict[str, int]], load: list[floa
     def verdict(ok: bool) -> str:
         return "met" if ok else "**not met**"
 
-    throughput = "\n".join([
-        f"| throughput: {count} distinct photos, labels, concurrency {concurrency} | images/s | / raw engine | target |",
-        "|---|---:|---:|---|",
-        f"| raw engine: DetectLabels in this process, {concurrency} threads, mean of 3 (each before a fresh batch) | {raw_rate:.2f} | 1.00x | |",
-        f"| `rekoflow batch --no-cache` (fresh: every image analysed), mean of 3 | {fresh_rate:.2f} | {fresh_rate / raw_rate:.2f}x | >= 0.8x: {verdict(fresh_rate >= 0.8 * raw_rate)} |",
-        f"| `rekoflow batch` again (cached: no model call), median of 3 (best {max(cached_rates):.1f}) | {cached_rate:.1f} | - | >= 25/s: {verdict(cached_rate >= 25)} |",
-        f"| `rekoflow batch` over the folder x3 ({3 * count} images, cached) | {larger_rate:.1f} | - | |",
-    ])
-    single = "\n".join([
-        f"| one photo, {SINGLE_ANALYSES} (astronaut), median of {len(m['execution'])} (raw measured right before each) | seconds | / raw, one after the other | / raw, at once | target |",
-        "|---|---:|---:|---:|---|",
-        f"| raw engine: the three calls one after the other | {raw_seq:.2f} | 1.00x | {raw_seq / raw_par:.2f}x | |",
-        f"| raw engine: the three calls at once (as the workflow's Map runs them) | {raw_par:.2f} | {raw_par / raw_seq:.2f}x | 1.00x | |",
-        f"| one execution (its history: start to end) | {execution:.2f} | {execution / raw_seq:.2f}x | {execution / raw_par:.2f}x | <= 1.25x: {verdict(execution <= 1.25 * raw_seq)} |",
-        f"| `rekoflow analyze`, stack running (warm) | {warm:.2f} | {warm / raw_seq:.2f}x | {warm / raw_par:.2f}x | <= 1.5x: {verdict(warm <= 1.5 * raw_seq)} |",
-        f"| `rekoflow analyze`, no stack running (cold: starts one, loads models) | {median(m['cold']):.2f} | {median(m['cold']) / raw_seq:.2f}x | - | |",
-        f"| stack start: `rekoflow up --detach` until it answers (before model loading), median of {len(m['start'])} | {median(m['start']):.2f} | - | - | <= 3 s: {verdict(median(m['start']) <= 3)} |",
-    ])
-    transitions_table = "\n".join([
-        "| state transitions (states entered) | per execution |",
-        "|---|---:|",
-        f"| one execution, {SINGLE_ANALYSES} | {m['single_transitions']} |",
-        f"| a batch child (labels) | {m['child_transitions']:.0f} |",
-        f"| the batch execution itself ({count} images; its Map Run's iterations run as the children) | {m['batch_transitions']} |",
-    ])
+    throughput = "\n".join(
+        [
+            f"| throughput: {count} distinct photos, labels, concurrency {concurrency} | images/s | / raw engine | target |",
+            "|---|---:|---:|---|",
+            f"| raw engine: DetectLabels in this process, {concurrency} threads, mean of 3 (each before a fresh batch) | {raw_rate:.2f} | 1.00x | |",
+            f"| `rekoflow batch --no-cache` (fresh: every image analysed), mean of 3 | {fresh_rate:.2f} | {fresh_rate / raw_rate:.2f}x | >= 0.8x: {verdict(fresh_rate >= 0.8 * raw_rate)} |",
+            f"| `rekoflow batch` again (cached: no model call), median of 3 (best {max(cached_rates):.1f}) | {cached_rate:.1f} | - | >= 25/s: {verdict(cached_rate >= 25)} |",
+            f"| `rekoflow batch` over the folder x3 ({3 * count} images, cached) | {larger_rate:.1f} | - | |",
+        ]
+    )
+    single = "\n".join(
+        [
+            f"| one photo, {SINGLE_ANALYSES} (astronaut), median of {len(m['execution'])} (raw measured right before each) | seconds | / raw, one after the other | / raw, at once | target |",
+            "|---|---:|---:|---:|---|",
+            f"| raw engine: the three calls one after the other | {raw_seq:.2f} | 1.00x | {raw_seq / raw_par:.2f}x | |",
+            f"| raw engine: the three calls at once (as the workflow's Map runs them) | {raw_par:.2f} | {raw_par / raw_seq:.2f}x | 1.00x | |",
+            f"| one execution (its history: start to end) | {execution:.2f} | {execution / raw_seq:.2f}x | {execution / raw_par:.2f}x | <= 1.25x: {verdict(execution <= 1.25 * raw_seq)} |",
+            f"| `rekoflow analyze`, stack running (warm) | {warm:.2f} | {warm / raw_seq:.2f}x | {warm / raw_par:.2f}x | <= 1.5x: {verdict(warm <= 1.5 * raw_seq)} |",
+            f"| `rekoflow analyze`, no stack running (cold: starts one, loads models) | {median(m['cold']):.2f} | {median(m['cold']) / raw_seq:.2f}x | - | |",
+            f"| stack start: `rekoflow up --detach` until it answers (before model loading), median of {len(m['start'])} | {median(m['start']):.2f} | - | - | <= 3 s: {verdict(median(m['start']) <= 3)} |",
+        ]
+    )
+    transitions_table = "\n".join(
+        [
+            "| state transitions (states entered) | per execution |",
+            "|---|---:|",
+            f"| one execution, {SINGLE_ANALYSES} | {m['single_transitions']} |",
+            f"| a batch child (labels) | {m['child_transitions']:.0f} |",
+            f"| the batch execution itself ({count} images; its Map Run's iterations run as the children) | {m['batch_transitions']} |",
+        ]
+    )
     rows = ["| stack process memory | RSS MiB | peak MiB |", "|---|---:|---:|"]
     for phase, values in memory.items():
         rows.append(f"| {phase} | {values['VmRSS'] / 1024:.0f} | {values['VmHWM'] / 1024:.0f} |")
     fresh_growth = (memory[f"fresh batch ({count}) #3"]["VmRSS"] - memory[f"fresh batch ({count}) #2"]["VmRSS"]) / count
     cached_x3 = memory[f"cached batch ({count}) x3"]["VmRSS"]
     per_image = (memory[f"cached batch ({3 * count})"]["VmRSS"] - cached_x3) / (3 * count)
-    rows.append(f"| growth per image, third fresh batch (the first two fill the engine's and allocator's pools) | {fresh_growth:.0f} KiB | |")
-    rows.append(f"| growth per image over the larger cached batch | {per_image:.0f} KiB | flat: {verdict(max(per_image, fresh_growth) < 64)} |")
+    rows.append(
+        f"| growth per image, third fresh batch (the first two fill the engine's and allocator's pools) | {fresh_growth:.0f} KiB | |"
+    )
+    rows.append(
+        f"| growth per image over the larger cached batch | {per_image:.0f} KiB | flat: {verdict(max(per_image, fresh_growth) < 64)} |"
+    )
     memory_table = "\n".join(rows)
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load average during the run "
-               f"min {min(load):.1f} / median {median(load):.1f} / max {max(load):.1f} (the machine is shared: ratios are within this run)")
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load average during the run "
+        f"min {min(load):.1f} / median {median(load):.1f} / max {max(load):.1f} (the machine is shared: ratios are within this run)"
+    )
     text = "\n\n".join([throughput, single, transitions_table, memory_table, machine]) + "\n"
     print(text)
     out = ROOT / "bench" / "results"

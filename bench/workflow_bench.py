@@ -18,7 +18,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support.fake_rekognition import FakeRekognition  # noqa: E402
 from support.images import image_bytes  # noqa: E402
-
 from support.stack import LocalWorkflow, running_stack  # noqa: E402
 
 ANALYSES = ["labels", "faces", "text"]
@@ -28,7 +27,9 @@ def measure(runtime: LocalWorkflow, images: list[dict], use_cache: bool) -> list
     durations = []
     for image in images:
         started = time.perf_counter()
-        result = runtime.analyze({"requestId": f"bench-{uuid.uuid4().hex[:8]}", "image": image, "analyses": ANALYSES, "useCache": use_cache})
+        result = runtime.analyze(
+            {"requestId": f"bench-{uuid.uuid4().hex[:8]}", "image": image, "analyses": ANALYSES, "useCache": use_cache}
+        )
         assert result.succeeded, (result.error, result.cause)
         durations.append(time.perf_counter() - started)
     return durations
@@ -48,15 +49,19 @@ def main() -> None:
     fake = FakeRekognition().start()
     try:
         with running_stack(rekognition_endpoint=fake.url) as runtime:
-            images = [runtime.put_bytes(image_bytes(320, 240, color=(i, 2 * i % 256, 90)), f"bench/{i}.png") for i in range(30)]
+            images = [
+                runtime.put_bytes(image_bytes(320, 240, color=(i, 2 * i % 256, 90)), f"bench/{i}.png")
+                for i in range(30)
+            ]
             measure(runtime, images[:2], use_cache=False)  # warm the handlers (cold starts)
             lines.append(row("scripted endpoint, fresh analyses", measure(runtime, images, use_cache=False)))
             lines.append(row("scripted endpoint, all from cache", measure(runtime, images, use_cache=True)))
     finally:
         fake.stop()
-    from skimage import data
-    from PIL import Image
     import io
+
+    from PIL import Image
+    from skimage import data
 
     with running_stack() as runtime:
         photos = []

@@ -30,21 +30,36 @@ def main() -> int:
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="rekoflow-screenshot-"))
     options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1500"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1500",
+    ):
         options.add_argument(flag)
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     try:
         with Stack(StackConfig(state_dir=state, port=0, fsync=False)) as stack:
-            browser = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+            browser = webdriver.Chrome(
+                service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
+            )
             try:
                 browser.get(stack.status()["consoleUrl"])
-                WebDriverWait(browser, 60).until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+                WebDriverWait(browser, 60).until(
+                    lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true"
+                )
                 browser.find_element(By.ID, "image-file").send_keys(str(sample_path()))
                 browser.find_element(By.ID, "analyse-button").click()
                 WebDriverWait(browser, 300, poll_frequency=0.5).until(
-                    lambda b: b.find_element(By.ID, "image-canvas").get_attribute("data-drawn")
-                    or b.find_element(By.ID, "progress").get_attribute("class") == "error"
+                    lambda b: (
+                        b.find_element(By.ID, "image-canvas").get_attribute("data-drawn")
+                        or b.find_element(By.ID, "progress").get_attribute("class") == "error"
+                    )
                 )
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 browser.save_screenshot(str(args.out))

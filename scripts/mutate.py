@@ -53,7 +53,9 @@ IAM_TESTS = [
     "tests/terraform/test_terraform_static.py::test_no_wildcard_actions_outside_the_kms_key_policy",
     "tests/terraform/test_terraform_static.py::test_resource_star_only_for_actions_without_resource_level_permissions",
 ]
-IGNORED_IN_COPIES = shutil.ignore_patterns(".venv*", "build", ".rekoflow", "out", "mutants", ".pytest_cache", "__pycache__", ".git", ".terraform*")
+IGNORED_IN_COPIES = shutil.ignore_patterns(
+    ".venv*", "build", ".rekoflow", "out", "mutants", ".pytest_cache", "__pycache__", ".git", ".terraform*"
+)
 
 
 def stage_python() -> Path:
@@ -86,7 +88,9 @@ pytest_add_cli_args_test_selection = {json.dumps(PYTHON_TESTS)}
 def run_python(max_children: int) -> dict:
     stage = stage_python()
     subprocess.run([PYTHON, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=stage, check=False)
-    listing = subprocess.run([PYTHON, "-m", "mutmut", "results", "--all", "true"], cwd=stage, capture_output=True, text=True)
+    listing = subprocess.run(
+        [PYTHON, "-m", "mutmut", "results", "--all", "true"], cwd=stage, capture_output=True, text=True
+    )
     statuses: dict[str, int] = {}
     survivors = []
     for line in listing.stdout.splitlines():
@@ -111,8 +115,8 @@ def run_python(max_children: int) -> dict:
 
 
 # ----- IAM ---------------------------------------------------------------------------------------------------
-ACTION_LIST = re.compile(r'(\bactions\s*=\s*)\[([^\]]*)\]', re.S)
-RESOURCE_LIST = re.compile(r'(\bresources\s*=\s*)\[([^\]]*)\]', re.S)
+ACTION_LIST = re.compile(r"(\bactions\s*=\s*)\[([^\]]*)\]", re.S)
+RESOURCE_LIST = re.compile(r"(\bresources\s*=\s*)\[([^\]]*)\]", re.S)
 
 
 def iam_mutants(text: str) -> list[tuple[str, str]]:
@@ -132,7 +136,7 @@ def iam_mutants(text: str) -> list[tuple[str, str]]:
             continue
         line = text.count("\n", 0, match.start()) + 1
         mutated = text[: match.start()] + f'{match.group(1)}["*"]' + text[match.end() :]
-        mutants.append((f"iam.tf:{line} resources -> [\"*\"]", mutated))
+        mutants.append((f'iam.tf:{line} resources -> ["*"]', mutated))
     return mutants
 
 
@@ -142,7 +146,9 @@ def run_iam() -> dict:
     shutil.copytree(ROOT, stage, ignore=IGNORED_IN_COPIES)
     iam = stage / "terraform" / "iam.tf"
     original = iam.read_text()
-    clean = subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *IAM_TESTS], cwd=stage, capture_output=True, text=True)
+    clean = subprocess.run(
+        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *IAM_TESTS], cwd=stage, capture_output=True, text=True
+    )
     if clean.returncode != 0:
         raise SystemExit(f"the IAM tests fail on the unmutated copy:\n{clean.stdout[-2000:]}")
     survivors, tested = [], 0
@@ -150,15 +156,24 @@ def run_iam() -> dict:
         for description, mutated in iam_mutants(original):
             iam.write_text(mutated)
             tested += 1
-            outcome = subprocess.run([PYTHON, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *IAM_TESTS], cwd=stage, capture_output=True, text=True)
+            outcome = subprocess.run(
+                [PYTHON, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *IAM_TESTS],
+                cwd=stage,
+                capture_output=True,
+                text=True,
+            )
             killed = outcome.returncode != 0
             print(f"  {'killed  ' if killed else 'SURVIVED'} {description}")
             if not killed:
                 survivors.append(description)
     finally:
         iam.write_text(original)
-    result = {"tested": tested, "survived": len(survivors), "survival_rate": round(len(survivors) / tested, 4) if tested else None,
-              "survivors": survivors}
+    result = {
+        "tested": tested,
+        "survived": len(survivors),
+        "survival_rate": round(len(survivors) / tested, 4) if tested else None,
+        "survivors": survivors,
+    }
     print(f"iam: {len(survivors)} of {tested} widened grants survived")
     return result
 
@@ -188,10 +203,26 @@ def _record_without_the_error(d: dict) -> None:
 
 
 ASL_MUTANTS = [
-    ("cache served without its expiry check", _drop_expiry_check, "tests/reliability/test_faults.py::test_an_expired_cache_entry_is_not_served"),
-    ("Validate request's Catch merges into the input", _merge_failure_into_input, "tests/reliability/test_bad_inputs.py::test_input_that_is_not_an_object_ends_with_a_record"),
-    ("no retries of RekognitionTransientError", _no_transient_retries, "tests/reliability/test_faults.py::test_a_hanging_endpoint_ends_with_a_record_naming_the_timeout"),
-    ("the recorder is not given the error", _record_without_the_error, "tests/reliability/test_bad_inputs.py::test_missing_compare_target_ends_with_a_record"),
+    (
+        "cache served without its expiry check",
+        _drop_expiry_check,
+        "tests/reliability/test_faults.py::test_an_expired_cache_entry_is_not_served",
+    ),
+    (
+        "Validate request's Catch merges into the input",
+        _merge_failure_into_input,
+        "tests/reliability/test_bad_inputs.py::test_input_that_is_not_an_object_ends_with_a_record",
+    ),
+    (
+        "no retries of RekognitionTransientError",
+        _no_transient_retries,
+        "tests/reliability/test_faults.py::test_a_hanging_endpoint_ends_with_a_record_naming_the_timeout",
+    ),
+    (
+        "the recorder is not given the error",
+        _record_without_the_error,
+        "tests/reliability/test_bad_inputs.py::test_missing_compare_target_ends_with_a_record",
+    ),
 ]
 
 
@@ -208,7 +239,13 @@ def run_asl() -> dict:
             definition = json.loads(original)
             mutate(definition)
             path.write_text(json.dumps(definition, indent=2) + "\n")
-            outcome = subprocess.run([PYTHON, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test], cwd=stage, capture_output=True, text=True, env=env)
+            outcome = subprocess.run(
+                [PYTHON, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test],
+                cwd=stage,
+                capture_output=True,
+                text=True,
+                env=env,
+            )
             killed = outcome.returncode != 0
             print(f"  {'killed  ' if killed else 'SURVIVED'} {description} ({test})")
             if not killed:

@@ -76,7 +76,8 @@ TERRAFORM_FIXTURES = {"renderer"}
 
 def pytest_collection_modifyitems(config, items):
     unmarked = [
-        item.nodeid for item in items
+        item.nodeid
+        for item in items
         if TERRAFORM_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("terraform") is None
     ]
     if unmarked:

@@ -8,7 +8,8 @@ is kept, so the summaries are never in the state twice.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -22,7 +23,6 @@ from rekoflow_common.records import (
     state_bytes,
     to_dynamodb_item,
 )
-
 
 logger = Logger(child=True)
 

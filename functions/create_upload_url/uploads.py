@@ -67,7 +67,9 @@ def build_key(request: dict[str, Any], settings: UploadSettings) -> tuple[str, s
         )
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if extension not in _EXTENSIONS[content_type]:
-        raise UploadRequestError(f"filename extension must match contentType {content_type} ({', '.join(sorted(_EXTENSIONS[content_type]))})")
+        raise UploadRequestError(
+            f"filename extension must match contentType {content_type} ({', '.join(sorted(_EXTENSIONS[content_type]))})"
+        )
     prefix = settings.prefix if settings.prefix.endswith("/") else settings.prefix + "/"
     return content_type, f"{prefix}{uuid.uuid4()}/{filename}"
 
@@ -96,7 +98,11 @@ def create_upload(s3_client: Any, request: dict[str, Any], settings: UploadSetti
         Bucket=settings.bucket,
         Key=key,
         Fields=fields,
-        Conditions=[{"Content-Type": content_type}, {"x-amz-checksum-sha256": checksum}, ["content-length-range", 1, settings.max_bytes]],
+        Conditions=[
+            {"Content-Type": content_type},
+            {"x-amz-checksum-sha256": checksum},
+            ["content-length-range", 1, settings.max_bytes],
+        ],
         ExpiresIn=settings.expiry_s,
     )
     return {

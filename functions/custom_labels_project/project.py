@@ -14,12 +14,19 @@ against the request schema's ``customTraining`` and completed with their default
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rekoflow_common.custom_labels import check_training_rules, wait_until
-from rekoflow_common.errors import RequestValidationError, TrainingFailedError, TrainingTimeoutError, error_code, rekognition_errors
+from rekoflow_common.errors import (
+    RequestValidationError,
+    TrainingFailedError,
+    TrainingTimeoutError,
+    error_code,
+    rekognition_errors,
+)
 from rekoflow_common.options import CUSTOM_TRAINING_DEFAULTS
 from rekoflow_common.schema import validate_definition
 
@@ -65,7 +72,9 @@ def _wait_for(rekognition: Any, arns: dict[str, str], remaining_s: Callable[[], 
     described = wait_until(check, done, remaining_s)
     for kind, d in described.items():
         if d["Status"] in _FAILED:
-            raise TrainingFailedError(f"the {kind} dataset could not be created: {d['Status']}: {d.get('StatusMessage', '')}")
+            raise TrainingFailedError(
+                f"the {kind} dataset could not be created: {d['Status']}: {d.get('StatusMessage', '')}"
+            )
         if d["Status"] not in _DONE:
             raise TrainingTimeoutError(f"the {kind} dataset was still {d['Status']} when the function ran out of time")
     return described
@@ -75,7 +84,9 @@ def training_request(event: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """(request id, training options with defaults) from the training machine's input."""
     request = event.get("request") or {}
     if not isinstance(request, Mapping) or "training" not in request:
-        raise RequestValidationError("the training input needs training: {projectName, versionName, trainingManifest, ...} (options.custom.training of the request schema)")
+        raise RequestValidationError(
+            "the training input needs training: {projectName, versionName, trainingManifest, ...} (options.custom.training of the request schema)"
+        )
     validate_definition("customTraining", request["training"], "training")
     check_training_rules(request["training"], "training")
     training = {**CUSTOM_TRAINING_DEFAULTS, **request["training"]}

@@ -7,12 +7,12 @@ polls DescribeProjectVersions until training ends (docs/architecture.md, ADR-8).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rekoflow_common.config import ResultsLocation
-
 from rekoflow_common.errors import RekognitionRequestError, error_code, rekognition_errors
 
 DEFAULT_OUTPUT_PREFIX = "custom-labels/"

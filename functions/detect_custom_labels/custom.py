@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rekoflow_common.analysis import confidence, run_analysis, s3_object
 from rekoflow_common.config import ResultsLocation
-
 from rekoflow_common.errors import ModelNotReadyError, error_code
 from rekoflow_common.results import round_box
 
@@ -36,7 +36,9 @@ def summarize(response: Mapping[str, Any], options: Mapping[str, Any]) -> dict[s
     return {"count": len(labels), "labels": labels}
 
 
-def detect_custom_labels(rekognition: Any, s3: Any, results: ResultsLocation, item: Mapping[str, Any]) -> dict[str, Any]:
+def detect_custom_labels(
+    rekognition: Any, s3: Any, results: ResultsLocation, item: Mapping[str, Any]
+) -> dict[str, Any]:
     def call(**params: Any) -> Mapping[str, Any]:
         try:
             return rekognition.detect_custom_labels(**params)

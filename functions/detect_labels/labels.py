@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rekoflow_common.analysis import Analysis, confidence, s3_object
 from rekoflow_common.results import round_box

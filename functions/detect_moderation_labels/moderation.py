@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rekoflow_common.analysis import Analysis, confidence, s3_object
 
@@ -22,7 +23,9 @@ def summarize(response: Mapping[str, Any], options: Mapping[str, Any]) -> dict[s
         for label in sorted(response.get("ModerationLabels", []), key=lambda l: -l.get("Confidence", 0))
         if label.get("Confidence", 0) >= options["minConfidence"]
     ]
-    top_level = sorted({l["name"] if not l["parent"] else l["parent"] for l in labels if l["taxonomyLevel"] in (1, 2, None)})
+    top_level = sorted(
+        {l["name"] if not l["parent"] else l["parent"] for l in labels if l["taxonomyLevel"] in (1, 2, None)}
+    )
     return {
         "count": len(labels),
         "flagged": bool(labels),
@@ -32,4 +35,6 @@ def summarize(response: Mapping[str, Any], options: Mapping[str, Any]) -> dict[s
     }
 
 
-detect_moderation_labels = Analysis(name="moderation", operation="DetectModerationLabels", request_params=request_params, summarize=summarize)
+detect_moderation_labels = Analysis(
+    name="moderation", operation="DetectModerationLabels", request_params=request_params, summarize=summarize
+)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rekoflow_common.analysis import Analysis, confidence, s3_object
 from rekoflow_common.results import round_box
@@ -15,7 +16,11 @@ _WORD_FILTER = {
 
 
 def request_params(item: Mapping[str, Any]) -> dict[str, Any]:
-    word_filter = {api: item["options"]["wordFilter"][name] for name, api in _WORD_FILTER.items() if name in item["options"].get("wordFilter", {})}
+    word_filter = {
+        api: item["options"]["wordFilter"][name]
+        for name, api in _WORD_FILTER.items()
+        if name in item["options"].get("wordFilter", {})
+    }
     params: dict[str, Any] = {"Image": s3_object(item["image"])}
     if word_filter:
         params["Filters"] = {"WordFilter": word_filter}

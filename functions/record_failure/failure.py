@@ -7,7 +7,8 @@ plain-text cause. The record keeps the readable message and the original cause.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore import xform_name
@@ -100,8 +101,14 @@ def check_answer(operation: str, response: Any, params: Mapping[str, Any] | None
     problems = answer_problems(operation, response, params)
     if problems:
         listed = "; ".join(problems[:MAX_SHAPE_PROBLEMS_LISTED])
-        more = f" (and {len(problems) - MAX_SHAPE_PROBLEMS_LISTED} more)" if len(problems) > MAX_SHAPE_PROBLEMS_LISTED else ""
-        raise RekognitionTransientError(f"{operation} failed: the answer is not a {operation} response: {listed[:1000]}{more}")
+        more = (
+            f" (and {len(problems) - MAX_SHAPE_PROBLEMS_LISTED} more)"
+            if len(problems) > MAX_SHAPE_PROBLEMS_LISTED
+            else ""
+        )
+        raise RekognitionTransientError(
+            f"{operation} failed: the answer is not a {operation} response: {listed[:1000]}{more}"
+        )
 
 
 def run_analysis(

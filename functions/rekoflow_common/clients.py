@@ -63,7 +63,9 @@ STORAGE_DEFAULT = ClientBudget(connect_timeout_s=2.0, read_timeout_s=5.0, max_at
 
 def rekognition_budget() -> ClientBudget:
     return ClientBudget(
-        connect_timeout_s=env_float("REKOGNITION_CONNECT_TIMEOUT_S", REKOGNITION_DEFAULT.connect_timeout_s, minimum=0.1),
+        connect_timeout_s=env_float(
+            "REKOGNITION_CONNECT_TIMEOUT_S", REKOGNITION_DEFAULT.connect_timeout_s, minimum=0.1
+        ),
         read_timeout_s=env_float("REKOGNITION_READ_TIMEOUT_S", REKOGNITION_DEFAULT.read_timeout_s, minimum=0.1),
         max_attempts=env_int("REKOGNITION_MAX_ATTEMPTS", REKOGNITION_DEFAULT.max_attempts, minimum=1),
     )

@@ -37,7 +37,7 @@ class ResultsLocation:
     prefix: str
 
     @classmethod
-    def from_env(cls) -> "ResultsLocation":
+    def from_env(cls) -> ResultsLocation:
         prefix = os.environ.get("RESULTS_PREFIX", "results/")
         if prefix and not prefix.endswith("/"):
             prefix += "/"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
-
+from typing import Any
 
 from rekoflow_common.errors import RequestValidationError
 
 # arn:aws:rekognition:<region>:<account>:project/<project>/version/<version>/<ms>
-_VERSION_ARN = re.compile(r"^arn:aws[a-z-]*:rekognition:[a-z0-9-]+:\d{12}:project/(?P<project>[^/]+)/version/(?P<version>[^/]+)/\d+$")
+_VERSION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:rekognition:[a-z0-9-]+:\d{12}:project/(?P<project>[^/]+)/version/(?P<version>[^/]+)/\d+$"
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,13 @@ def check_training_rules(training: Mapping[str, Any], field: str) -> None:
         raise RequestValidationError(f"{field}: give either testManifest or autoSplit=true, not both")
 
 
-def wait_until(check: Callable[[], Any], done: Callable[[Any], bool], remaining_s: Callable[[], float], interval_s: float = 2.0, margin_s: float = 5.0) -> Any:
+def wait_until(
+    check: Callable[[], Any],
+    done: Callable[[Any], bool],
+    remaining_s: Callable[[], float],
+    interval_s: float = 2.0,
+    margin_s: float = 5.0,
+) -> Any:
     """Call ``check`` until ``done(result)`` or the Lambda's time runs short; returns the last result.
 
     Only for short waits (dataset creation, seconds); long waits are loops in the state machine (docs/architecture.md, ADR-8).

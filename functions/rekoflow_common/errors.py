@@ -7,7 +7,7 @@ the contract with ``statemachines/*.asl.json`` (see docs/architecture.md).
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from botocore.exceptions import (
     BotoCoreError,

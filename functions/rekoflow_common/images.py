@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
@@ -127,7 +127,9 @@ def _jpeg_frame(window: _Window) -> tuple[int, int, int]:
         if offset >= window.size:
             raise TruncatedImageError(f"ends at byte {window.size:,}, before its frame header")
         if window.byte(offset) != 0xFF:
-            raise CorruptImageError(f"a segment marker was expected at byte {offset:,}, found 0x{window.byte(offset):02x}")
+            raise CorruptImageError(
+                f"a segment marker was expected at byte {offset:,}, found 0x{window.byte(offset):02x}"
+            )
         while offset < window.size and window.byte(offset) == 0xFF:  # fill bytes before a marker
             offset += 1
         if offset >= window.size:
@@ -171,7 +173,9 @@ def inspect_image(read: Callable[[int, int], bytes], size: int, first: bytes = b
             name = "IEND chunk" if fmt == "PNG" else "end-of-image marker"
             raise TruncatedImageError(f"ends without its {name} ({size:,} bytes)")
     except TruncatedImageError as error:
-        raise TruncatedImageError(f"image is truncated: the {fmt} {error}; the file was cut short, upload it again") from error
+        raise TruncatedImageError(
+            f"image is truncated: the {fmt} {error}; the file was cut short, upload it again"
+        ) from error
     except CorruptImageError as error:
         raise CorruptImageError(f"image is corrupt: the {fmt} is malformed: {error}") from error
     except ImageHeaderError as error:  # the PNG header checks of _png_size
@@ -196,11 +200,7 @@ def limit_violation(size_bytes: int, info: ImageInfo, limits: ImageLimits) -> st
     if size_bytes == 0:
         return "image is empty (0 bytes)"
     if min(info.width, info.height) < limits.min_side_px:
-        return (
-            f"image is {info.width}x{info.height} px; each side must be at least {limits.min_side_px} px"
-        )
+        return f"image is {info.width}x{info.height} px; each side must be at least {limits.min_side_px} px"
     if max(info.width, info.height) > limits.max_side_px:
-        return (
-            f"image is {info.width}x{info.height} px; each side must be at most {limits.max_side_px} px"
-        )
+        return f"image is {info.width}x{info.height} px; each side must be at most {limits.max_side_px} px"
     return None

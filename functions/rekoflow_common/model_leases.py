@@ -25,9 +25,10 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -70,7 +71,7 @@ class LeaseSettings:
     keep_running: bool | None = None  # None: leave the model's setting as it is
 
     @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> "LeaseSettings":
+    def from_event(cls, event: Mapping[str, Any]) -> LeaseSettings:
         options = with_defaults("custom", event.get("options"))
         keep = options.get("keepRunning")
         return cls(
@@ -131,7 +132,12 @@ class Lease:
             "recordType": {"S": RECORD_TYPE_MODEL_LEASE},
             "projectVersionArn": {"S": self.arn},
             "version": _n(self.version),
-            "holders": {"M": {h: {"M": {"until": _n(e["until"]), "detects": {"BOOL": bool(e.get("detects", True))}}} for h, e in self.holders.items()}},
+            "holders": {
+                "M": {
+                    h: {"M": {"until": _n(e["until"]), "detects": {"BOOL": bool(e.get("detects", True))}}}
+                    for h, e in self.holders.items()
+                }
+            },
             "waiters": {"M": {w: _n(until) for w, until in self.waiters.items()}},
             "lastUsedAt": _n(self.last_used_at),
             "idleStopSeconds": _n(self.idle_stop_seconds),
@@ -143,7 +149,9 @@ class Lease:
             "peakHolders": _n(self.peak_holders),
         }
         if self.start_claim:
-            item["startClaim"] = {"M": {"holder": {"S": self.start_claim["holder"]}, "until": _n(self.start_claim["until"])}}
+            item["startClaim"] = {
+                "M": {"holder": {"S": self.start_claim["holder"]}, "until": _n(self.start_claim["until"])}
+            }
         if self.stop_claim:
             item["stopClaim"] = {"M": {"until": _n(self.stop_claim["until"])}}
         if self.active:
@@ -151,7 +159,7 @@ class Lease:
         return item
 
     @classmethod
-    def from_item(cls, arn: str, item: Mapping[str, Any] | None) -> "Lease":
+    def from_item(cls, arn: str, item: Mapping[str, Any] | None) -> Lease:
         if not item:
             return cls(arn)
 
@@ -159,7 +167,10 @@ class Lease:
             return float(item[name]["N"]) if name in item else 0.0
 
         holders = {
-            holder: {"until": float(entry["M"]["until"]["N"]), "detects": entry["M"].get("detects", {}).get("BOOL", True)}
+            holder: {
+                "until": float(entry["M"]["until"]["N"]),
+                "detects": entry["M"].get("detects", {}).get("BOOL", True),
+            }
             for holder, entry in item.get("holders", {}).get("M", {}).items()
         }
         start = item.get("startClaim", {}).get("M")
@@ -260,7 +271,11 @@ def idle_decision(lease: Lease, now: float) -> tuple[str, float, str]:
         return "done", 0.0, "the model is not in use"
     if lease.holders or lease.waiters:
         soonest = min([entry["until"] for entry in lease.holders.values()] + list(lease.waiters.values()))
-        return "wait", min(lease.idle_stop_seconds, soonest - now), f"{len(lease.holders)} lease(s) held, {len(lease.waiters)} request(s) waiting for one"
+        return (
+            "wait",
+            min(lease.idle_stop_seconds, soonest - now),
+            f"{len(lease.holders)} lease(s) held, {len(lease.waiters)} request(s) waiting for one",
+        )
     for claim, why in ((lease.stop_claim, "being stopped"), (lease.start_claim, "being started")):
         if claim:
             return "wait", claim["until"] - now, f"the model is {why}"
@@ -304,13 +319,25 @@ def claim_watch(lease: Lease, now: float) -> bool:
 
 
 # ----- the table ------------------------------------------------------------------------------------------
-_TRANSIENT = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable"}
+_TRANSIENT = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
 
 
 class LeaseTable:
     """Compare-and-swap changes of lease items in the results table."""
 
-    def __init__(self, dynamodb: Any, table: str, clock: Callable[[], float] = time.time, pause: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        dynamodb: Any,
+        table: str,
+        clock: Callable[[], float] = time.time,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.dynamodb = dynamodb
         self.table = table
         self.clock = clock
@@ -318,7 +345,9 @@ class LeaseTable:
 
     def read(self, arn: str) -> Lease:
         with _dynamodb_errors("GetItem"):
-            item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": LEASE_KEY_PREFIX + arn}}, ConsistentRead=True).get("Item")
+            item = self.dynamodb.get_item(
+                TableName=self.table, Key={"pk": {"S": LEASE_KEY_PREFIX + arn}}, ConsistentRead=True
+            ).get("Item")
         return Lease.from_item(arn, item)
 
     def change(self, arn: str, decide: Callable[[Lease, float], T]) -> T:
@@ -333,7 +362,9 @@ class LeaseTable:
             if self._write(lease):
                 return result
             self.pause(random.uniform(0.005, 0.05) * (1 + attempt))  # full jitter: the racers spread out
-        raise ModelLeaseContentionError(f"the lease item of {arn} changed under every one of {MAX_WRITE_ATTEMPTS} attempts; retrying later")
+        raise ModelLeaseContentionError(
+            f"the lease item of {arn} changed under every one of {MAX_WRITE_ATTEMPTS} attempts; retrying later"
+        )
 
     def _write(self, lease: Lease) -> bool:
         expected = lease.version
@@ -343,7 +374,11 @@ class LeaseTable:
         condition: dict[str, Any] = (
             {"ConditionExpression": "attribute_not_exists(pk)"}
             if expected == 0
-            else {"ConditionExpression": "#v = :v", "ExpressionAttributeNames": {"#v": "version"}, "ExpressionAttributeValues": {":v": _n(expected)}}
+            else {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": _n(expected)},
+            }
         )
         try:
             with _dynamodb_errors("PutItem"):
@@ -398,12 +433,23 @@ def acquire_lease(leases: LeaseTable, event: Mapping[str, Any]) -> dict[str, Any
     ask = LeaseSettings.from_event(event)
     result = leases.change(arn, lambda lease, now: acquire(lease, ask, now))
     # Every key the lease machine's ResultSelector reads, granted or not.
-    return {"projectVersionArn": arn, "holder": ask.holder, "reason": "", "leaseExpiresAt": None, "startWatcher": False, **result}
+    return {
+        "projectVersionArn": arn,
+        "holder": ask.holder,
+        "reason": "",
+        "leaseExpiresAt": None,
+        "startWatcher": False,
+        **result,
+    }
 
 
 def release_lease(leases: LeaseTable, event: Mapping[str, Any]) -> dict[str, Any]:
     arn, holder = event["projectVersionArn"], str(event["holder"])
-    return {"projectVersionArn": arn, "holder": holder, **leases.change(arn, lambda lease, now: release(lease, holder, now))}
+    return {
+        "projectVersionArn": arn,
+        "holder": holder,
+        **leases.change(arn, lambda lease, now: release(lease, holder, now)),
+    }
 
 
 def find_unwatched(leases: LeaseTable, event: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,13 +10,20 @@ held and the model has been idle for idleStopSeconds, decided on the item it is 
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rekoflow_common import model_leases
 from rekoflow_common.custom_labels import parse_version_arn
-from rekoflow_common.errors import ModelNotReadyError, RekognitionRequestError, RequestValidationError, error_code, rekognition_errors
+from rekoflow_common.errors import (
+    ModelNotReadyError,
+    RekognitionRequestError,
+    RequestValidationError,
+    error_code,
+    rekognition_errors,
+)
 from rekoflow_common.model_leases import LeaseTable
 
 # Statuses in which the model bills inference hours, or is about to.
@@ -146,10 +153,18 @@ def stop_if_idle(rekognition: Any, leases: LeaseTable, event: Mapping[str, Any])
     if stopped:
         return _watch_answer(arn, "stopped", 0, why, status)
     if not watch_ended:
-        return _watch_answer(arn, "wait", model_leases.STARTING_RECHECK_SECONDS, f"the model is {status}; looking again", status)
+        return _watch_answer(
+            arn, "wait", model_leases.STARTING_RECHECK_SECONDS, f"the model is {status}; looking again", status
+        )
     return _watch_answer(arn, "done", 0, f"the model is {status}: nothing to stop", status)
 
 
 def _watch_answer(arn: str, action: str, seconds: float, reason: str, status: str | None) -> dict[str, Any]:
     # Wait states take whole seconds; at least 1 so a loop never spins.
-    return {"projectVersionArn": arn, "action": action, "waitSeconds": max(1, math.ceil(seconds)), "reason": reason, "status": status}
+    return {
+        "projectVersionArn": arn,
+        "action": action,
+        "waitSeconds": max(1, math.ceil(seconds)),
+        "reason": reason,
+        "status": status,
+    }

@@ -64,4 +64,3 @@ def record_step(
     logger.info(name, extra={field: result[field] for field in _STEP_FIELDS if field in result})
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1 if counted(result) else 0)
     return result
-

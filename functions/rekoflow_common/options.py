@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Bump when a summary's shape changes, so stale cache entries are not served.
 CACHE_FORMAT_VERSION = 1
@@ -63,7 +64,9 @@ def content_identity(head: Mapping[str, Any]) -> str:
     return f"etag:{str(head.get('ETag', '')).strip(chr(34))}:{head.get('ContentLength', 0)}"
 
 
-def cache_key(analysis: str, image_identity: str, options: Mapping[str, Any], extra_identities: list[str] | None = None) -> str:
+def cache_key(
+    analysis: str, image_identity: str, options: Mapping[str, Any], extra_identities: list[str] | None = None
+) -> str:
     material = json.dumps(
         {
             "v": CACHE_FORMAT_VERSION,

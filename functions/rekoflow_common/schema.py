@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -42,7 +42,9 @@ def _is_finite_integer(checker: Any, instance: Any) -> bool:
 # Draft-04 as API Gateway reads it, except that "number" and "integer" are finite numbers only.
 FiniteDraft4Validator = validators.extend(
     Draft4Validator,
-    type_checker=Draft4Validator.TYPE_CHECKER.redefine_many({"number": _is_finite_number, "integer": _is_finite_integer}),
+    type_checker=Draft4Validator.TYPE_CHECKER.redefine_many(
+        {"number": _is_finite_number, "integer": _is_finite_integer}
+    ),
 )
 
 
@@ -128,7 +130,7 @@ def validate_request_schema(request: Any) -> None:
         raise RequestValidationError("invalid request: " + "; ".join(problems[:3]) + more)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _definition_validator(name: str) -> Draft4Validator:
     schema = request_schema()
     return Draft4Validator({"$ref": f"#/definitions/{name}", "definitions": schema["definitions"]})
@@ -136,7 +138,9 @@ def _definition_validator(name: str) -> Draft4Validator:
 
 def validate_definition(name: str, value: Any, field: str) -> None:
     """``value`` against one of the schema's definitions (e.g. customTraining), messages under ``field``."""
-    errors = sorted(_definition_validator(name).iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    errors = sorted(
+        _definition_validator(name).iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message)
+    )
     if errors:
         problems = [_describe(e, field) for e in errors]
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""

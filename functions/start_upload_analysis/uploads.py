@@ -43,7 +43,9 @@ def uploaded_object(event: dict[str, Any]) -> dict[str, str]:
     """Bucket, key and version of the object an S3 EventBridge event describes."""
     detail = event.get("detail") if isinstance(event, dict) else None
     if not isinstance(detail, dict) or event.get("source") != "aws.s3" or event.get("detail-type") != "Object Created":
-        raise UploadEventError(f"not an S3 Object Created event: source={event.get('source')!r}, detail-type={event.get('detail-type')!r}")
+        raise UploadEventError(
+            f"not an S3 Object Created event: source={event.get('source')!r}, detail-type={event.get('detail-type')!r}"
+        )
     try:
         image = {"bucket": detail["bucket"]["name"], "key": detail["object"]["key"]}
     except (KeyError, TypeError) as error:
@@ -68,7 +70,12 @@ def start_analysis(sfn: Any, event: dict[str, Any], settings: TriggerSettings) -
     try:
         started = sfn.start_execution(stateMachineArn=settings.state_machine_arn, name=name, input=json.dumps(request))
     except sfn.exceptions.ExecutionAlreadyExists:
-        return {"requestId": name, "image": image, "started": False, "reason": "already analysed or running (duplicate event)"}
+        return {
+            "requestId": name,
+            "image": image,
+            "started": False,
+            "reason": "already analysed or running (duplicate event)",
+        }
     return {"requestId": name, "image": image, "started": True, "executionArn": started["executionArn"]}
 
 
@@ -76,6 +83,8 @@ def record_upload(logger: Any, metrics: Any, outcome: dict[str, Any]) -> dict[st
     """A started analysis or a duplicate event, counted and logged."""
     from aws_lambda_powertools.metrics import MetricUnit
 
-    metrics.add_metric(name="UploadsStarted" if outcome["started"] else "UploadsDuplicate", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="UploadsStarted" if outcome["started"] else "UploadsDuplicate", unit=MetricUnit.Count, value=1
+    )
     logger.info("upload trigger", extra=outcome)
     return outcome

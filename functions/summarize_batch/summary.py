@@ -12,8 +12,9 @@ parsed as a stream (ijson), one entry at a time, never read whole into the funct
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import ijson
 
@@ -143,7 +144,9 @@ def tally_records(records: Iterable[Mapping[str, Any]]) -> Tally:
         image = _json(record.get("image")) or (_json(record.get("request")) or {}).get("image") or {}
         if record.get("status") == "SUCCEEDED":
             cached = record.get("cachedAnalyses") or []
-            tally.add_output({"analyses": record.get("analyses"), "cachedAnalyses": cached, "billing": _json(record.get("billing"))})
+            tally.add_output(
+                {"analyses": record.get("analyses"), "cachedAnalyses": cached, "billing": _json(record.get("billing"))}
+            )
         else:
             tally.add_failure(image.get("key"), record.get("error"), record.get("cause"), record.get("pk"))
     return tally
@@ -181,7 +184,7 @@ def summarize(s3: Any, dynamodb: Any, table: str, event: Mapping[str, Any]) -> d
     status = event.get("status", "SUCCEEDED")
     completed = now_iso()
     started = _parse_time(event.get("startedAt"))
-    duration = (datetime.now(timezone.utc) - started).total_seconds() if started else None
+    duration = (datetime.now(UTC) - started).total_seconds() if started else None
 
     location = None
     try:

@@ -13,7 +13,8 @@ leases the model for the whole run (docs/custom-labels.md, "Batches").
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rekoflow_common.options import with_defaults
 
@@ -52,7 +53,11 @@ def custom_model(batch: Mapping[str, Any]) -> dict[str, Any] | None:
     options = batch.get("options") or {}
     custom = options.get("custom") if isinstance(options, Mapping) else None
     if not isinstance(custom, Mapping) or not isinstance(custom.get("projectVersionArn"), str):
-        raise InvalidBatchInput("a batch with 'custom' needs options.custom.projectVersionArn: the model version every image is analysed with")
+        raise InvalidBatchInput(
+            "a batch with 'custom' needs options.custom.projectVersionArn: the model version every image is analysed with"
+        )
     if "training" in custom:
-        raise InvalidBatchInput("options.custom.training is not allowed in a batch (it would train one model per image): train first, then pass options.custom.projectVersionArn")
+        raise InvalidBatchInput(
+            "options.custom.training is not allowed in a batch (it would train one model per image): train first, then pass options.custom.projectVersionArn"
+        )
     return {"projectVersionArn": custom["projectVersionArn"], "options": with_defaults("custom", custom)}

@@ -7,14 +7,21 @@ exists, is PNG/JPEG by its magic bytes, and is within Rekognition's size and dim
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from rekoflow_common.custom_labels import check_training_rules
-from rekoflow_common.errors import ImageValidationError, RequestValidationError, TransientServiceError, error_code, http_status
+from rekoflow_common.errors import (
+    ImageValidationError,
+    RequestValidationError,
+    TransientServiceError,
+    error_code,
+    http_status,
+)
 from rekoflow_common.images import (
     ImageHeaderError,
     ImageInfo,
@@ -28,8 +35,14 @@ from rekoflow_common.schema import validate_request_schema
 # Options of the custom analysis that change how the model is run, not what it answers.
 logger = Logger(child=True)
 _CUSTOM_LIFECYCLE_OPTIONS = {
-    "keepRunning", "minInferenceUnits", "pollIntervalSeconds", "maxPolls", "training",
-    "idleStopSeconds", "leaseSeconds", "maxRequestsPerInferenceUnit",
+    "keepRunning",
+    "minInferenceUnits",
+    "pollIntervalSeconds",
+    "maxPolls",
+    "training",
+    "idleStopSeconds",
+    "leaseSeconds",
+    "maxRequestsPerInferenceUnit",
 }
 
 
@@ -77,9 +90,7 @@ def check_rules(request: Mapping[str, Any]) -> None:
                 "(to train one) when analyses includes 'custom'"
             )
         if "projectVersionArn" in custom and "training" in custom:
-            raise RequestValidationError(
-                "options.custom: give either projectVersionArn or training, not both"
-            )
+            raise RequestValidationError("options.custom: give either projectVersionArn or training, not both")
         check_training_rules(custom.get("training", {}), "options.custom.training")
 
 
@@ -111,7 +122,9 @@ def _read_info(s3: Any, bucket: str, key: str, extra: dict, size: int, where: st
 
     def read(offset: int, length: int) -> bytes:
         try:
-            return s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={offset}-{offset + length - 1}", **extra)["Body"].read()
+            return s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={offset}-{offset + length - 1}", **extra)[
+                "Body"
+            ].read()
         except ClientError as error:
             raise _s3_error(error, where) from error
 
@@ -153,7 +166,11 @@ def build_plan(s3: Any, request: Mapping[str, Any], request_id: str, limits: Ima
         resolved = with_defaults(analysis, options.get(analysis))
         others: list[str] = []
         item: dict[str, Any] = {
-            "type": analysis, "requestId": request_id, "image": image.reference(), "options": resolved, "plannedAt": planned_at,
+            "type": analysis,
+            "requestId": request_id,
+            "image": image.reference(),
+            "options": resolved,
+            "plannedAt": planned_at,
         }
         keyed_options = dict(resolved)
         if analysis == "compare":

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-COLORS = {"labels": (255, 170, 0), "faces": (0, 200, 255), "text": (80, 220, 80), "compare": (255, 60, 200), "custom": (255, 90, 90)}
+COLORS = {
+    "labels": (255, 170, 0),
+    "faces": (0, 200, 255),
+    "text": (80, 220, 80),
+    "compare": (255, 60, 200),
+    "custom": (255, 90, 90),
+}
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:

@@ -46,7 +46,9 @@ class ApiError(RuntimeError):
 
 
 class ApiClient:
-    def __init__(self, base_url: str, region: str | None = None, credentials: Any = None, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str, region: str | None = None, credentials: Any = None, timeout_s: float = 30.0
+    ) -> None:
         import boto3
 
         self.base_url = base_url.rstrip("/")
@@ -67,8 +69,13 @@ class ApiClient:
         if signed:
             if self.credentials is None:
                 raise RuntimeError("no AWS credentials to sign with (configure boto3's credentials)")
-            SigV4Auth(self.credentials.get_frozen_credentials() if hasattr(self.credentials, "get_frozen_credentials") else self.credentials,
-                      "execute-api", self.region).add_auth(request)
+            SigV4Auth(
+                self.credentials.get_frozen_credentials()
+                if hasattr(self.credentials, "get_frozen_credentials")
+                else self.credentials,
+                "execute-api",
+                self.region,
+            ).add_auth(request)
         prepared = request.prepare()
         return _send(prepared.method, prepared.url, prepared.body, dict(prepared.headers), self.timeout_s)
 
@@ -93,7 +100,11 @@ class ApiClient:
 
     # ----- uploads ----------------------------------------------------------------------------------
     def create_upload(self, content_type: str, checksum_sha256: str, filename: str | None = None) -> ApiResponse:
-        body = {"contentType": content_type, "checksumSHA256": checksum_sha256, **({"filename": filename} if filename else {})}
+        body = {
+            "contentType": content_type,
+            "checksumSHA256": checksum_sha256,
+            **({"filename": filename} if filename else {}),
+        }
         return self.request("POST", "/uploads", body)
 
     def upload(self, path: Path, content_type: str | None = None) -> dict[str, str]:
@@ -111,7 +122,9 @@ class ApiClient:
         return answer.body["image"]
 
 
-def post_form(url: str, fields: dict[str, str], filename: str, data: bytes, content_type: str, timeout_s: float = 30.0) -> ApiResponse:
+def post_form(
+    url: str, fields: dict[str, str], filename: str, data: bytes, content_type: str, timeout_s: float = 30.0
+) -> ApiResponse:
     """A browser-style multipart/form-data POST (the form fields, then the file, last as S3 requires)."""
     boundary = uuid.uuid4().hex
     parts = []
@@ -119,7 +132,8 @@ def post_form(url: str, fields: dict[str, str], filename: str, data: bytes, cont
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
     parts.append(
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
-        + data + b"\r\n"
+        + data
+        + b"\r\n"
     )
     parts.append(f"--{boundary}--\r\n".encode())
     body = b"".join(parts)

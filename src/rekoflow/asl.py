@@ -9,8 +9,9 @@ from __future__ import annotations
 import graphlib
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from rekoflow.paths import statemachines_dir
 
@@ -43,7 +44,9 @@ def render_file(name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
 
 def state_machines_named(text: str) -> set[str]:
     """The templates whose ARN a template needs: its ``${<template>_state_machine_arn}`` placeholders."""
-    return {name.removesuffix("_state_machine_arn") for name in placeholders(text) if name.endswith("_state_machine_arn")}
+    return {
+        name.removesuffix("_state_machine_arn") for name in placeholders(text) if name.endswith("_state_machine_arn")
+    }
 
 
 def creation_order(templates: list[str]) -> list[str]:

@@ -29,8 +29,8 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from rekoflow.paths import read_manifest
 
@@ -133,7 +133,9 @@ def layer_metadata(python_version: str = LAMBDA_PYTHON) -> dict:
 
 
 class Builder:
-    def __init__(self, out: Path, functions_dir: Path = FUNCTIONS_DIR, log=print, python_version: str = LAMBDA_PYTHON) -> None:
+    def __init__(
+        self, out: Path, functions_dir: Path = FUNCTIONS_DIR, log=print, python_version: str = LAMBDA_PYTHON
+    ) -> None:
         self.out = Path(out)
         self.python_version = python_version
         self.functions_dir = Path(functions_dir)
@@ -169,10 +171,28 @@ class Builder:
 
     def _pip_install(self, requirements: Path, target: Path) -> str:
         """Install the layer's packages into ``target``; returns which mode worked."""
-        base = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "--no-compile", "--target", str(target), "-r", str(requirements)]
-        cross = ["--platform", LAMBDA_PLATFORM, "--only-binary=:all:",
-                 "--python-version", self.python_version, "--implementation", "cp"]
+        base = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--target",
+            str(target),
+            "-r",
+            str(requirements),
+        ]
+        cross = [
+            "--platform",
+            LAMBDA_PLATFORM,
+            "--only-binary=:all:",
+            "--python-version",
+            self.python_version,
+            "--implementation",
+            "cp",
+        ]
         for mode, cmd in (("lambda-platform", base + cross), ("plain", base)):
             if target.exists():
                 shutil.rmtree(target)
@@ -213,9 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build", help="output folder (default: build)")
     parser.add_argument("--functions-dir", default=str(FUNCTIONS_DIR), help="the functions/ tree")
     parser.add_argument("--skip-layer", action="store_true", help="build only the function zips")
-    parser.add_argument("--python-version", default=LAMBDA_PYTHON, choices=("3.11", "3.12", "3.13"),
-                        help=f"CPython of the Lambda runtime the layer is built for (default {LAMBDA_PYTHON}); "
-                             "terraform's lambda_runtime must be python<this>")
+    parser.add_argument(
+        "--python-version",
+        default=LAMBDA_PYTHON,
+        choices=("3.11", "3.12", "3.13"),
+        help=f"CPython of the Lambda runtime the layer is built for (default {LAMBDA_PYTHON}); "
+        "terraform's lambda_runtime must be python<this>",
+    )
     args = parser.parse_args(argv)
     builder = Builder(Path(args.out), Path(args.functions_dir), python_version=args.python_version)
     print(f"building Lambda artefacts into {args.out}/")

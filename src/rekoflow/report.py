@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -55,11 +56,19 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
         table.add_column("parents")
         table.add_column("instances", justify="right")
         for label in labels["labels"][:20]:
-            table.add_row(_safe(label["name"]), f"{label['confidence']:.1f}%", _safe(", ".join(label["parents"])), str(len(label["instances"])))
+            table.add_row(
+                _safe(label["name"]),
+                f"{label['confidence']:.1f}%",
+                _safe(", ".join(label["parents"])),
+                str(len(label["instances"])),
+            )
         console.print(table)
         colors = labels.get("imageProperties", {}).get("dominantColors", [])
         if colors:
-            console.print("Dominant colours: " + ", ".join(f"{c['simplified'] or c['name']} {c['hex']} {c['pixelPercent']:.0f}%" for c in colors))
+            console.print(
+                "Dominant colours: "
+                + ", ".join(f"{c['simplified'] or c['name']} {c['hex']} {c['pixelPercent']:.0f}%" for c in colors)
+            )
     faces = results.get("faces")
     if faces:
         table = Table(title=title("faces", f"Faces ({faces['count']})"), title_justify="left")
@@ -95,13 +104,21 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
         console.print(f"[bold]{title('moderation', 'Moderation')}[/bold]: {verdict}")
     custom = results.get("custom")
     if custom:
-        console.print(f"[bold]{title('custom', 'Custom labels')}[/bold]: " + (", ".join(f"{_safe(l['name'])} {l['confidence']:.1f}%" for l in custom.get("labels", [])) or "none"))
+        console.print(
+            f"[bold]{title('custom', 'Custom labels')}[/bold]: "
+            + (", ".join(f"{_safe(l['name'])} {l['confidence']:.1f}%" for l in custom.get("labels", [])) or "none")
+        )
         if custom.get("projectVersionArn"):
             # soft_wrap: the ARN stays whole when the output is not a terminal.
-            console.print(f"  model {_safe(custom['projectVersionArn'])}: shared by a lease, stopped once idle (docs/custom-labels.md)", soft_wrap=True)
+            console.print(
+                f"  model {_safe(custom['projectVersionArn'])}: shared by a lease, stopped once idle (docs/custom-labels.md)",
+                soft_wrap=True,
+            )
         if custom.get("training"):
             t = custom["training"]
-            console.print(f"  trained in this run: F1 {t['f1Score']:.3f} on {t['testImages']} test images ({t['trainingImages']} training), {t['trainingPolls']} polls")
+            console.print(
+                f"  trained in this run: F1 {t['f1Score']:.3f} on {t['testImages']} test images ({t['trainingImages']} training), {t['trainingPolls']} polls"
+            )
     footer = f"[dim]status {record['status']}"
     if duration_s is not None:
         footer += f", {duration_s:.2f} s"

@@ -70,13 +70,23 @@ def _png(seed: int) -> bytes:
 def from_terraform(terraform_dir: Path) -> Target:
     import boto3
 
-    outputs = {k: v["value"] for k, v in json.loads(subprocess.run(
-        ["terraform", f"-chdir={terraform_dir}", "output", "-json"], check=True, capture_output=True, text=True).stdout).items()}
+    outputs = {
+        k: v["value"]
+        for k, v in json.loads(
+            subprocess.run(
+                ["terraform", f"-chdir={terraform_dir}", "output", "-json"], check=True, capture_output=True, text=True
+            ).stdout
+        ).items()
+    }
     session = boto3.session.Session()
     return Target(
-        api_url=outputs["api_url"], images_bucket=outputs["images_bucket"], results_bucket=outputs["results_bucket"],
-        table=outputs["results_table"], batch_state_machine_arn=outputs.get("batch_analysis_state_machine_arn"),
-        trigger_prefix=outputs.get("upload_trigger_prefix"), region=session.region_name or "us-east-1",
+        api_url=outputs["api_url"],
+        images_bucket=outputs["images_bucket"],
+        results_bucket=outputs["results_bucket"],
+        table=outputs["results_table"],
+        batch_state_machine_arn=outputs.get("batch_analysis_state_machine_arn"),
+        trigger_prefix=outputs.get("upload_trigger_prefix"),
+        region=session.region_name or "us-east-1",
         credentials=session.get_credentials(),
     )
 
@@ -86,24 +96,39 @@ def from_local(state_dir: Path | None) -> Target:
 
     from rekoflow.local import process
 
-    status = process.ensure_stack(state_dir or process.default_state_dir(), announce=lambda line: print(f"smoke: {line}"))
+    status = process.ensure_stack(
+        state_dir or process.default_state_dir(), announce=lambda line: print(f"smoke: {line}")
+    )
     resources = status["resources"]
     credentials = status["credentials"]
     return Target(
-        api_url=status["apiUrl"], images_bucket=resources["imagesBucket"], results_bucket=resources["resultsBucket"],
-        table=resources["table"], batch_state_machine_arn=resources["stateMachines"].get("batch_analysis"),
-        trigger_prefix=status.get("triggerPrefix"), region=status["region"],
-        credentials=Credentials(credentials["accessKeyId"], credentials["secretAccessKey"]), endpoint_url=status["endpoint"],
+        api_url=status["apiUrl"],
+        images_bucket=resources["imagesBucket"],
+        results_bucket=resources["resultsBucket"],
+        table=resources["table"],
+        batch_state_machine_arn=resources["stateMachines"].get("batch_analysis"),
+        trigger_prefix=status.get("triggerPrefix"),
+        region=status["region"],
+        credentials=Credentials(credentials["accessKeyId"], credentials["secretAccessKey"]),
+        endpoint_url=status["endpoint"],
     )
 
 
 def _client(target: Target, service: str) -> Any:
     import boto3
 
-    frozen = target.credentials.get_frozen_credentials() if hasattr(target.credentials, "get_frozen_credentials") else target.credentials
+    frozen = (
+        target.credentials.get_frozen_credentials()
+        if hasattr(target.credentials, "get_frozen_credentials")
+        else target.credentials
+    )
     return boto3.session.Session().client(
-        service, region_name=target.region, endpoint_url=target.endpoint_url,
-        aws_access_key_id=frozen.access_key, aws_secret_access_key=frozen.secret_key, aws_session_token=getattr(frozen, "token", None),
+        service,
+        region_name=target.region,
+        endpoint_url=target.endpoint_url,
+        aws_access_key_id=frozen.access_key,
+        aws_secret_access_key=frozen.secret_key,
+        aws_session_token=getattr(frozen, "token", None),
     )
 
 
@@ -144,14 +169,21 @@ def upload_under_the_trigger(target: Target, run: Run) -> None:
 
     key = f"{target.trigger_prefix}{run.tag}.png"
     data = _png(2)
-    put = _client(target, "s3").put_object(Bucket=target.images_bucket, Key=key, Body=data, ContentType="image/png",
-                                           ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode())
+    put = _client(target, "s3").put_object(
+        Bucket=target.images_bucket,
+        Key=key,
+        Body=data,
+        ContentType="image/png",
+        ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode(),
+    )
     run.objects.append((target.images_bucket, key))
     # The trigger's own naming of the execution (functions/start_upload_analysis).
     identity = json.dumps([target.images_bucket, key, put.get("VersionId", "")])
     request_id = "upload-" + hashlib.sha256(identity.encode()).hexdigest()[:40]
     run.records.append(request_id)
-    record = ApiClient(target.api_url, region=target.region, credentials=target.credentials).wait(request_id, timeout_s=300, interval_s=1)
+    record = ApiClient(target.api_url, region=target.region, credentials=target.credentials).wait(
+        request_id, timeout_s=300, interval_s=1
+    )
     if record["status"] != "SUCCEEDED":
         raise SmokeFailure(f"the trigger's analysis {request_id} ended {record['status']}: {record.get('cause')}")
     run.billings.append(record.get("billing") or {})
@@ -161,11 +193,24 @@ def tiny_batch(target: Target, run: Run) -> None:
     s3, sfn = _client(target, "s3"), _client(target, "stepfunctions")
     prefix = f"smoke/{run.tag}/"
     for index in range(2):
-        s3.put_object(Bucket=target.images_bucket, Key=f"{prefix}{index}.png", Body=_png(10 + index), ContentType="image/png")
+        s3.put_object(
+            Bucket=target.images_bucket, Key=f"{prefix}{index}.png", Body=_png(10 + index), ContentType="image/png"
+        )
         run.objects.append((target.images_bucket, f"{prefix}{index}.png"))
     batch_id = f"{run.tag}-batch"
-    arn = sfn.start_execution(stateMachineArn=target.batch_state_machine_arn, name=batch_id, input=json.dumps(
-        {"bucket": target.images_bucket, "prefix": prefix, "analyses": ["labels"], "batchId": batch_id, "maxConcurrency": 2}))["executionArn"]
+    arn = sfn.start_execution(
+        stateMachineArn=target.batch_state_machine_arn,
+        name=batch_id,
+        input=json.dumps(
+            {
+                "bucket": target.images_bucket,
+                "prefix": prefix,
+                "analyses": ["labels"],
+                "batchId": batch_id,
+                "maxConcurrency": 2,
+            }
+        ),
+    )["executionArn"]
     run.records.append(batch_record_key(batch_id))
     deadline = time.monotonic() + 600
     while True:
@@ -179,13 +224,19 @@ def tiny_batch(target: Target, run: Run) -> None:
     if described["status"] != "SUCCEEDED" or summary.get("succeeded") != 2:
         raise SmokeFailure(f"batch {batch_id} ended {described['status']}: {summary or described.get('cause')}")
     # Its images' records, named by the batch.
-    run.records.extend(r["pk"]["S"] for r in _batch_records(target, batch_id) if r.get("recordType", {}).get("S") == "ANALYSIS")
+    run.records.extend(
+        r["pk"]["S"] for r in _batch_records(target, batch_id) if r.get("recordType", {}).get("S") == "ANALYSIS"
+    )
     run.billings.append(summary.get("billing") or {})
 
 
 def _batch_records(target: Target, batch_id: str) -> list[dict[str, Any]]:
-    answer = _client(target, "dynamodb").query(TableName=target.table, IndexName="batch-index", KeyConditionExpression="batchId = :b",
-                                                ExpressionAttributeValues={":b": {"S": batch_id}})
+    answer = _client(target, "dynamodb").query(
+        TableName=target.table,
+        IndexName="batch-index",
+        KeyConditionExpression="batchId = :b",
+        ExpressionAttributeValues={":b": {"S": batch_id}},
+    )
     return answer.get("Items", [])
 
 
@@ -195,13 +246,21 @@ def bad_request(target: Target, run: Run) -> None:
     api = ApiClient(target.api_url, region=target.region, credentials=target.credentials)
     request_id = f"{run.tag}-bad"
     missing = f"smoke/{run.tag}/does-not-exist.png"
-    started = api.start_analysis({"requestId": request_id, "image": {"bucket": target.images_bucket, "key": missing}, "analyses": ["labels"]})
+    started = api.start_analysis(
+        {"requestId": request_id, "image": {"bucket": target.images_bucket, "key": missing}, "analyses": ["labels"]}
+    )
     if started.status != 202:
         raise SmokeFailure(f"POST /analyses answered {started.status}: {started.body}")
     run.records.append(request_id)
     record = api.wait(request_id, timeout_s=300, interval_s=1)
-    if record["status"] != "FAILED" or record.get("error") != "ImageValidationError" or missing not in (record.get("cause") or ""):
-        raise SmokeFailure(f"the bad request's record is {record.get('status')} {record.get('error')}: {record.get('cause')}")
+    if (
+        record["status"] != "FAILED"
+        or record.get("error") != "ImageValidationError"
+        or missing not in (record.get("cause") or "")
+    ):
+        raise SmokeFailure(
+            f"the bad request's record is {record.get('status')} {record.get('error')}: {record.get('cause')}"
+        )
 
 
 def clean_up(target: Target, run: Run) -> int:
@@ -234,16 +293,23 @@ def describe_total(billings: list[dict[str, Any]]) -> str:
     from rekoflow.report import describe_cost
 
     pricing = next((b.get("pricing") for b in billings if b.get("pricing")), None)
-    return describe_cost({
-        "billableCallCount": sum(int(b.get("billableCallCount") or 0) for b in billings),
-        "estimatedCostUSD": sum(float(b.get("estimatedCostUSD") or 0) for b in billings),
-        "savedByCacheUSD": sum(float(b.get("savedByCacheUSD") or 0) for b in billings),
-        **({"pricing": pricing} if pricing else {}),
-    }) or "nothing billed"
+    return (
+        describe_cost(
+            {
+                "billableCallCount": sum(int(b.get("billableCallCount") or 0) for b in billings),
+                "estimatedCostUSD": sum(float(b.get("estimatedCostUSD") or 0) for b in billings),
+                "savedByCacheUSD": sum(float(b.get("savedByCacheUSD") or 0) for b in billings),
+                **({"pricing": pricing} if pricing else {}),
+            }
+        )
+        or "nothing billed"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rekoflow.smoke", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m rekoflow.smoke", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--terraform-dir", type=Path, help="the applied root module (reads `terraform output -json`)")
     where.add_argument("--local", action="store_true", help="the local stack of --state-dir (started if none runs)")

@@ -9,19 +9,32 @@ record.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 ROOT = ""
 FAILURE_EVENTS = {
-    "TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed", "LambdaFunctionFailed", "LambdaFunctionTimedOut",
-    "LambdaFunctionStartFailed", "LambdaFunctionScheduleFailed", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted",
-    "MapRunFailed", "MapStateFailed", "ParallelStateFailed", "MapIterationFailed",
+    "TaskFailed",
+    "TaskTimedOut",
+    "TaskStartFailed",
+    "TaskSubmitFailed",
+    "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut",
+    "LambdaFunctionStartFailed",
+    "LambdaFunctionScheduleFailed",
+    "ExecutionFailed",
+    "ExecutionTimedOut",
+    "ExecutionAborted",
+    "MapRunFailed",
+    "MapStateFailed",
+    "ParallelStateFailed",
+    "MapIterationFailed",
 }
 SCHEDULED_EVENTS = {"TaskScheduled", "LambdaFunctionScheduled"}
 
@@ -55,7 +68,9 @@ class StateRow:
 
     @property
     def failed(self) -> bool:
-        return self.type == "Fail" or (self.error is not None and (self.exited is None or not self.succeeded_after_error))
+        return self.type == "Fail" or (
+            self.error is not None and (self.exited is None or not self.succeeded_after_error)
+        )
 
 
 @dataclass
@@ -154,7 +169,12 @@ def build_rows(events: list[dict[str, Any]]) -> list[StateRow]:
         context = contexts.get(event["id"], ROOT)
         details = _details(event)
         if kind.endswith("StateEntered"):
-            row = StateRow(name=details.get("name", "?"), type=kind.removesuffix("StateEntered"), context=context, entered=_time(event["timestamp"]))
+            row = StateRow(
+                name=details.get("name", "?"),
+                type=kind.removesuffix("StateEntered"),
+                context=context,
+                entered=_time(event["timestamp"]),
+            )
             rows.append(row)
             open_rows[context] = row
             continue
@@ -226,7 +246,9 @@ def find_execution(sfn: Any, state_machines: dict[str, str], execution: str | No
             except sfn.exceptions.ExecutionDoesNotExist:
                 continue
             return arn
-        raise TraceError(f"no execution named {execution!r} in {', '.join(sorted(state_machines)) or 'the stack'} (or use --last)")
+        raise TraceError(
+            f"no execution named {execution!r} in {', '.join(sorted(state_machines)) or 'the stack'} (or use --last)"
+        )
     newest: list[dict[str, Any]] = []
     for machine_arn in state_machines.values():
         newest += sfn.list_executions(stateMachineArn=machine_arn, maxResults=20)["executions"]
@@ -256,9 +278,18 @@ def from_api(execution_arn: str, sfn: Any, batch_record: Callable[[str], dict[st
         raise TraceError(f"no execution {execution_arn}") from error
     machine = sfn.describe_state_machine_for_execution(executionArn=execution_arn)
     events: list[dict[str, Any]] = []
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, PaginationConfig={"PageSize": 1000}):
+    for page in sfn.get_paginator("get_execution_history").paginate(
+        executionArn=execution_arn, PaginationConfig={"PageSize": 1000}
+    ):
         events.extend(page["events"])
-    trace = build_trace({"stateMachine": machine.get("name"), "definition": machine["definition"], "execution": described, "events": events})
+    trace = build_trace(
+        {
+            "stateMachine": machine.get("name"),
+            "definition": machine["definition"],
+            "execution": described,
+            "events": events,
+        }
+    )
     map_runs = [row.map_run_arn for row in trace.rows if row.map_run_arn]
     if map_runs:
         trace.batch = _batch_details(sfn, trace, machine["definition"], map_runs[-1])
@@ -346,9 +377,12 @@ def ordered_rows(trace: Trace) -> list[tuple[int, str | None, StateRow | None]]:
         for row in by_context.get(context, []):
             out.append((depth, None, row))
             prefix = f"{context}/{row.name}["
-            iterations = sorted((c for c in by_context if c.startswith(prefix) and "/" not in c[len(prefix):]), key=lambda c: int(c[len(prefix):].split("]")[0]))
+            iterations = sorted(
+                (c for c in by_context if c.startswith(prefix) and "/" not in c[len(prefix) :]),
+                key=lambda c: int(c[len(prefix) :].split("]")[0]),
+            )
             for iteration in iterations:
-                out.append((depth + 1, f"iteration {iteration[len(prefix):].split(']')[0]}", None))
+                out.append((depth + 1, f"iteration {iteration[len(prefix) :].split(']')[0]}", None))
                 emit(iteration, depth + 1)
 
     emit(ROOT, 0)
@@ -357,7 +391,15 @@ def ordered_rows(trace: Trace) -> list[tuple[int, str | None, StateRow | None]]:
 
 def timeline_table(trace: Trace) -> Table:
     table = Table(title=f"{trace.state_machine} / {trace.name}: {trace.status}", title_justify="left")
-    for column, justify in (("state", "left"), ("type", "left"), ("start", "right"), ("duration", "right"), ("retries", "right"), ("error", "left"), ("cause", "left")):
+    for column, justify in (
+        ("state", "left"),
+        ("type", "left"),
+        ("start", "right"),
+        ("duration", "right"),
+        ("retries", "right"),
+        ("error", "left"),
+        ("cause", "left"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for depth, label, row in ordered_rows(trace):
         indent = "  " * depth
@@ -368,14 +410,24 @@ def timeline_table(trace: Trace) -> Table:
         duration = (row.ended - row.entered).total_seconds() if row.ended else None
         style = "red" if row.failed else ("yellow" if row.error else "")
         name = f"[{style}]{indent}{row.name}[/{style}]" if style else f"{indent}{row.name}"
-        table.add_row(name, row.type, f"+{_seconds(start)}", _seconds(duration), str(row.retries) if row.retries else "", row.error or "", _short(row.cause))
+        table.add_row(
+            name,
+            row.type,
+            f"+{_seconds(start)}",
+            _seconds(duration),
+            str(row.retries) if row.retries else "",
+            row.error or "",
+            _short(row.cause),
+        )
     return table
 
 
 def print_trace(console: Console, trace: Trace) -> None:
     total = (trace.stopped - trace.started).total_seconds() if trace.stopped else None
     console.print(f"[bold]{trace.name}[/bold]  {trace.arn}")
-    console.print(f"status [bold]{trace.status}[/bold]  started {trace.started.isoformat(timespec='milliseconds')}  duration {_seconds(total)}")
+    console.print(
+        f"status [bold]{trace.status}[/bold]  started {trace.started.isoformat(timespec='milliseconds')}  duration {_seconds(total)}"
+    )
     if trace.error:
         console.print(f"[red]{trace.error}[/red]: {_short(trace.cause, 300)}")
     console.print(timeline_table(trace))
@@ -385,7 +437,9 @@ def print_trace(console: Console, trace: Trace) -> None:
         record = trace.batch.get("record") or {}
         if record:
             keys = ("status", "total", "analysed", "succeeded", "failed", "cached", "skipped")
-            console.print("[bold]Batch record[/bold]: " + ", ".join(f"{k} {record[k]}" for k in keys if record.get(k) is not None))
+            console.print(
+                "[bold]Batch record[/bold]: " + ", ".join(f"{k} {record[k]}" for k in keys if record.get(k) is not None)
+            )
         failed = trace.batch.get("failedChildren") or []
         if failed:
             table = Table(title=f"Failed child executions ({len(failed)})", title_justify="left")
@@ -424,7 +478,15 @@ def build_graph(trace: Trace) -> Any:
     import graphviz
 
     visited, failed, taken = trace.visited, trace.failed_states, trace.edges_taken()
-    graph = graphviz.Digraph(name=trace.name, graph_attr={"rankdir": "TB", "fontname": "Helvetica", "label": f"{trace.state_machine} / {trace.name} ({trace.status})", "labelloc": "t"})
+    graph = graphviz.Digraph(
+        name=trace.name,
+        graph_attr={
+            "rankdir": "TB",
+            "fontname": "Helvetica",
+            "label": f"{trace.state_machine} / {trace.name} ({trace.status})",
+            "labelloc": "t",
+        },
+    )
     graph.attr("node", shape="box", style="rounded", fontname="Helvetica", fontsize="11")
     graph.attr("edge", fontname="Helvetica", fontsize="9", color="gray50")
     counter = [0]
@@ -439,7 +501,14 @@ def build_graph(trace: Trace) -> Any:
     def node(target: Any, name: str, state: dict[str, Any]) -> None:
         kind = state.get("Type", "?")
         label = f"{name}\n({kind})"
-        if kind == "Map" and map_counts and (state.get("ItemReader") or (state.get("ItemProcessor") or {}).get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"):
+        if (
+            kind == "Map"
+            and map_counts
+            and (
+                state.get("ItemReader")
+                or (state.get("ItemProcessor") or {}).get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
+            )
+        ):
             label += "\n" + ", ".join(f"{k} {v}" for k, v in map_counts.items() if v is not None)
         attrs = {"label": label, "shape": "box" if kind not in ("Choice",) else "diamond", "style": "rounded"}
         if kind in ("Succeed", "Fail"):
@@ -447,7 +516,12 @@ def build_graph(trace: Trace) -> Any:
         if name in failed:
             attrs.update(style="filled,bold", fillcolor="#f8b4b4", color="#c0392b", penwidth="2")
         elif name in visited:
-            attrs.update(style="filled,rounded,bold" if attrs["shape"] == "box" else "filled,bold", fillcolor="#b7e1cd", color="#1e8449", penwidth="2")
+            attrs.update(
+                style="filled,rounded,bold" if attrs["shape"] == "box" else "filled,bold",
+                fillcolor="#b7e1cd",
+                color="#1e8449",
+                penwidth="2",
+            )
         target.node(nid(name), **attrs)
 
     def add_states(target: Any, machine: dict[str, Any]) -> None:
@@ -457,17 +531,37 @@ def build_graph(trace: Trace) -> Any:
             for sub in inner:
                 counter[0] += 1
                 with target.subgraph(name=f"cluster_{counter[0]}") as cluster:
-                    cluster.attr(label=f"{name}: {'iteration' if state.get('Type') == 'Map' else 'branch'}", style="dashed", color="gray60", fontname="Helvetica")
+                    cluster.attr(
+                        label=f"{name}: {'iteration' if state.get('Type') == 'Map' else 'branch'}",
+                        style="dashed",
+                        color="gray60",
+                        fontname="Helvetica",
+                    )
                     add_states(cluster, sub)
                 start = sub.get("StartAt")
                 if start:
                     bold = (name, start) in taken
-                    graph.edge(nid(name), nid(start), style="dashed,bold" if bold else "dashed", color="#1e8449" if bold else "gray60", penwidth="2.5" if bold else "1")
+                    graph.edge(
+                        nid(name),
+                        nid(start),
+                        style="dashed,bold" if bold else "dashed",
+                        color="#1e8449" if bold else "gray60",
+                        penwidth="2.5" if bold else "1",
+                    )
             for target_name, label in _targets(state):
                 bold = (name, target_name) in taken
-                graph.edge(nid(name), nid(target_name), label=label, style="bold" if bold else "solid", color="#1e8449" if bold else "gray60", penwidth="2.5" if bold else "1")
+                graph.edge(
+                    nid(name),
+                    nid(target_name),
+                    label=label,
+                    style="bold" if bold else "solid",
+                    color="#1e8449" if bold else "gray60",
+                    penwidth="2.5" if bold else "1",
+                )
 
-    graph.node("__start__", label="start", shape="circle", style="filled", fillcolor="black", fontcolor="white", width="0.3")
+    graph.node(
+        "__start__", label="start", shape="circle", style="filled", fillcolor="black", fontcolor="white", width="0.3"
+    )
     add_states(graph, trace.definition)
     if trace.definition.get("StartAt"):
         graph.edge("__start__", nid(trace.definition["StartAt"]), style="bold", color="#1e8449", penwidth="2.5")
@@ -488,5 +582,7 @@ def write_graph(trace: Trace, path: Path) -> Path:
     try:
         path.write_bytes(graph.pipe(format=fmt))
     except graphviz.ExecutableNotFound as error:
-        raise TraceError("the graphviz `dot` binary is missing (make install, or apt-get install graphviz); write a .dot file instead") from error
+        raise TraceError(
+            "the graphviz `dot` binary is missing (make install, or apt-get install graphviz); write a .dot file instead"
+        ) from error
     return path

@@ -30,15 +30,20 @@ def fresh_image(workflow, name: str, width: int = 210) -> dict:
 
 
 def test_an_unsigned_request_is_refused_as_api_gateway_refuses_it(workflow, api):
-    answer = api.request("POST", "/analyses", {"image": fresh_image(workflow, "u"), "analyses": ["labels"]}, signed=False)
+    answer = api.request(
+        "POST", "/analyses", {"image": fresh_image(workflow, "u"), "analyses": ["labels"]}, signed=False
+    )
     assert answer.status == 403 and answer.body == {"message": "Missing Authentication Token"}
     assert answer.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
 
 
-@pytest.mark.parametrize("key, secret, message", [
-    ("testing", "wrong-secret", "The request signature we calculated does not match the signature you provided"),
-    ("AKIAUNKNOWN", "testing", "The security token included in the request is invalid."),
-])
+@pytest.mark.parametrize(
+    "key, secret, message",
+    [
+        ("testing", "wrong-secret", "The request signature we calculated does not match the signature you provided"),
+        ("AKIAUNKNOWN", "testing", "The security token included in the request is invalid."),
+    ],
+)
 def test_a_bad_signature_or_unknown_key_is_refused(workflow, key, secret, message):
     answer = signed_with(workflow, secret, key).get_analysis("anything")
     assert answer.status == 403 and message in answer.body["message"]
@@ -56,7 +61,7 @@ def test_a_signature_from_long_ago_has_expired_and_a_tampered_body_does_not_matc
     headers = dict(request.headers)
     keys = {"testing": "testing"}
     assert isinstance(sigv4.verify("POST", url, headers, b'{"a": 1}', keys, "us-east-1"), sigv4.Caller)
-    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=20)
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=20)
     expired = sigv4.verify("POST", url, headers, b'{"a": 1}', keys, "us-east-1", now=later)
     assert isinstance(expired, sigv4.AuthFailure) and expired.message.startswith("Signature expired:")
     tampered = sigv4.verify("POST", url, headers, b'{"a": 2}', keys, "us-east-1")
@@ -88,14 +93,29 @@ def test_without_a_request_id_api_gateways_request_id_names_the_execution(workfl
     assert len(request_id) == 36 and api.wait(request_id, interval_s=0.2)["status"] == "SUCCEEDED"
 
 
-@pytest.mark.parametrize("body, problem", [
-    ({"analyses": ["labels"]}, 'object has missing required properties (["image"])'),
-    ({"image": {"bucket": "b", "key": "k"}, "analyses": ["colours"]}, 'instance value ("colours") not found in enum'),
-    ({"image": {"bucket": "b", "key": "k"}, "analyses": ["labels"], "extra": 1}, 'properties which are not allowed by the schema: ["extra"]'),
-    ({"image": {"bucket": "b", "key": "k"}, "analyses": "labels"}, "instance type (string) does not match any allowed primitive type"),
-    ('{"image": {"bucket": "b", "key": "k"}, "analyses": ["labels"], "options": {"labels": {"minConfidence": NaN}}}', "Invalid JSON"),
-    ("not json at all", "Invalid JSON"),
-])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ({"analyses": ["labels"]}, 'object has missing required properties (["image"])'),
+        (
+            {"image": {"bucket": "b", "key": "k"}, "analyses": ["colours"]},
+            'instance value ("colours") not found in enum',
+        ),
+        (
+            {"image": {"bucket": "b", "key": "k"}, "analyses": ["labels"], "extra": 1},
+            'properties which are not allowed by the schema: ["extra"]',
+        ),
+        (
+            {"image": {"bucket": "b", "key": "k"}, "analyses": "labels"},
+            "instance type (string) does not match any allowed primitive type",
+        ),
+        (
+            '{"image": {"bucket": "b", "key": "k"}, "analyses": ["labels"], "options": {"labels": {"minConfidence": NaN}}}',
+            "Invalid JSON",
+        ),
+        ("not json at all", "Invalid JSON"),
+    ],
+)
 def test_the_request_validator_answers_400_naming_the_problem(api, body, problem):
     answer = api.start_analysis(body) if isinstance(body, dict) else api.request("POST", "/analyses", body)
     assert answer.status == 400 and answer.body["message"] == "Invalid request body"
@@ -113,7 +133,10 @@ def test_the_same_request_id_again_is_a_409(workflow, api):
 
 def test_an_unknown_analysis_is_404_and_an_unknown_route_403(api):
     missing = api.get_analysis("no-such-request")
-    assert missing.status == 404 and missing.body == {"error": "NotFound", "message": "no analysis with requestId no-such-request"}
+    assert missing.status == 404 and missing.body == {
+        "error": "NotFound",
+        "message": "no analysis with requestId no-such-request",
+    }
     assert api.request("GET", "/nothing-here").status == 403
 
 
@@ -125,7 +148,11 @@ def test_an_upload_through_the_api_and_the_presigned_post_then_an_analysis(workf
     photo = tmp_path / "photo.png"
     photo.write_bytes(image_bytes(230, 180, color=(5, 200, 60)))
     image = api.upload(photo)
-    assert image["bucket"] == workflow.images_bucket and image["key"].startswith("uploads/") and image["key"].endswith("/photo.png")
+    assert (
+        image["bucket"] == workflow.images_bucket
+        and image["key"].startswith("uploads/")
+        and image["key"].endswith("/photo.png")
+    )
     head = workflow.s3.head_object(Bucket=image["bucket"], Key=image["key"], ChecksumMode="ENABLED")
     assert head["ContentType"] == "image/png" and head["ChecksumSHA256"] == _checksum(photo.read_bytes())
     started = api.start_analysis({"image": image, "analyses": ["labels"]})
@@ -147,4 +174,8 @@ def test_the_presigned_post_caps_the_size_and_fixes_the_type_and_checksum(api):
 
 def test_post_uploads_names_a_bad_field(api):
     answer = api.create_upload("image/gif", _checksum(b"x"))
-    assert answer.status == 400 and answer.body["error"] == "UploadRequestError" and "contentType" in answer.body["message"]
+    assert (
+        answer.status == 400
+        and answer.body["error"] == "UploadRequestError"
+        and "contentType" in answer.body["message"]
+    )

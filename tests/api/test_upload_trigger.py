@@ -10,7 +10,13 @@ import pytest
 
 from rekoflow.local.patches.eventbridge_targets import EventDelivery
 from rekoflow.local.store import Store
-from start_upload_analysis.uploads import TriggerSettings, UploadEventError, execution_name, start_analysis, uploaded_object
+from start_upload_analysis.uploads import (
+    TriggerSettings,
+    UploadEventError,
+    execution_name,
+    start_analysis,
+    uploaded_object,
+)
 from support.images import image_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -27,11 +33,17 @@ def wait_for_record(workflow, request_id: str, timeout_s: float = 60.0) -> dict 
 
 
 def s3_event(bucket: str, key: str, version: str | None) -> dict:
-    return {"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": bucket}, "object": {"key": key, "version-id": version}}}
+    return {
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "detail": {"bucket": {"name": bucket}, "object": {"key": key, "version-id": version}},
+    }
 
 
 def test_an_upload_under_the_prefix_is_analysed_and_its_record_names_the_object(workflow):
-    put = workflow.s3.put_object(Bucket=workflow.images_bucket, Key="incoming/cat.png", Body=image_bytes(220, 175, color=(1, 2, 250)))
+    put = workflow.s3.put_object(
+        Bucket=workflow.images_bucket, Key="incoming/cat.png", Body=image_bytes(220, 175, color=(1, 2, 250))
+    )
     image = {"bucket": workflow.images_bucket, "key": "incoming/cat.png", "versionId": put["VersionId"]}
     record = wait_for_record(workflow, execution_name(image))
     assert record is not None and record["status"] == "SUCCEEDED"
@@ -40,19 +52,39 @@ def test_an_upload_under_the_prefix_is_analysed_and_its_record_names_the_object(
 
 
 def test_a_new_version_of_the_same_key_is_a_new_analysis_and_other_prefixes_start_nothing(workflow):
-    first = workflow.s3.put_object(Bucket=workflow.images_bucket, Key="incoming/again.png", Body=image_bytes(200, 160, color=(9, 9, 9)))
-    second = workflow.s3.put_object(Bucket=workflow.images_bucket, Key="incoming/again.png", Body=image_bytes(201, 160, color=(9, 9, 9)))
-    names = [execution_name({"bucket": workflow.images_bucket, "key": "incoming/again.png", "versionId": v["VersionId"]}) for v in (first, second)]
+    first = workflow.s3.put_object(
+        Bucket=workflow.images_bucket, Key="incoming/again.png", Body=image_bytes(200, 160, color=(9, 9, 9))
+    )
+    second = workflow.s3.put_object(
+        Bucket=workflow.images_bucket, Key="incoming/again.png", Body=image_bytes(201, 160, color=(9, 9, 9))
+    )
+    names = [
+        execution_name({"bucket": workflow.images_bucket, "key": "incoming/again.png", "versionId": v["VersionId"]})
+        for v in (first, second)
+    ]
     assert names[0] != names[1]
     assert all(wait_for_record(workflow, name)["status"] == "SUCCEEDED" for name in names)
-    before = {e["name"] for e in workflow.sfn.list_executions(stateMachineArn=workflow.state_machines["image_analysis"])["executions"]}
+    before = {
+        e["name"]
+        for e in workflow.sfn.list_executions(stateMachineArn=workflow.state_machines["image_analysis"])["executions"]
+    }
     workflow.s3.put_object(Bucket=workflow.images_bucket, Key="elsewhere/dog.png", Body=image_bytes(202, 160))
     # Something the trigger would start would show up as an execution; give the deliverer a chance.
     workflow.s3.put_object(Bucket=workflow.images_bucket, Key="incoming/marker.png", Body=image_bytes(203, 160))
-    marker = execution_name({"bucket": workflow.images_bucket, "key": "incoming/marker.png",
-                             "versionId": workflow.s3.head_object(Bucket=workflow.images_bucket, Key="incoming/marker.png")["VersionId"]})
-    assert wait_for_record(workflow, marker) is not None  # events are delivered in order: the one before it has been too
-    after = {e["name"] for e in workflow.sfn.list_executions(stateMachineArn=workflow.state_machines["image_analysis"])["executions"]}
+    marker = execution_name(
+        {
+            "bucket": workflow.images_bucket,
+            "key": "incoming/marker.png",
+            "versionId": workflow.s3.head_object(Bucket=workflow.images_bucket, Key="incoming/marker.png")["VersionId"],
+        }
+    )
+    assert (
+        wait_for_record(workflow, marker) is not None
+    )  # events are delivered in order: the one before it has been too
+    after = {
+        e["name"]
+        for e in workflow.sfn.list_executions(stateMachineArn=workflow.state_machines["image_analysis"])["executions"]
+    }
     assert after - before == {marker}
 
 
@@ -61,10 +93,19 @@ def test_a_duplicate_event_analyses_nothing_twice(workflow):
     event = s3_event(workflow.images_bucket, "incoming/dup.png", put["VersionId"])
     name = execution_name(uploaded_object(event))
     assert wait_for_record(workflow, name)["status"] == "SUCCEEDED"
-    again = json.loads(workflow.client("lambda").invoke(FunctionName=workflow.stack.functions["start_upload_analysis"],
-                                                        Payload=json.dumps(event).encode())["Payload"].read())
+    again = json.loads(
+        workflow.client("lambda")
+        .invoke(FunctionName=workflow.stack.functions["start_upload_analysis"], Payload=json.dumps(event).encode())[
+            "Payload"
+        ]
+        .read()
+    )
     assert again["started"] is False and again["requestId"] == name
-    executions = [e for e in workflow.sfn.list_executions(stateMachineArn=workflow.state_machines["image_analysis"])["executions"] if e["name"] == name]
+    executions = [
+        e
+        for e in workflow.sfn.list_executions(stateMachineArn=workflow.state_machines["image_analysis"])["executions"]
+        if e["name"] == name
+    ]
     assert len(executions) == 1
 
 
@@ -74,7 +115,9 @@ def test_the_trigger_refuses_what_is_not_an_s3_object_created_event():
             raise AssertionError("started")
 
     with pytest.raises(UploadEventError, match="not an S3 Object Created event"):
-        start_analysis(NoSfn(), {"source": "aws.ec2", "detail-type": "x", "detail": {}}, TriggerSettings("arn", ("labels",)))
+        start_analysis(
+            NoSfn(), {"source": "aws.ec2", "detail-type": "x", "detail": {}}, TriggerSettings("arn", ("labels",))
+        )
     with pytest.raises(UploadEventError, match="no 'bucket'"):
         uploaded_object({"source": "aws.s3", "detail-type": "Object Created", "detail": {"object": {"key": "k"}}})
 
@@ -94,10 +137,19 @@ def test_a_failing_target_is_retried_within_its_policy_then_dead_lettered():
         attempts.append(payload)
         raise RuntimeError("target down")
 
-    delivery = EventDelivery(send, lambda queue, payload, attrs: dead.append((queue, payload, attrs)), backoff_scale=0.0).start()
+    delivery = EventDelivery(
+        send, lambda queue, payload, attrs: dead.append((queue, payload, attrs)), backoff_scale=0.0
+    ).start()
     try:
-        delivery.enqueue({"Arn": "arn:aws:lambda:us-east-1:1:function:f", "RuleArn": "arn:rule", "RetryPolicy": {"MaximumRetryAttempts": 3},
-                          "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:1:dlq"}}, '{"n": 1}')
+        delivery.enqueue(
+            {
+                "Arn": "arn:aws:lambda:us-east-1:1:function:f",
+                "RuleArn": "arn:rule",
+                "RetryPolicy": {"MaximumRetryAttempts": 3},
+                "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:1:dlq"},
+            },
+            '{"n": 1}',
+        )
         deadline = time.monotonic() + 30
         while not dead and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -106,14 +158,20 @@ def test_a_failing_target_is_retried_within_its_policy_then_dead_lettered():
     assert len(attempts) == 4  # the first attempt and 3 retries
     queue, payload, attributes = dead[0]
     assert queue == "arn:aws:sqs:us-east-1:1:dlq" and payload == '{"n": 1}'
-    assert attributes["ERROR_CODE"] == "RuntimeError" and attributes["ERROR_MESSAGE"] == "target down" and attributes["RULE_ARN"] == "arn:rule"
+    assert (
+        attributes["ERROR_CODE"] == "RuntimeError"
+        and attributes["ERROR_MESSAGE"] == "target down"
+        and attributes["RULE_ARN"] == "arn:rule"
+    )
     assert delivery.pending() == 0
 
 
 def test_events_not_yet_delivered_when_the_stack_stops_are_delivered_after_it_restarts(tmp_path):
     store = Store(tmp_path)
     sent: list[str] = []
-    waiting = EventDelivery(lambda t, p: sent.append(p), lambda *a: None, store=store)  # never started: a stop before delivery
+    waiting = EventDelivery(
+        lambda t, p: sent.append(p), lambda *a: None, store=store
+    )  # never started: a stop before delivery
     waiting.enqueue({"Arn": "arn:aws:lambda:us-east-1:1:function:f"}, '{"kept": true}')
     store.close()
     reopened = Store(tmp_path)

@@ -16,7 +16,12 @@ NOT_IMAGES = {"notes.txt", "labels.csv"}
 def _photos() -> dict[str, np.ndarray]:
     from skimage import data
 
-    photos = {"astronaut": data.astronaut(), "coffee": data.coffee(), "chelsea": data.chelsea(), "rocket": data.rocket()}
+    photos = {
+        "astronaut": data.astronaut(),
+        "coffee": data.coffee(),
+        "chelsea": data.chelsea(),
+        "rocket": data.rocket(),
+    }
     camera = data.camera()
     photos["camera"] = np.stack([camera] * 3, axis=-1)
     return photos

@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
@@ -24,7 +23,17 @@ def test_small_batch_against_the_local_engine(tmp_path):
             runtime.upload(path, key=f"eight/{path.name}")
         started = time.perf_counter()
         result = runtime.wait(
-            runtime.start_execution("batch_analysis", {"bucket": runtime.config.images_bucket, "prefix": "eight/", "analyses": ["labels", "faces"], "batchId": "engine8", "maxConcurrency": 4}, "engine8"),
+            runtime.start_execution(
+                "batch_analysis",
+                {
+                    "bucket": runtime.config.images_bucket,
+                    "prefix": "eight/",
+                    "analyses": ["labels", "faces"],
+                    "batchId": "engine8",
+                    "maxConcurrency": 4,
+                },
+                "engine8",
+            ),
             timeout_s=300,
         )
         elapsed = time.perf_counter() - started

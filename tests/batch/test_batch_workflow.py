@@ -20,7 +20,14 @@ def upload_folder(runtime, folder: Path, prefix: str) -> int:
 
 
 def run_batch(runtime, prefix: str, batch_id: str, **extra) -> tuple:
-    payload = {"bucket": runtime.config.images_bucket, "prefix": prefix, "analyses": ["labels"], "batchId": batch_id, "maxConcurrency": 10, **extra}
+    payload = {
+        "bucket": runtime.config.images_bucket,
+        "prefix": prefix,
+        "analyses": ["labels"],
+        "batchId": batch_id,
+        "maxConcurrency": 10,
+        **extra,
+    }
     started = time.perf_counter()
     result = runtime.wait(runtime.start_execution("batch_analysis", payload, batch_id), timeout_s=240)
     return result, time.perf_counter() - started
@@ -36,8 +43,10 @@ def batch_runs(workflow, fake_rekognition, photo_folder):
     second, second_s = run_batch(workflow, "photos/", "second")
     calls_after_second = len(fake_rekognition.calls)
     analysed = count - len(NOT_IMAGES)
-    print(f"\nbatch of {analysed} images: first run {first_s:.1f} s ({analysed / first_s:.1f} images/s), "
-          f"cached run {second_s:.1f} s ({analysed / second_s:.1f} images/s)")
+    print(
+        f"\nbatch of {analysed} images: first run {first_s:.1f} s ({analysed / first_s:.1f} images/s), "
+        f"cached run {second_s:.1f} s ({analysed / second_s:.1f} images/s)"
+    )
     return {"count": count, "first": first, "second": second, "calls": (calls_after_first, calls_after_second)}
 
 
@@ -85,7 +94,11 @@ def test_batch_summary_record(workflow, batch_runs):
     record = workflow.get_record("batch#first")
     assert record["recordType"] == "BATCH" and record["status"] == "SUCCEEDED"
     assert (record["succeeded"], record["failed"], record["skipped"], record["cached"]) == (
-        batch_runs["first"].output["succeeded"], len(BROKEN), len(NOT_IMAGES), 0)
+        batch_runs["first"].output["succeeded"],
+        len(BROKEN),
+        len(NOT_IMAGES),
+        0,
+    )
     assert record["durationSeconds"] > 0
     assert record["resultManifest"].endswith("/manifest.json")
 

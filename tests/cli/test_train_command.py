@@ -33,14 +33,49 @@ def test_train_folder_then_analyze_with_the_model(tmp_path, monkeypatch, capsys,
     probe = tmp_path / "probe.jpg"
     probe.write_bytes(variants(photos["cup"], 1, seed=77)[0])
 
-    assert main(["train", str(tmp_path / "photos"), "--project", "kitchen", "--version", "v1", "--min-f1", "0.5", "--test-split", "0.34"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(tmp_path / "photos"),
+                "--project",
+                "kitchen",
+                "--version",
+                "v1",
+                "--min-f1",
+                "0.5",
+                "--test-split",
+                "0.34",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     # Not a terminal: the ARN is on one line of its own, never wrapped.
     [arn] = re.findall(r"^model ARN: (arn:aws:rekognition:\S+/version/v1/\d+)$", out, re.M)
-    assert "F1 score on the test split" in out and "per-label metrics" in out and "model status: TRAINING_COMPLETED" in out
+    assert (
+        "F1 score on the test split" in out and "per-label metrics" in out and "model status: TRAINING_COMPLETED" in out
+    )
     assert f"use it: rekoflow analyze IMAGE --model {arn}" in out
 
-    assert main(["analyze", str(probe), "--analyses", "custom", "--model", arn, "--idle-stop", "1", "--json", "--request-id", "cli-custom"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(probe),
+                "--analyses",
+                "custom",
+                "--model",
+                arn,
+                "--idle-stop",
+                "1",
+                "--json",
+                "--request-id",
+                "cli-custom",
+            ]
+        )
+        == 0
+    )
     record = json.loads(capsys.readouterr().out)
     custom = record["results"]["custom"]
     assert custom["labels"][0]["name"] == "cup" and custom["projectVersionArn"] == arn
@@ -51,7 +86,24 @@ def test_train_folder_then_analyze_with_the_model(tmp_path, monkeypatch, capsys,
     batch_folder.mkdir()
     for i, data in enumerate(variants(photos["rocket"], 3, seed=33)):
         (batch_folder / f"rocket-{i}.jpg").write_bytes(data)
-    assert main(["batch", str(batch_folder), "--analyses", "custom", "--model", arn, "--idle-stop", "1", "--batch-id", "cli-custom-batch", "--json"]) == 0
+    assert (
+        main(
+            [
+                "batch",
+                str(batch_folder),
+                "--analyses",
+                "custom",
+                "--model",
+                arn,
+                "--idle-stop",
+                "1",
+                "--batch-id",
+                "cli-custom-batch",
+                "--json",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "SUCCEEDED" and summary["succeeded"] == 3
     records = [r for r in stack.query_batch("cli-custom-batch") if r.get("recordType") == "ANALYSIS"]

@@ -25,11 +25,22 @@ def browser():
         pytest.fail("chromium and chromium-driver are not installed: `make install` installs them (apt)")
     options = webdriver.ChromeOptions()
     # The flags keep chromium from reaching for the network (closed here) at start.
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1600"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1600",
+    ):
         options.add_argument(flag)
     options.binary_location = chromium
-    session = webdriver.Chrome(service=Service(driver), options=options)  # an explicit driver: Selenium Manager never downloads
+    session = webdriver.Chrome(
+        service=Service(driver), options=options
+    )  # an explicit driver: Selenium Manager never downloads
     session.set_page_load_timeout(60)
     yield session
     session.quit()
@@ -58,12 +69,19 @@ def test_the_console_uploads_analyses_and_shows_results_boxes_and_the_path(brows
     open_console(browser, workflow)
     by_id(browser, "image-file").send_keys(str(photo))
     by_id(browser, "analyse-button").click()
-    wait(browser, lambda b: "SUCCEEDED" in by_id(b, "progress").text or by_id(b, "progress").get_attribute("class") == "error")
+    wait(
+        browser,
+        lambda b: "SUCCEEDED" in by_id(b, "progress").text or by_id(b, "progress").get_attribute("class") == "error",
+    )
     assert "SUCCEEDED" in by_id(browser, "progress").text, by_id(browser, "progress").text
     request_id = by_id(browser, "progress").text.split()[1].rstrip(":")
     # The record it shows is the one the workflow stored, and the upload went through the presigned POST.
     record = workflow.get_record(request_id)
-    assert record["status"] == "SUCCEEDED" and record["image"]["key"].startswith("uploads/") and record["image"]["key"].endswith("/photo.png")
+    assert (
+        record["status"] == "SUCCEEDED"
+        and record["image"]["key"].startswith("uploads/")
+        and record["image"]["key"].endswith("/photo.png")
+    )
     wait(browser, lambda b: by_id(b, "image-canvas").get_attribute("data-drawn") == record["image"]["key"])
     tables = by_id(browser, "tables").text
     assert "Labels (2)" in tables and "Cat" in tables and "Faces (1)" in tables and "HELLO WORLD" in tables
@@ -88,6 +106,8 @@ def test_the_console_lists_recent_executions_and_opens_a_failed_one(browser, wor
     rows[names.index("console-bad-1")].click()
     wait(browser, lambda b: by_id(b, "detail-title").text.endswith("console-bad-1"))
     status = by_id(browser, "detail-status").text
-    assert status.startswith("FAILED") and "ImageValidationError" in status and "not a PNG or JPEG image (GIF)" in status
+    assert (
+        status.startswith("FAILED") and "ImageValidationError" in status and "not a PNG or JPEG image (GIF)" in status
+    )
     svg = by_id(browser, "graph").get_attribute("innerHTML")
     assert FAILED_FILL in svg  # the failed state drawn red

@@ -12,7 +12,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 import pytest
@@ -76,8 +77,12 @@ def training_request(image: dict, training: dict[str, Any], **custom: Any) -> di
 
 
 def custom_request(image: dict, arn: str, **custom: Any) -> dict[str, Any]:
-    return {"image": image, "analyses": ["custom"], "useCache": False,
-            "options": {"custom": {"projectVersionArn": arn, **FAST_MODEL, **custom}}}
+    return {
+        "image": image,
+        "analyses": ["custom"],
+        "useCache": False,
+        "options": {"custom": {"projectVersionArn": arn, **FAST_MODEL, **custom}},
+    }
 
 
 @pytest.fixture(scope="package")
@@ -86,7 +91,13 @@ def trained(cl_runtime, datasets):
     image = datasets["held_out"]["rocket"][0]
     request = training_request(
         image,
-        {"projectName": "photos", "versionName": "v1", "trainingManifest": datasets["manifest"], "autoSplit": True, "minF1Score": 0.8},
+        {
+            "projectName": "photos",
+            "versionName": "v1",
+            "trainingManifest": datasets["manifest"],
+            "autoSplit": True,
+            "minF1Score": 0.8,
+        },
     )
     result = cl_runtime.analyze(request, timeout_s=DEADLINE_S)
     assert result.succeeded, (result.error, result.cause)
@@ -105,7 +116,15 @@ def new_model(cl_runtime, engine_client, datasets):
             ProjectArn=project_arn,
             VersionName=f"v-{uuid.uuid4().hex[:12]}",
             OutputConfig={"S3Bucket": cl_runtime.results_bucket, "S3KeyPrefix": "custom-labels/leases/"},
-            TrainingData={"Assets": [{"GroundTruthManifest": {"S3Object": {"Bucket": datasets["manifest"]["bucket"], "Name": datasets["manifest"]["key"]}}}]},
+            TrainingData={
+                "Assets": [
+                    {
+                        "GroundTruthManifest": {
+                            "S3Object": {"Bucket": datasets["manifest"]["bucket"], "Name": datasets["manifest"]["key"]}
+                        }
+                    }
+                ]
+            },
             TestingData={"AutoCreate": True},
         )["ProjectVersionArn"]
         assert wait_for_status(engine_client, arn, "TRAINING_COMPLETED") == "TRAINING_COMPLETED"
@@ -128,7 +147,9 @@ def model_status(client: Any, arn: str) -> str:
     """The engine's status of a version, now."""
     project, version = arn.split(":project/")[1].split("/version/")
     project_arn = client.describe_projects(ProjectNames=[project])["ProjectDescriptions"][0]["ProjectArn"]
-    return client.describe_project_versions(ProjectArn=project_arn, VersionNames=[version.split("/")[0]])["ProjectVersionDescriptions"][0]["Status"]
+    return client.describe_project_versions(ProjectArn=project_arn, VersionNames=[version.split("/")[0]])[
+        "ProjectVersionDescriptions"
+    ][0]["Status"]
 
 
 def wait_until(check: Callable[[], Any], what: str, deadline_s: float = DEADLINE_S) -> Any:
@@ -168,8 +189,10 @@ def watchers(runtime: Any, arn: str) -> list[dict[str, Any]]:
 
 
 def wait_for_watchers_to_end(runtime: Any, arn: str) -> list[dict[str, Any]]:
-    return wait_until(lambda: (lambda ws: ws if ws and all(w["status"] != "RUNNING" for w in ws) else None)(watchers(runtime, arn)),
-                      f"the idle watchers of {arn} to end")
+    return wait_until(
+        lambda: (lambda ws: ws if ws and all(w["status"] != "RUNNING" for w in ws) else None)(watchers(runtime, arn)),
+        f"the idle watchers of {arn} to end",
+    )
 
 
 def entered_states(runtime: Any, arn: str) -> list[str]:
@@ -178,7 +201,12 @@ def entered_states(runtime: Any, arn: str) -> list[str]:
 
 def child_executions(runtime: Any, template: str, parent_arn: str) -> list[str]:
     """The executions of ``template`` that ``parent_arn`` started (their input names it, as Step Functions links them)."""
-    return [d["executionArn"] for d in executions(runtime, template, lambda given: given.get("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID") == parent_arn)]
+    return [
+        d["executionArn"]
+        for d in executions(
+            runtime, template, lambda given: given.get("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID") == parent_arn
+        )
+    ]
 
 
 class EngineCalls:

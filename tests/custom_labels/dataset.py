@@ -56,7 +56,14 @@ def manifest_line(bucket: str, key: str, label: str, attribute: str = "category"
     )
 
 
-def upload_dataset(runtime: Any, prefix: str, per_class: int, seed: int, classes: tuple[str, ...] = CLASSES, relabel: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, list[dict[str, str]]]]:
+def upload_dataset(
+    runtime: Any,
+    prefix: str,
+    per_class: int,
+    seed: int,
+    classes: tuple[str, ...] = CLASSES,
+    relabel: dict[str, str] | None = None,
+) -> tuple[dict[str, str], dict[str, list[dict[str, str]]]]:
     """Upload images and a manifest; returns (manifest reference, {label: [image references]})."""
     photos = class_photos()
     lines, images = [], {}

@@ -41,13 +41,23 @@ def test_a_training_request_trains_in_the_training_machine_then_leases_and_detec
     assert training["split"] == "autoSplit" and training["testImages"] >= 3 and training["trainingImages"] >= 15
     parent = trained["result"].arn
     states = entered_states(cl_runtime, parent)
-    for state in ("Train the model", "Use the trained model", "Lease the model", "Detect custom labels", "Release the lease", "Add training results"):
+    for state in (
+        "Train the model",
+        "Use the trained model",
+        "Lease the model",
+        "Detect custom labels",
+        "Release the lease",
+        "Add training results",
+    ):
         assert state in states
     # The image-analysis machine has no training loop of its own: it ran in the child execution.
     assert "Check training status" not in states
     [training_run] = child_executions(cl_runtime, "custom_labels_training", parent)
-    checks = [e for e in cl_runtime.history(training_run)
-              if e.get("stateExitedEventDetails", {}).get("name") == "Check training status"]
+    checks = [
+        e
+        for e in cl_runtime.history(training_run)
+        if e.get("stateExitedEventDetails", {}).get("name") == "Check training status"
+    ]
     statuses = [json.loads(e["stateExitedEventDetails"]["output"])["model"]["status"] for e in checks]
     # Every poll was counted; the loop went on while training ran and ended when it completed.
     assert len(statuses) == training["trainingPolls"] >= 1
@@ -75,7 +85,9 @@ def test_held_out_images_are_classified_with_the_model_arn(cl_runtime, datasets,
     assert result.name not in lease_item(cl_runtime, trained["arn"])["holders"]
 
 
-def test_a_detection_error_gives_the_lease_back_and_the_model_is_stopped_when_idle(cl_runtime, engine_client, datasets, new_model, engine_calls, monkeypatch):
+def test_a_detection_error_gives_the_lease_back_and_the_model_is_stopped_when_idle(
+    cl_runtime, engine_client, datasets, new_model, engine_calls, monkeypatch
+):
     from rekoflow.engine import dispatch, errors
 
     arn = new_model()
@@ -91,7 +103,11 @@ def test_a_detection_error_gives_the_lease_back_and_the_model_is_stopped_when_id
     assert record["status"] == "FAILED" and record["error"] == "RekognitionRequestError"
     assert "simulated" in record["cause"]
     states = entered_states(cl_runtime, result.arn)
-    assert states.index("Lease the model") < states.index("Detect custom labels") < states.index("Release the lease after failure")
+    assert (
+        states.index("Lease the model")
+        < states.index("Detect custom labels")
+        < states.index("Release the lease after failure")
+    )
     assert states[-2:] == ["Record failure", "Analysis failed"]
     assert lease_item(cl_runtime, arn)["holders"] == {}
     wait_for_status(engine_client, arn, "STOPPED")
@@ -116,8 +132,12 @@ def test_a_model_that_is_still_training_is_not_usable(cl_runtime, engine_client,
     project = engine_client.create_project(ProjectName="slow-model")["ProjectArn"]
     manifest = datasets["manifest"]
     arn = engine_client.create_project_version(
-        ProjectArn=project, VersionName="v1", OutputConfig={"S3Bucket": cl_runtime.results_bucket, "S3KeyPrefix": "custom-labels/slow/"},
-        TrainingData={"Assets": [{"GroundTruthManifest": {"S3Object": {"Bucket": manifest["bucket"], "Name": manifest["key"]}}}]},
+        ProjectArn=project,
+        VersionName="v1",
+        OutputConfig={"S3Bucket": cl_runtime.results_bucket, "S3KeyPrefix": "custom-labels/slow/"},
+        TrainingData={
+            "Assets": [{"GroundTruthManifest": {"S3Object": {"Bucket": manifest["bucket"], "Name": manifest["key"]}}}]
+        },
         TestingData={"AutoCreate": True},
     )["ProjectVersionArn"]
     result = cl_runtime.analyze(custom_request(datasets["held_out"]["cup"][0], arn), timeout_s=DEADLINE_S)

@@ -6,7 +6,8 @@ import io
 
 import numpy as np
 import pytest
-from conftest import TEXT_LINES, jpeg_bytes
+
+from .conftest import TEXT_LINES, jpeg_bytes
 
 pytestmark = pytest.mark.engine
 
@@ -35,7 +36,9 @@ def test_astronaut_face_age_and_gender(rekognition, photos):
 def test_default_attributes_are_rekognitions_default(rekognition, photos):
     face = rekognition.detect_faces(Image={"Bytes": photos["astronaut"]})["FaceDetails"][0]
     assert set(face) == {"BoundingBox", "Landmarks", "Pose", "Quality", "Confidence"}
-    only_age = rekognition.detect_faces(Image={"Bytes": photos["astronaut"]}, Attributes=["AGE_RANGE"])["FaceDetails"][0]
+    only_age = rekognition.detect_faces(Image={"Bytes": photos["astronaut"]}, Attributes=["AGE_RANGE"])["FaceDetails"][
+        0
+    ]
     assert set(only_age) == {"BoundingBox", "AgeRange", "Confidence"}
 
 
@@ -75,7 +78,9 @@ def test_same_person_matches_across_altered_photo(rekognition, photos):
 
 def test_different_people_do_not_match(rekognition, photos):
     response = rekognition.compare_faces(
-        SourceImage={"Bytes": photos["astronaut"]}, TargetImage={"Bytes": photos["grace_hopper"]}, SimilarityThreshold=80
+        SourceImage={"Bytes": photos["astronaut"]},
+        TargetImage={"Bytes": photos["grace_hopper"]},
+        SimilarityThreshold=80,
     )
     assert response["FaceMatches"] == []
     assert len(response["UnmatchedFaces"]) == 1
@@ -100,7 +105,9 @@ def test_text_lines_and_words_are_exact(rekognition, text_image):
 
 
 def test_text_word_filter_and_regions(rekognition, text_image):
-    too_tall = rekognition.detect_text(Image={"Bytes": text_image}, Filters={"WordFilter": {"MinBoundingBoxHeight": 0.5}})
+    too_tall = rekognition.detect_text(
+        Image={"Bytes": text_image}, Filters={"WordFilter": {"MinBoundingBoxHeight": 0.5}}
+    )
     assert too_tall["TextDetections"] == []
     top_half = rekognition.detect_text(
         Image={"Bytes": text_image},
@@ -135,7 +142,9 @@ def test_label_filters_and_max_labels(rekognition, photos):
     )
     assert [label["Name"] for label in only_pets["Labels"]] in ([], ["Pet"])
     no_animals = rekognition.detect_labels(
-        Image=image, MinConfidence=50, Settings={"GeneralLabels": {"LabelCategoryExclusionFilters": ["Animals and Pets"]}}
+        Image=image,
+        MinConfidence=50,
+        Settings={"GeneralLabels": {"LabelCategoryExclusionFilters": ["Animals and Pets"]}},
     )
     assert all(label["Categories"][0]["Name"] != "Animals and Pets" for label in no_animals["Labels"])
     assert len(rekognition.detect_labels(Image=image, MinConfidence=0, MaxLabels=1)["Labels"]) <= 1
@@ -165,9 +174,7 @@ def test_safe_photos_are_not_flagged(rekognition, photos):
 
 def test_without_the_objects_model_labels_come_from_faces(photos, monkeypatch):
     from rekoflow.engine import Engine
-    from rekoflow.engine.models import objects
-
-    from rekoflow.engine.models import scene
+    from rekoflow.engine.models import objects, scene
 
     monkeypatch.setattr(objects, "available", lambda: False)
     monkeypatch.setattr(scene, "available", lambda: False)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from engine_shapes import validate
+
+from .engine_shapes import validate
 
 pytestmark = pytest.mark.engine
 
@@ -30,15 +31,27 @@ CASES = [
     (
         "compare_faces",
         "CompareFaces",
-        lambda p: {"SourceImage": {"Bytes": p["astronaut"]}, "TargetImage": {"Bytes": p["astronaut"]}, "QualityFilter": "HIGH"},
+        lambda p: {
+            "SourceImage": {"Bytes": p["astronaut"]},
+            "TargetImage": {"Bytes": p["astronaut"]},
+            "QualityFilter": "HIGH",
+        },
     ),
     ("detect_text", "DetectText", lambda p: {"Image": {"Bytes": p["text"]}}),
-    ("detect_moderation_labels", "DetectModerationLabels", lambda p: {"Image": {"Bytes": p["chelsea"]}, "MinConfidence": 0}),
+    (
+        "detect_moderation_labels",
+        "DetectModerationLabels",
+        lambda p: {"Image": {"Bytes": p["chelsea"]}, "MinConfidence": 0},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("method", "operation", "make_params"), CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)])
-def test_response_matches_botocore_output_shape(rekognition, raw_capture, service_model, photos, text_image, method, operation, make_params):
+@pytest.mark.parametrize(
+    ("method", "operation", "make_params"), CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_response_matches_botocore_output_shape(
+    rekognition, raw_capture, service_model, photos, text_image, method, operation, make_params
+):
     parsed = getattr(rekognition, method)(**make_params({**photos, "text": text_image}))
     assert parsed["ResponseMetadata"]["HTTPStatusCode"] == 200
     output_shape = service_model.operation_model(operation).output_shape

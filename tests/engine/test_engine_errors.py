@@ -10,7 +10,8 @@ import urllib.request
 import boto3
 import numpy as np
 import pytest
-from conftest import REGION, png_bytes
+
+from .conftest import REGION, png_bytes
 
 
 def _raw_post(url: str, target: str, body: bytes) -> tuple[int, dict]:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import png_bytes
 
 from rekoflow.engine import Engine, RekognitionError
+
+from .conftest import png_bytes
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "rekoflow" / "data" / "sample_astronaut.jpg"
 
@@ -76,7 +77,10 @@ def test_labelled_group_photo_smiles_and_neutral_faces():
     def at(x, y):
         for face in details:
             b = face["BoundingBox"]
-            if b["Left"] * 1280 <= x <= (b["Left"] + b["Width"]) * 1280 and b["Top"] * 886 <= y <= (b["Top"] + b["Height"]) * 886:
+            if (
+                b["Left"] * 1280 <= x <= (b["Left"] + b["Width"]) * 1280
+                and b["Top"] * 886 <= y <= (b["Top"] + b["Height"]) * 886
+            ):
                 return face
         raise AssertionError(f"no face at {x},{y}")
 
@@ -90,7 +94,9 @@ def test_labelled_group_photo_smiles_and_neutral_faces():
 @pytest.mark.engine
 def test_age_ranges_are_ranges(rekognition, photos):
     for name in ("astronaut", "grace_hopper"):
-        age = rekognition.detect_faces(Image={"Bytes": photos[name]}, Attributes=["AGE_RANGE"])["FaceDetails"][0]["AgeRange"]
+        age = rekognition.detect_faces(Image={"Bytes": photos[name]}, Attributes=["AGE_RANGE"])["FaceDetails"][0][
+            "AgeRange"
+        ]
         assert 5 <= age["High"] - age["Low"] <= 16, (name, age)
     from rekoflow.engine.models.faces import age_range
 
@@ -102,7 +108,9 @@ def test_age_ranges_are_ranges(rekognition, photos):
 
 @pytest.mark.engine
 def test_compare_faces_reports_emotions_and_smile_of_target_faces(rekognition, photos):
-    response = rekognition.compare_faces(SourceImage={"Bytes": photos["astronaut"]}, TargetImage={"Bytes": photos["astronaut"]})
+    response = rekognition.compare_faces(
+        SourceImage={"Bytes": photos["astronaut"]}, TargetImage={"Bytes": photos["astronaut"]}
+    )
     face = response["FaceMatches"][0]["Face"]
     assert face["Smile"]["Value"] is True and _top_emotion(face) == "HAPPY"
 
@@ -224,7 +232,9 @@ def _sign(size: int, width: int = 1400) -> bytes:
     import matplotlib
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.truetype(os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVuSans-Bold.ttf"), size)
+    font = ImageFont.truetype(
+        os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVuSans-Bold.ttf"), size
+    )
     image = Image.new("RGB", (width, size * 3), (20, 40, 110))
     ImageDraw.Draw(image).text((40, size), "PLATFORM 9 CLOSED", font=font, fill="white")
     buf = io.BytesIO()
@@ -245,7 +255,10 @@ def test_sign_reads_exactly_and_words_are_whole(rekognition, size):
     assert lefts == sorted(lefts)
     for word in words:  # every word inside its line
         box = word["Geometry"]["BoundingBox"]
-        assert box["Left"] >= line_box["Left"] - 1e-3 and box["Left"] + box["Width"] <= line_box["Left"] + line_box["Width"] + 1e-3
+        assert (
+            box["Left"] >= line_box["Left"] - 1e-3
+            and box["Left"] + box["Width"] <= line_box["Left"] + line_box["Width"] + 1e-3
+        )
 
 
 def test_words_follow_the_text_not_the_pieces():
@@ -270,7 +283,9 @@ def test_reading_order_and_row_joining():
         poly = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
         return Line(text, 0.9, poly, [Word(text, 0.9, poly)])
 
-    ordered = reading_order([line("second", 0, 100, 200, 130), line("9", 210, 0, 240, 30), line("PLATFORM", 0, 0, 200, 30)])
+    ordered = reading_order(
+        [line("second", 0, 100, 200, 130), line("9", 210, 0, 240, 30), line("PLATFORM", 0, 0, 200, 30)]
+    )
     assert [lin.text for lin in ordered] == ["PLATFORM 9", "second"]
 
 
@@ -292,9 +307,16 @@ def test_letter_spaced_single_letters_are_regrouped_into_words():
     assert [w.text for w in read.words] == ["PLATFORM", "9", "CLOSED"]
     assert read.words[0].polygon[:, 0].min() == 0 and read.words[0].polygon[:, 0].max() == boxes[7][1][:, 0].max()
     # Short runs and real words are left alone; so are words whose boxes were only shared out.
-    two = Line("QTY 3 x 12", 0.9, box(0, 300), [Word(t, 0.9, box(i * 60, i * 60 + 40)) for i, t in enumerate(["QTY", "3", "x", "12"])])
+    two = Line(
+        "QTY 3 x 12",
+        0.9,
+        box(0, 300),
+        [Word(t, 0.9, box(i * 60, i * 60 + 40)) for i, t in enumerate(["QTY", "3", "x", "12"])],
+    )
     assert reading_order([two])[0].text == "QTY 3 x 12"
-    guessed = Line("A B C", 0.9, box(0, 100), [Word(t, 0.9, box(i * 40, i * 40 + 20), measured=False) for i, t in enumerate("ABC")])
+    guessed = Line(
+        "A B C", 0.9, box(0, 100), [Word(t, 0.9, box(i * 40, i * 40 + 20), measured=False) for i, t in enumerate("ABC")]
+    )
     assert reading_order([guessed])[0].text == "A B C"
 
 
@@ -305,18 +327,28 @@ def _png(width: int, height: int, rows: int) -> bytes:
 
     comp = zlib.compressobj(9)
     body = b"".join(comp.compress(b"\x00" * (width * 3 + 1)) for _ in range(rows)) + comp.flush()
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", body)
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("side", [20_000, 50_000])
 def test_decompression_bomb_is_a_400_from_the_header(engine_server, side):
-    from test_engine_errors import _raw_post
     import base64
+
+    from test_engine_errors import _raw_post
 
     bomb = _png(side, side, rows=16)  # a few KB that declare side x side pixels
     body = json.dumps({"Image": {"Bytes": base64.b64encode(bomb).decode()}}).encode()
     status, answer = _raw_post(engine_server.url, "RekognitionService.DetectLabels", body)
-    assert status == 400 and answer["__type"] in {"ImageTooLargeException", "InvalidImageFormatException", "InvalidParameterException"}
+    assert status == 400 and answer["__type"] in {
+        "ImageTooLargeException",
+        "InvalidImageFormatException",
+        "InvalidParameterException",
+    }
     assert "10000" in answer["message"]
 
 

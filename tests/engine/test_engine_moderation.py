@@ -9,10 +9,11 @@ import os
 
 import pytest
 
-from engine_shapes import validate
 from rekoflow.engine.models import nudity
 from rekoflow.engine.operations.moderation import labels_from_parts, moderation_labels
 from rekoflow.engine.taxonomy_moderation import LABELS, NUDENET_EXPOSED, ancestors
+
+from .engine_shapes import validate
 
 BOX = (10.0, 10.0, 50.0, 50.0)
 
@@ -35,14 +36,20 @@ def test_an_exposed_part_comes_with_its_parents_and_levels():
 
 
 def test_open_nsfw_and_parts_merge_each_parent_as_sure_as_its_surest_source():
-    confidences = labels_from_parts(_parts(("BUTTOCKS_EXPOSED", 0.6), ("ANUS_EXPOSED", 0.7), ("MALE_BREAST_EXPOSED", 0.55)))
+    confidences = labels_from_parts(
+        _parts(("BUTTOCKS_EXPOSED", 0.6), ("ANUS_EXPOSED", 0.7), ("MALE_BREAST_EXPOSED", 0.55))
+    )
     confidences["Explicit"] = 93.0  # open_nsfw
     labels = _by_name(moderation_labels(confidences, 50))
     assert labels["Explicit"]["Confidence"] == 93.0
     assert labels["Explicit Nudity"]["Confidence"] == 70.0  # the better of buttocks/anus
     assert labels["Exposed Buttocks or Anus"]["Confidence"] == 70.0
     assert labels["Exposed Male Nipple"] == {
-        "Confidence": 55.0, "Name": "Exposed Male Nipple", "ParentName": "Non-Explicit Nudity", "TaxonomyLevel": 3}
+        "Confidence": 55.0,
+        "Name": "Exposed Male Nipple",
+        "ParentName": "Non-Explicit Nudity",
+        "TaxonomyLevel": 3,
+    }
     assert labels["Non-Explicit Nudity"]["ParentName"] == "Non-Explicit Nudity of Intimate parts and Kissing"
     assert labels["Non-Explicit Nudity of Intimate parts and Kissing"]["TaxonomyLevel"] == 1
     assert len(labels) == 6
@@ -52,9 +59,14 @@ def test_min_confidence_applies_to_every_level():
     confidences = labels_from_parts(_parts(("MALE_GENITALIA_EXPOSED", 0.45)))
     assert moderation_labels(confidences, 50) == []
     assert [label["Name"] for label in moderation_labels(confidences, 40)] == [
-        "Exposed Male Genitalia", "Explicit Nudity", "Explicit"]
+        "Exposed Male Genitalia",
+        "Explicit Nudity",
+        "Explicit",
+    ]
     # open_nsfw alone gives the top-level label only, as before the extra.
-    assert moderation_labels({"Explicit": 64.0}, 50) == [{"Confidence": 64.0, "Name": "Explicit", "ParentName": "", "TaxonomyLevel": 1}]
+    assert moderation_labels({"Explicit": 64.0}, 50) == [
+        {"Confidence": 64.0, "Name": "Explicit", "ParentName": "", "TaxonomyLevel": 1}
+    ]
 
 
 def test_swimwear_needs_a_covered_part_and_a_bare_belly():
@@ -64,14 +76,28 @@ def test_swimwear_needs_a_covered_part_and_a_bare_belly():
     assert labels_from_parts(_parts(("FEMALE_BREAST_COVERED", 0.32), ("BELLY_EXPOSED", 0.7))) == {}
     labels = moderation_labels(labels_from_parts(_parts(("FEMALE_GENITALIA_COVERED", 0.7), ("BELLY_EXPOSED", 0.6))), 50)
     assert labels == [
-        {"Confidence": 60.0, "Name": "Female Swimwear or Underwear", "ParentName": "Swimwear or Underwear", "TaxonomyLevel": 2},
+        {
+            "Confidence": 60.0,
+            "Name": "Female Swimwear or Underwear",
+            "ParentName": "Swimwear or Underwear",
+            "TaxonomyLevel": 2,
+        },
         {"Confidence": 60.0, "Name": "Swimwear or Underwear", "ParentName": "", "TaxonomyLevel": 1},
     ]
 
 
 def test_parts_that_are_no_moderation_label_give_none():
-    harmless = ("FACE_FEMALE", "FACE_MALE", "FEET_EXPOSED", "FEET_COVERED", "ARMPITS_EXPOSED", "ARMPITS_COVERED",
-                "BELLY_COVERED", "BELLY_EXPOSED", "ANUS_COVERED")
+    harmless = (
+        "FACE_FEMALE",
+        "FACE_MALE",
+        "FEET_EXPOSED",
+        "FEET_COVERED",
+        "ARMPITS_EXPOSED",
+        "ARMPITS_COVERED",
+        "BELLY_COVERED",
+        "BELLY_EXPOSED",
+        "ANUS_COVERED",
+    )
     assert labels_from_parts(_parts(*((name, 0.95) for name in harmless))) == {}
 
 

@@ -57,10 +57,14 @@ class PhotoAnalyzer:
         return response["FaceDetails"]
 
     def labels(self, photo: Photo, max_labels: int) -> list[dict]:
-        return self._call("detect_labels", photo, self.client.detect_labels, Image=photo.image, MaxLabels=max_labels)["Labels"]
+        return self._call("detect_labels", photo, self.client.detect_labels, Image=photo.image, MaxLabels=max_labels)[
+            "Labels"
+        ]
 
     def moderation(self, photo: Photo) -> list[dict]:
-        response = self._call("detect_moderation_labels", photo, self.client.detect_moderation_labels, Image=photo.image)
+        response = self._call(
+            "detect_moderation_labels", photo, self.client.detect_moderation_labels, Image=photo.image
+        )
         return response["ModerationLabels"]
 
     def text(self, photo: Photo) -> tuple[list[str], list[str]]:
@@ -71,8 +75,12 @@ class PhotoAnalyzer:
 
     def compare(self, source: Photo, target: Photo, similarity: float) -> tuple[list[dict], list[dict]]:
         response = self._call(
-            "compare_faces", source, self.client.compare_faces,
-            SourceImage=source.image, TargetImage=target.image, SimilarityThreshold=similarity,
+            "compare_faces",
+            source,
+            self.client.compare_faces,
+            SourceImage=source.image,
+            TargetImage=target.image,
+            SimilarityThreshold=similarity,
         )
         return response["FaceMatches"], response["UnmatchedFaces"]
 
@@ -80,7 +88,11 @@ class PhotoAnalyzer:
 # ----- the test: an application configured for the engine ------------------------------------------
 @pytest.fixture
 def app_environment(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "app-key", "AWS_SECRET_ACCESS_KEY": "app-secret", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "app-key",
+        "AWS_SECRET_ACCESS_KEY": "app-secret",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
         monkeypatch.setenv(key, value)
     for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_REKOGNITION"):
         monkeypatch.delenv(key, raising=False)
@@ -107,7 +119,9 @@ def _sign() -> bytes:
     import matplotlib
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.truetype(os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVuSans-Bold.ttf"), 64)
+    font = ImageFont.truetype(
+        os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVuSans-Bold.ttf"), 64
+    )
     image = Image.new("RGB", (900, 240), (20, 40, 110))
     ImageDraw.Draw(image).text((50, 80), "PLATFORM 9 CLOSED", font=font, fill="white")
     buf = io.BytesIO()
@@ -142,7 +156,10 @@ def test_labels_text_and_moderation_from_s3(analyzer, bucket):
     demo = Photo.from_s3(bucket, "uploads/demo.jpg")
     lines, words = analyzer.text(demo)
     assert "ASTRONAUT EILEEN COLLINS" in lines and words[:3] == ["ASTRONAUT", "EILEEN", "COLLINS"]
-    assert analyzer.text(Photo.from_s3(bucket, "uploads/sign.png")) == (["PLATFORM 9 CLOSED"], ["PLATFORM", "9", "CLOSED"])
+    assert analyzer.text(Photo.from_s3(bucket, "uploads/sign.png")) == (
+        ["PLATFORM 9 CLOSED"],
+        ["PLATFORM", "9", "CLOSED"],
+    )
     assert analyzer.moderation(demo) == []
     assert "Person" in [label["Name"] for label in analyzer.labels(demo, max_labels=20)]
 
@@ -150,7 +167,9 @@ def test_labels_text_and_moderation_from_s3(analyzer, bucket):
 @pytest.mark.engine
 def test_compare_faces_mixes_bytes_and_s3(analyzer, bucket, photos):
     source = Photo.from_s3(bucket, "uploads/demo.jpg")
-    matches, unmatched = analyzer.compare(source, Photo.from_bytes("mirrored.jpg", _mirrored(DEMO_PHOTO.read_bytes())), 80)
+    matches, unmatched = analyzer.compare(
+        source, Photo.from_bytes("mirrored.jpg", _mirrored(DEMO_PHOTO.read_bytes())), 80
+    )
     assert len(matches) == 1 and not unmatched and matches[0]["Similarity"] >= 80
     matches, unmatched = analyzer.compare(source, Photo.from_bytes("grace_hopper.jpg", photos["grace_hopper"]), 80)
     assert matches == [] and len(unmatched) == 1

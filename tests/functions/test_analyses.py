@@ -39,7 +39,13 @@ def rekognition():
 
 
 def item(analysis, options=None, **extra):
-    return {"type": analysis, "requestId": "req-9", "image": IMAGE, "options": with_defaults(analysis, options), **extra}
+    return {
+        "type": analysis,
+        "requestId": "req-9",
+        "image": IMAGE,
+        "options": with_defaults(analysis, options),
+        **extra,
+    }
 
 
 def stored(s3, key):
@@ -56,20 +62,32 @@ def test_labels_request_summary_and_stored_response(s3, rekognition):
             "MaxLabels": 10,
             "MinConfidence": 70,
             "Features": ["GENERAL_LABELS", "IMAGE_PROPERTIES"],
-            "Settings": {"GeneralLabels": {"LabelExclusionFilters": ["Animal"]}, "ImageProperties": {"MaxDominantColors": 5}},
+            "Settings": {
+                "GeneralLabels": {"LabelExclusionFilters": ["Animal"]},
+                "ImageProperties": {"MaxDominantColors": 5},
+            },
         },
     )
-    out = detect_labels(client, s3, RESULTS, item("labels", {"maxLabels": 10, "minConfidence": 70, "exclusionFilters": ["Animal"]}))
+    out = detect_labels(
+        client, s3, RESULTS, item("labels", {"maxLabels": 10, "minConfidence": 70, "exclusionFilters": ["Animal"]})
+    )
     assert out["type"] == "labels" and out["cached"] is False
     assert out["resultKey"] == "results/req-9/labels.json"
     summary = out["summary"]
     assert summary["count"] == 2
     cat = summary["labels"][0]
     assert cat["name"] == "Cat" and cat["parents"] == ["Animal", "Mammal", "Pet"]
-    assert cat["instances"] == [{"confidence": 95.12, "boundingBox": {"Left": 0.4, "Top": 0.2, "Width": 0.25, "Height": 0.3}}]
+    assert cat["instances"] == [
+        {"confidence": 95.12, "boundingBox": {"Left": 0.4, "Top": 0.2, "Width": 0.25, "Height": 0.3}}
+    ]
     assert summary["byParent"] == {"Animal": ["Cat"], "(top level)": ["Animal"]}
     assert summary["byCategory"] == {"Animals and Pets": ["Cat", "Animal"]}
-    assert summary["imageProperties"]["dominantColors"][0] == {"hex": "#786450", "name": "dimgray", "simplified": "brown", "pixelPercent": 40.5}
+    assert summary["imageProperties"]["dominantColors"][0] == {
+        "hex": "#786450",
+        "name": "dimgray",
+        "simplified": "brown",
+        "pixelPercent": 40.5,
+    }
     assert summary["imageProperties"]["quality"]["brightness"] == 61.2
     body = stored(s3, out["resultKey"])
     assert body["response"]["LabelModelVersion"] == "3.0" and "ResponseMetadata" not in body["response"]
@@ -78,7 +96,11 @@ def test_labels_request_summary_and_stored_response(s3, rekognition):
 
 def test_labels_without_image_properties_sends_no_settings(s3, rekognition):
     client, stubber = rekognition
-    stubber.add_response("detect_labels", {"Labels": []}, {"Image": S3_IMAGE, "MaxLabels": 50, "MinConfidence": 60.0, "Features": ["GENERAL_LABELS"]})
+    stubber.add_response(
+        "detect_labels",
+        {"Labels": []},
+        {"Image": S3_IMAGE, "MaxLabels": 50, "MinConfidence": 60.0, "Features": ["GENERAL_LABELS"]},
+    )
     out = detect_labels(client, s3, RESULTS, item("labels", {"features": ["GENERAL_LABELS"]}))
     assert out["summary"]["count"] == 0 and "imageProperties" not in out["summary"]
 
@@ -102,7 +124,9 @@ def test_faces_keeps_confident_faces_largest_first_and_omits_missing_attributes(
 def test_faces_max_faces_cuts_the_smallest(s3, rekognition):
     client, stubber = rekognition
     stubber.add_response("detect_faces", CANNED["DetectFaces"], {"Image": S3_IMAGE, "Attributes": ["DEFAULT"]})
-    summary = detect_faces(client, s3, RESULTS, item("faces", {"attributes": ["DEFAULT"], "minConfidence": 0, "maxFaces": 1}))["summary"]
+    summary = detect_faces(
+        client, s3, RESULTS, item("faces", {"attributes": ["DEFAULT"], "minConfidence": 0, "maxFaces": 1})
+    )["summary"]
     assert summary["count"] == 1 and summary["faces"][0]["confidence"] == 99.9
 
 
@@ -113,12 +137,32 @@ def test_text_separates_lines_and_words_and_filters_words(s3, rekognition):
         "TextDetections": [
             {"DetectedText": "second line", "Type": "LINE", "Id": 1, "Confidence": 95.0, "Geometry": box(0.5, 0.1)},
             {"DetectedText": "first line", "Type": "LINE", "Id": 0, "Confidence": 99.0, "Geometry": box(0.1, 0.1)},
-            {"DetectedText": "first", "Type": "WORD", "Id": 2, "ParentId": 0, "Confidence": 99.0, "Geometry": box(0.1, 0.1)},
-            {"DetectedText": "line", "Type": "WORD", "Id": 3, "ParentId": 0, "Confidence": 50.0, "Geometry": box(0.1, 0.3)},
+            {
+                "DetectedText": "first",
+                "Type": "WORD",
+                "Id": 2,
+                "ParentId": 0,
+                "Confidence": 99.0,
+                "Geometry": box(0.1, 0.1),
+            },
+            {
+                "DetectedText": "line",
+                "Type": "WORD",
+                "Id": 3,
+                "ParentId": 0,
+                "Confidence": 50.0,
+                "Geometry": box(0.1, 0.3),
+            },
         ]
     }
-    stubber.add_response("detect_text", response, {"Image": S3_IMAGE, "Filters": {"WordFilter": {"MinConfidence": 90, "MinBoundingBoxHeight": 0.01}}})
-    summary = detect_text(client, s3, RESULTS, item("text", {"wordFilter": {"minConfidence": 90, "minBoundingBoxHeight": 0.01}}))["summary"]
+    stubber.add_response(
+        "detect_text",
+        response,
+        {"Image": S3_IMAGE, "Filters": {"WordFilter": {"MinConfidence": 90, "MinBoundingBoxHeight": 0.01}}},
+    )
+    summary = detect_text(
+        client, s3, RESULTS, item("text", {"wordFilter": {"minConfidence": 90, "minBoundingBoxHeight": 0.01}})
+    )["summary"]
     assert summary["fullText"] == "first line\nsecond line"
     assert [l["text"] for l in summary["lines"]] == ["first line", "second line"]
     assert [w["text"] for w in summary["words"]] == ["first"] and summary["words"][0]["lineId"] == 0
@@ -131,9 +175,16 @@ def test_compare_reports_best_match_and_unmatched(s3, rekognition):
     stubber.add_response(
         "compare_faces",
         CANNED["CompareFaces"],
-        {"SourceImage": S3_IMAGE, "TargetImage": {"S3Object": {"Bucket": "images", "Name": "other.jpg"}}, "SimilarityThreshold": 90, "QualityFilter": "AUTO"},
+        {
+            "SourceImage": S3_IMAGE,
+            "TargetImage": {"S3Object": {"Bucket": "images", "Name": "other.jpg"}},
+            "SimilarityThreshold": 90,
+            "QualityFilter": "AUTO",
+        },
     )
-    summary = compare_faces(client, s3, RESULTS, item("compare", {"targetImage": target, "similarityThreshold": 90}, targetImage=target))["summary"]
+    summary = compare_faces(
+        client, s3, RESULTS, item("compare", {"targetImage": target, "similarityThreshold": 90}, targetImage=target)
+    )["summary"]
     assert summary["matched"] is True and summary["bestSimilarity"] == 98.7
     assert summary["unmatchedCount"] == 1 and summary["sourceFace"]["confidence"] == 99.0
     assert summary["target"] == target
@@ -142,8 +193,12 @@ def test_compare_reports_best_match_and_unmatched(s3, rekognition):
 def test_compare_without_matches(s3, rekognition):
     client, stubber = rekognition
     target = {"bucket": "images", "key": "other.jpg"}
-    stubber.add_response("compare_faces", {"FaceMatches": [], "UnmatchedFaces": [], "SourceImageFace": {"Confidence": 99.0}}, None)
-    summary = compare_faces(client, s3, RESULTS, item("compare", {"targetImage": target}, targetImage=target))["summary"]
+    stubber.add_response(
+        "compare_faces", {"FaceMatches": [], "UnmatchedFaces": [], "SourceImageFace": {"Confidence": 99.0}}, None
+    )
+    summary = compare_faces(client, s3, RESULTS, item("compare", {"targetImage": target}, targetImage=target))[
+        "summary"
+    ]
     assert summary["matched"] is False and summary["bestSimilarity"] is None and summary["count"] == 0
 
 

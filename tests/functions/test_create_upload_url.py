@@ -23,7 +23,10 @@ CREDENTIALS = {"testing": "testing"}
 def s3():
     with mock_aws():
         yield boto3.client(
-            "s3", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing",
+            "s3",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
             config=Config(signature_version="s3v4"),
         )
 
@@ -45,32 +48,54 @@ def test_the_post_policy_fixes_key_type_checksum_and_caps_the_size(s3):
 
 
 def test_every_upload_gets_its_own_key(s3):
-    keys = {create_upload(s3, {"contentType": "image/jpeg", "checksumSHA256": DIGEST}, SETTINGS)["image"]["key"] for _ in range(5)}
+    keys = {
+        create_upload(s3, {"contentType": "image/jpeg", "checksumSHA256": DIGEST}, SETTINGS)["image"]["key"]
+        for _ in range(5)
+    }
     assert len(keys) == 5 and all(k.endswith("/image.jpg") for k in keys)
 
 
-@pytest.mark.parametrize("request_body, message", [
-    ({"contentType": "image/gif", "checksumSHA256": DIGEST}, "contentType must be one of image/jpeg, image/png, got 'image/gif'"),
-    ({"contentType": "image/png", "checksumSHA256": DIGEST, "filename": "../../etc/passwd.png"}, "filename must be 1-128 characters"),
-    ({"contentType": "image/png", "checksumSHA256": DIGEST, "filename": "a/b.png"}, "filename must be 1-128 characters"),
-    ({"contentType": "image/png", "checksumSHA256": DIGEST, "filename": "cat.jpg"}, "filename extension must match contentType image/png"),
-    ({"contentType": "image/jpeg"}, "checksumSHA256 is required"),
-    ({"contentType": "image/jpeg", "checksumSHA256": "not base64!"}, "not valid base64"),
-    ({"contentType": "image/jpeg", "checksumSHA256": base64.b64encode(b"short").decode()}, "decodes to 5 bytes"),
-])
+@pytest.mark.parametrize(
+    "request_body, message",
+    [
+        (
+            {"contentType": "image/gif", "checksumSHA256": DIGEST},
+            "contentType must be one of image/jpeg, image/png, got 'image/gif'",
+        ),
+        (
+            {"contentType": "image/png", "checksumSHA256": DIGEST, "filename": "../../etc/passwd.png"},
+            "filename must be 1-128 characters",
+        ),
+        (
+            {"contentType": "image/png", "checksumSHA256": DIGEST, "filename": "a/b.png"},
+            "filename must be 1-128 characters",
+        ),
+        (
+            {"contentType": "image/png", "checksumSHA256": DIGEST, "filename": "cat.jpg"},
+            "filename extension must match contentType image/png",
+        ),
+        ({"contentType": "image/jpeg"}, "checksumSHA256 is required"),
+        ({"contentType": "image/jpeg", "checksumSHA256": "not base64!"}, "not valid base64"),
+        ({"contentType": "image/jpeg", "checksumSHA256": base64.b64encode(b"short").decode()}, "decodes to 5 bytes"),
+    ],
+)
 def test_bad_requests_name_the_field(s3, request_body, message):
     with pytest.raises(UploadRequestError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         create_upload(s3, request_body, SETTINGS)
 
 
-@pytest.mark.parametrize("body, message", [("not json", "body is not valid JSON"), ("[1, 2]", "body must be a JSON object")])
+@pytest.mark.parametrize(
+    "body, message", [("not json", "body is not valid JSON"), ("[1, 2]", "body must be a JSON object")]
+)
 def test_the_body_must_be_a_json_object(body, message):
     with pytest.raises(UploadRequestError, match=message):
         parse_body(body)
 
 
 def test_a_key_never_leaves_the_uploads_prefix():
-    content_type, key = build_key({"contentType": "image/png", "filename": "x.png"}, UploadSettings(bucket="b", prefix="in"))
+    content_type, key = build_key(
+        {"contentType": "image/png", "filename": "x.png"}, UploadSettings(bucket="b", prefix="in")
+    )
     assert content_type == "image/png" and key.startswith("in/") and key.count("/") == 2
 
 
@@ -87,7 +112,11 @@ def test_the_local_s3_stores_an_upload_that_meets_the_policy(s3):
 def test_an_upload_over_the_size_limit_is_refused_as_too_large(s3):
     upload = create_upload(s3, {"contentType": "image/png", "checksumSHA256": DIGEST}, SETTINGS)
     status, _, body = check_post(form(upload), "images-bucket", MAX_IMAGE_BYTES + 1, CREDENTIALS)
-    assert status == 400 and "<Code>EntityTooLarge</Code>" in body and f"<MaxSizeAllowed>{MAX_IMAGE_BYTES}</MaxSizeAllowed>" in body
+    assert (
+        status == 400
+        and "<Code>EntityTooLarge</Code>" in body
+        and f"<MaxSizeAllowed>{MAX_IMAGE_BYTES}</MaxSizeAllowed>" in body
+    )
 
 
 def test_another_content_type_or_key_or_bucket_is_refused(s3):
@@ -103,13 +132,15 @@ def test_another_content_type_or_key_or_bucket_is_refused(s3):
 def test_a_tampered_policy_or_an_extra_field_or_an_expired_one_is_refused(s3):
     upload = create_upload(s3, {"contentType": "image/png", "checksumSHA256": DIGEST}, SETTINGS)
     policy = policy_of(upload)
-    policy["conditions"] = [c for c in policy["conditions"] if not (isinstance(c, list) and c[0] == "content-length-range")]
+    policy["conditions"] = [
+        c for c in policy["conditions"] if not (isinstance(c, list) and c[0] == "content-length-range")
+    ]
     tampered = {**form(upload), "policy": base64.b64encode(json.dumps(policy).encode()).decode()}
     status, _, body = check_post(tampered, "images-bucket", 9, CREDENTIALS)
     assert status == 403 and "SignatureDoesNotMatch" in body
     status, _, body = check_post({**form(upload), "x-amz-meta-owner": "me"}, "images-bucket", 9, CREDENTIALS)
     assert status == 403 and "Extra input fields: x-amz-meta-owner" in body
-    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=SETTINGS.expiry_s + 60)
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=SETTINGS.expiry_s + 60)
     status, _, body = check_post(form(upload), "images-bucket", 9, CREDENTIALS, now=later)
     assert status == 403 and "Policy expired" in body
     status, _, body = check_post(form(upload), "images-bucket", 9, {"someone-else": "secret"})

@@ -8,8 +8,6 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from rekoflow_common.model_leases import LeaseTable
-from rekoflow_common.model_versions import describe, start
 from custom_labels_project.project import prepare
 from custom_labels_training.training import output_prefix, start_training
 from detect_custom_labels.custom import detect_custom_labels
@@ -22,6 +20,8 @@ from rekoflow_common.errors import (
     RequestValidationError,
     TrainingFailedError,
 )
+from rekoflow_common.model_leases import LeaseTable
+from rekoflow_common.model_versions import describe, start
 from rekoflow_common.options import with_defaults
 
 PROJECT_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/pets/1700000000000"
@@ -41,12 +41,22 @@ def rekognition():
 
 
 def version_description(status: str, **extra) -> dict:
-    return {"ProjectVersionDescriptions": [{"ProjectVersionArn": VERSION_ARN, "Status": status, "StatusMessage": f"it is {status}", **extra}]}
+    return {
+        "ProjectVersionDescriptions": [
+            {"ProjectVersionArn": VERSION_ARN, "Status": status, "StatusMessage": f"it is {status}", **extra}
+        ]
+    }
 
 
 def stub_describe(stubber: Stubber, status: str, **extra) -> None:
-    stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT_ARN}]}, {"ProjectNames": ["pets"]})
-    stubber.add_response("describe_project_versions", version_description(status, **extra), {"ProjectArn": PROJECT_ARN, "VersionNames": ["v1"]})
+    stubber.add_response(
+        "describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT_ARN}]}, {"ProjectNames": ["pets"]}
+    )
+    stubber.add_response(
+        "describe_project_versions",
+        version_description(status, **extra),
+        {"ProjectArn": PROJECT_ARN, "VersionNames": ["v1"]},
+    )
 
 
 def test_parse_version_arn():
@@ -61,7 +71,10 @@ def test_describe_returns_status_and_evaluation(rekognition):
     stub_describe(
         stubber,
         "TRAINING_COMPLETED",
-        EvaluationResult={"F1Score": 0.93, "Summary": {"S3Object": {"Bucket": "results-bucket", "Name": "cl/summary.json"}}},
+        EvaluationResult={
+            "F1Score": 0.93,
+            "Summary": {"S3Object": {"Bucket": "results-bucket", "Name": "cl/summary.json"}},
+        },
         BillableTrainingTimeInSeconds=3600,
     )
     out = describe(client, {"projectVersionArn": VERSION_ARN})
@@ -107,9 +120,17 @@ def leases():
 def test_start_passes_inference_units(rekognition, leases):
     client, stubber = rekognition
     stub_describe(stubber, "TRAINING_COMPLETED")
-    stubber.add_response("start_project_version", {"Status": "STARTING"}, {"ProjectVersionArn": VERSION_ARN, "MinInferenceUnits": 2})
+    stubber.add_response(
+        "start_project_version", {"Status": "STARTING"}, {"ProjectVersionArn": VERSION_ARN, "MinInferenceUnits": 2}
+    )
     out = start(client, leases, {"projectVersionArn": VERSION_ARN, "holder": "req-1", "minInferenceUnits": 2})
-    assert out == {"projectVersionArn": VERSION_ARN, "status": "STARTING", "started": True, "minInferenceUnits": 2, "reason": ""}
+    assert out == {
+        "projectVersionArn": VERSION_ARN,
+        "status": "STARTING",
+        "started": True,
+        "minInferenceUnits": 2,
+        "reason": "",
+    }
 
 
 def test_start_of_a_model_already_starting_is_not_an_error(rekognition, leases):
@@ -154,7 +175,13 @@ TRAINING = {
 
 
 def dataset(status: str, entries: int = 10, labels: int = 2) -> dict:
-    return {"DatasetDescription": {"Status": status, "StatusMessage": status.lower(), "DatasetStats": {"LabeledEntries": entries, "TotalLabels": labels}}}
+    return {
+        "DatasetDescription": {
+            "Status": status,
+            "StatusMessage": status.lower(),
+            "DatasetStats": {"LabeledEntries": entries, "TotalLabels": labels},
+        }
+    }
 
 
 def test_prepare_new_project_with_auto_split(rekognition):
@@ -164,7 +191,11 @@ def test_prepare_new_project_with_auto_split(rekognition):
     stubber.add_response(
         "create_dataset",
         {"DatasetArn": TRAIN_ARN},
-        {"ProjectArn": PROJECT_ARN, "DatasetType": "TRAIN", "DatasetSource": {"GroundTruthManifest": {"S3Object": {"Bucket": "images", "Name": "train.manifest"}}}},
+        {
+            "ProjectArn": PROJECT_ARN,
+            "DatasetType": "TRAIN",
+            "DatasetSource": {"GroundTruthManifest": {"S3Object": {"Bucket": "images", "Name": "train.manifest"}}},
+        },
     )
     stubber.add_response("create_dataset", {"DatasetArn": TEST_ARN}, {"ProjectArn": PROJECT_ARN, "DatasetType": "TEST"})
     stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE"), {"DatasetArn": TRAIN_ARN})
@@ -175,7 +206,9 @@ def test_prepare_new_project_with_auto_split(rekognition):
     out = prepare(client, {"request": {"training": TRAINING}, "executionName": "train-1"}, FOREVER)
     assert out["projectArn"] == PROJECT_ARN and out["projectCreated"] is True and out["split"] == "autoSplit"
     # The training options come back with their defaults, and the request id falls back to the execution name.
-    assert out["requestId"] == "train-1" and out["training"] == with_defaults("custom", {"training": TRAINING})["training"]
+    assert (
+        out["requestId"] == "train-1" and out["training"] == with_defaults("custom", {"training": TRAINING})["training"]
+    )
     assert (out["trainingImages"], out["testImages"], out["labels"]) == (8, 2, 2)
 
 
@@ -190,12 +223,25 @@ def test_prepare_existing_project_replaces_datasets_and_uses_test_manifest(rekog
     stubber.add_response(
         "create_dataset",
         {"DatasetArn": TEST_ARN},
-        {"ProjectArn": PROJECT_ARN, "DatasetType": "TEST", "DatasetSource": {"GroundTruthManifest": {"S3Object": {"Bucket": "images", "Name": "test.manifest"}}}},
+        {
+            "ProjectArn": PROJECT_ARN,
+            "DatasetType": "TEST",
+            "DatasetSource": {"GroundTruthManifest": {"S3Object": {"Bucket": "images", "Name": "test.manifest"}}},
+        },
     )
     for _ in range(2):
         stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE"))
         stubber.add_response("describe_dataset", dataset("CREATE_COMPLETE", 3))
-    out = prepare(client, {"request": {"requestId": "req-7", "training": {**TRAINING, "testManifest": {"bucket": "images", "key": "test.manifest"}}}}, FOREVER)
+    out = prepare(
+        client,
+        {
+            "request": {
+                "requestId": "req-7",
+                "training": {**TRAINING, "testManifest": {"bucket": "images", "key": "test.manifest"}},
+            }
+        },
+        FOREVER,
+    )
     assert out["requestId"] == "req-7"
     assert out["projectCreated"] is False and out["split"] == "testManifest" and out["testImages"] == 3
 
@@ -216,9 +262,15 @@ def test_prepare_failed_dataset_is_a_training_failure(rekognition):
     [
         ({}, "the training input needs training"),
         ({"training": {**TRAINING, "minF1Score": 2}}, "training.minF1Score: 2 is greater than the maximum of 1"),
-        ({"training": {"projectName": "pets", "versionName": "v1"}}, "training: 'trainingManifest' is a required property"),
+        (
+            {"training": {"projectName": "pets", "versionName": "v1"}},
+            "training: 'trainingManifest' is a required property",
+        ),
         ({"training": {**TRAINING, "colour": "red"}}, "training: unknown field(s) colour"),
-        ({"training": {**TRAINING, "autoSplit": True, "testManifest": {"bucket": "images", "key": "t"}}}, "either testManifest or autoSplit"),
+        (
+            {"training": {**TRAINING, "autoSplit": True, "testManifest": {"bucket": "images", "key": "t"}}},
+            "either testManifest or autoSplit",
+        ),
     ],
 )
 def test_prepare_checks_the_training_options_before_any_call(rekognition, request_, message):
@@ -281,7 +333,11 @@ def test_a_retried_start_training_adopts_the_version_it_created(rekognition):
 def test_training_defaults_apply_only_when_training():
     assert "training" not in with_defaults("custom", {"projectVersionArn": VERSION_ARN})
     merged = with_defaults("custom", {"training": {**TRAINING, "minF1Score": 0.9}})["training"]
-    assert merged["minF1Score"] == 0.9 and merged["maxTrainingPolls"] == 720 and merged["trainingPollIntervalSeconds"] == 120
+    assert (
+        merged["minF1Score"] == 0.9
+        and merged["maxTrainingPolls"] == 720
+        and merged["trainingPollIntervalSeconds"] == 120
+    )
 
 
 @pytest.fixture()
@@ -305,15 +361,35 @@ def test_detect_summarises_and_stores_the_response(rekognition, s3):
     client, stubber = rekognition
     stubber.add_response(
         "detect_custom_labels",
-        {"CustomLabels": [{"Name": "dog", "Confidence": 61.2}, {"Name": "cat", "Confidence": 97.123, "Geometry": {"BoundingBox": {"Left": 0.1, "Top": 0.2, "Width": 0.3, "Height": 0.4}}}]},
-        {"ProjectVersionArn": VERSION_ARN, "Image": {"S3Object": {"Bucket": "images", "Name": "cat.jpg"}}, "MinConfidence": 50.0, "MaxResults": 5},
+        {
+            "CustomLabels": [
+                {"Name": "dog", "Confidence": 61.2},
+                {
+                    "Name": "cat",
+                    "Confidence": 97.123,
+                    "Geometry": {"BoundingBox": {"Left": 0.1, "Top": 0.2, "Width": 0.3, "Height": 0.4}},
+                },
+            ]
+        },
+        {
+            "ProjectVersionArn": VERSION_ARN,
+            "Image": {"S3Object": {"Bucket": "images", "Name": "cat.jpg"}},
+            "MinConfidence": 50.0,
+            "MaxResults": 5,
+        },
     )
     out = detect_custom_labels(client, s3, RESULTS, ITEM)
     summary = out["summary"]
     assert out["type"] == "custom" and out["cached"] is False and out["resultKey"] == "results/req-1/custom.json"
-    assert summary["count"] == 2 and summary["labels"][0] == {"name": "cat", "confidence": 97.12, "geometry": {"boundingBox": {"Left": 0.1, "Top": 0.2, "Width": 0.3, "Height": 0.4}}}
+    assert summary["count"] == 2 and summary["labels"][0] == {
+        "name": "cat",
+        "confidence": 97.12,
+        "geometry": {"boundingBox": {"Left": 0.1, "Top": 0.2, "Width": 0.3, "Height": 0.4}},
+    }
     assert summary["labels"][1] == {"name": "dog", "confidence": 61.2}
-    assert summary["projectVersionArn"] == VERSION_ARN and "modelStopped" not in summary  # requests no longer stop models
+    assert (
+        summary["projectVersionArn"] == VERSION_ARN and "modelStopped" not in summary
+    )  # requests no longer stop models
     assert s3.get_object(Bucket=RESULTS.bucket, Key=out["resultKey"])["ContentLength"] > 0
 
 

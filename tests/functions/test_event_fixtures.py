@@ -76,9 +76,17 @@ def test_s3s_eventbridge_event_starts_one_analysis_of_that_object_version():
             return {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:" + call["name"]}
 
     event = load_event("eventbridge_s3_object_created")
-    start_analysis(RecordingStepFunctions(), event, TriggerSettings("arn:aws:states:us-east-1:123456789012:stateMachine:m", ("labels",)))
+    start_analysis(
+        RecordingStepFunctions(),
+        event,
+        TriggerSettings("arn:aws:states:us-east-1:123456789012:stateMachine:m", ("labels",)),
+    )
     assert len(started) == 1
     request = json.loads(started[0]["input"])
-    image = {"bucket": BUCKET, "key": "incoming/holiday photos/beach sunset.jpg", "versionId": "IYV3p45BhZA4b0uYJLDrMQwN3xHvN9ls"}
+    image = {
+        "bucket": BUCKET,
+        "key": "incoming/holiday photos/beach sunset.jpg",
+        "versionId": "IYV3p45BhZA4b0uYJLDrMQwN3xHvN9ls",
+    }
     assert request["image"] == image and request["analyses"] == ["labels"]
     assert started[0]["name"] == execution_name(image) == request["requestId"]

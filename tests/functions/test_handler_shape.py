@@ -44,7 +44,11 @@ def test_every_handler_has_the_one_shape(name):
 @pytest.mark.parametrize(
     ("old", "new", "problem"),
     [
-        ("    return record_batch_metrics(", "    print('work')\n    return record_batch_metrics(", "the body is not one returned call"),
+        (
+            "    return record_batch_metrics(",
+            "    print('work')\n    return record_batch_metrics(",
+            "the body is not one returned call",
+        ),
         ("@metrics.log_metrics\n", "", "decorators"),
         ("correlation_id_path=BATCH_CORRELATION_PATH", 'correlation_id_path="batch.batchId"', "literal"),
     ],

@@ -80,7 +80,10 @@ def test_a_header_beyond_the_read_limit_is_corrupt():
         inspect(data)
 
 
-@pytest.mark.parametrize("data,described", [(GIF_BYTES, "GIF"), (b"%PDF-1.7 ...", "PDF"), (b"", "an empty object"), (TEXT_BYTES, "starts with bytes 74 68")])
+@pytest.mark.parametrize(
+    "data,described",
+    [(GIF_BYTES, "GIF"), (b"%PDF-1.7 ...", "PDF"), (b"", "an empty object"), (TEXT_BYTES, "starts with bytes 74 68")],
+)
 def test_other_formats_are_named(data, described):
     assert sniff_format(data) is None
     assert describe_magic(data).startswith(described)
@@ -91,9 +94,15 @@ def test_other_formats_are_named(data, described):
 
 @pytest.mark.parametrize(
     "data,described",
-    [(b"BM" + b"\0" * 20, "BMP"), (b"II*\x00" + b"\0" * 8, "TIFF"), (b"MM\x00*" + b"\0" * 8, "TIFF"),
-     (b"RIFF\0\0\0\0WEBP", "RIFF (WebP?)"), (b"\0\0\0\x18ftypheic" + b"\0" * 8, "HEIC"), (b"\0\0\0\x18ftypmif1", "HEIC"),
-     (b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09", "starts with bytes 00 01 02 03 04 05 06 07")],
+    [
+        (b"BM" + b"\0" * 20, "BMP"),
+        (b"II*\x00" + b"\0" * 8, "TIFF"),
+        (b"MM\x00*" + b"\0" * 8, "TIFF"),
+        (b"RIFF\0\0\0\0WEBP", "RIFF (WebP?)"),
+        (b"\0\0\0\x18ftypheic" + b"\0" * 8, "HEIC"),
+        (b"\0\0\0\x18ftypmif1", "HEIC"),
+        (b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09", "starts with bytes 00 01 02 03 04 05 06 07"),
+    ],
 )
 def test_magic_bytes_are_described_exactly(data, described):
     assert describe_magic(data) == described
@@ -116,7 +125,9 @@ def test_a_whole_png_with_a_bad_crc_is_corrupt():
 
 
 def test_jpeg_without_frame_header_is_malformed():
-    with pytest.raises(CorruptImageError, match="image is corrupt: the JPEG is malformed: no frame header before the image data"):
+    with pytest.raises(
+        CorruptImageError, match="image is corrupt: the JPEG is malformed: no frame header before the image data"
+    ):
         inspect(b"\xff\xd8\xff\xda\x00\x08" + b"\x00" * 20 + b"\xff\xd9")
     with pytest.raises(CorruptImageError, match="invalid segment length 1 at byte 4"):
         inspect(b"\xff\xd8\xff\xe0\x00\x01" + b"\x00" * 20)

@@ -19,8 +19,14 @@ TABLE = "leases-test"
 
 
 def ask(holder: str, **changes) -> ml.LeaseSettings:
-    settings = dict(holder=holder, lease_seconds=30, poll_interval_seconds=10, idle_stop_seconds=100,
-                    requests_per_inference_unit=2, inference_units=1)
+    settings = dict(
+        holder=holder,
+        lease_seconds=30,
+        poll_interval_seconds=10,
+        idle_stop_seconds=100,
+        requests_per_inference_unit=2,
+        inference_units=1,
+    )
     settings.update(changes)
     return ml.LeaseSettings(**settings)
 
@@ -79,12 +85,27 @@ def test_keep_running_is_the_latest_explicit_choice():
     ("setup", "now", "expected"),
     [
         (lambda l: ml.acquire(l, ask("a"), now=0), 5, ("wait", 35)),  # held: until the lease expires (40)
-        (lambda l: ml.acquire(l, ask("a", idle_stop_seconds=10), now=0), 5, ("wait", 10)),  # ...or idleStopSeconds, if sooner
+        (
+            lambda l: ml.acquire(l, ask("a", idle_stop_seconds=10), now=0),
+            5,
+            ("wait", 10),
+        ),  # ...or idleStopSeconds, if sooner
         (lambda l: (ml.acquire(l, ask("a"), now=0), ml.release(l, "a", now=5)), 65, ("wait", 40)),  # idle 60 of 100
         (lambda l: (ml.acquire(l, ask("a"), now=0), ml.release(l, "a", now=5)), 105, ("stop", 0)),
-        (lambda l: (ml.acquire(l, ask("a"), now=0), ml.acquire(l, ask("b", requests_per_inference_unit=1), now=0), ml.release(l, "a", now=5)),
-         20, ("wait", 20)),  # nobody holds it, but a waiter (until 40) still asks
-        (lambda l: (ml.acquire(l, ask("a"), now=0), ml.claim_start(l, "a", now=1), ml.release(l, "a", now=2)), 110, ("wait", 11)),  # start claim
+        (
+            lambda l: (
+                ml.acquire(l, ask("a"), now=0),
+                ml.acquire(l, ask("b", requests_per_inference_unit=1), now=0),
+                ml.release(l, "a", now=5),
+            ),
+            20,
+            ("wait", 20),
+        ),  # nobody holds it, but a waiter (until 40) still asks
+        (
+            lambda l: (ml.acquire(l, ask("a"), now=0), ml.claim_start(l, "a", now=1), ml.release(l, "a", now=2)),
+            110,
+            ("wait", 11),
+        ),  # start claim
         (lambda l: None, 0, ("done", 0)),  # never leased: nothing to watch
     ],
 )
@@ -229,16 +250,23 @@ def rekognition():
 
 
 def stub_status(stubber: Stubber, status: str) -> None:
-    stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT_ARN}]}, {"ProjectNames": ["pets"]})
-    stubber.add_response("describe_project_versions", {"ProjectVersionDescriptions": [{"ProjectVersionArn": ARN, "Status": status}]},
-                         {"ProjectArn": PROJECT_ARN, "VersionNames": ["v1"]})
+    stubber.add_response(
+        "describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT_ARN}]}, {"ProjectNames": ["pets"]}
+    )
+    stubber.add_response(
+        "describe_project_versions",
+        {"ProjectVersionDescriptions": [{"ProjectVersionArn": ARN, "Status": status}]},
+        {"ProjectArn": PROJECT_ARN, "VersionNames": ["v1"]},
+    )
 
 
 def test_start_claims_looks_and_starts_a_stopped_model_once(dynamodb, rekognition):
     client, stubber = rekognition
     table = ml.LeaseTable(dynamodb, TABLE, clock=Clock())
     stub_status(stubber, "STOPPED")
-    stubber.add_response("start_project_version", {"Status": "STARTING"}, {"ProjectVersionArn": ARN, "MinInferenceUnits": 2})
+    stubber.add_response(
+        "start_project_version", {"Status": "STARTING"}, {"ProjectVersionArn": ARN, "MinInferenceUnits": 2}
+    )
     out = start(client, table, {"projectVersionArn": ARN, "holder": "a", "minInferenceUnits": 2})
     assert out["started"] and out["status"] == "STARTING"
     # The next holder looks and finds it starting: no second StartProjectVersion.
@@ -274,7 +302,12 @@ def test_the_idle_step_waits_stops_and_ends(dynamodb, rekognition):
     table.change(ARN, lambda lease, now: ml.release(lease, "a", now))
     clock.now = 1020
     assert stop_if_idle(client, table, {"projectVersionArn": ARN}) == {
-        "projectVersionArn": ARN, "action": "wait", "waitSeconds": 40, "reason": "idle for 20 of 60 s", "status": None}
+        "projectVersionArn": ARN,
+        "action": "wait",
+        "waitSeconds": 40,
+        "reason": "idle for 20 of 60 s",
+        "status": None,
+    }
     clock.now = 1061
     stub_status(stubber, "RUNNING")
     stubber.add_response("stop_project_version", {"Status": "STOPPING"}, {"ProjectVersionArn": ARN})
@@ -289,7 +322,12 @@ def test_the_idle_step_looks_again_at_a_model_still_starting(dynamodb, rekogniti
     client, stubber = rekognition
     clock = Clock(1000)
     table = ml.LeaseTable(dynamodb, TABLE, clock=clock)
-    table.change(ARN, lambda lease, now: ml.acquire(lease, ask("a", idle_stop_seconds=0, lease_seconds=1, poll_interval_seconds=1), now))
+    table.change(
+        ARN,
+        lambda lease, now: ml.acquire(
+            lease, ask("a", idle_stop_seconds=0, lease_seconds=1, poll_interval_seconds=1), now
+        ),
+    )
     clock.now = 1010  # the holder went away while the model was starting
     stub_status(stubber, "STARTING")
     out = stop_if_idle(client, table, {"projectVersionArn": ARN})

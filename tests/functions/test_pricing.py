@@ -6,11 +6,16 @@ from rekoflow_common.pricing import CALLS_BY_ANALYSIS, billing, price_table, tot
 
 
 def test_fresh_analyses_are_billed_and_cache_hits_are_savings():
-    cost = billing([{"type": "labels", "cached": False}, {"type": "faces", "cached": True}, {"type": "text", "cached": False}], region="us-east-1")
+    cost = billing(
+        [{"type": "labels", "cached": False}, {"type": "faces", "cached": True}, {"type": "text", "cached": False}],
+        region="us-east-1",
+    )
     prices = price_table()["regions"]["us-east-1"]
     assert cost["billableCalls"] == {"DetectLabels": 1, "DetectLabels.ImageProperties": 1, "DetectText": 1}
     assert cost["billableCallCount"] == 3
-    assert cost["estimatedCostUSD"] == pytest.approx(prices["DetectLabels"] + prices["DetectLabels.ImageProperties"] + prices["DetectText"])
+    assert cost["estimatedCostUSD"] == pytest.approx(
+        prices["DetectLabels"] + prices["DetectLabels.ImageProperties"] + prices["DetectText"]
+    )
     assert cost["savedByCacheUSD"] == pytest.approx(prices["DetectFaces"])
     assert cost["pricing"] == {"region": "us-east-1", "asOf": price_table()["asOf"], "currency": "USD"}
 

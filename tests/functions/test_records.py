@@ -12,10 +12,22 @@ from rekoflow_common.failures import fail_state_error, readable_cause
 from rekoflow_common.records import MAX_RESULTS_JSON_BYTES
 
 OUTPUTS = [
-    {"type": "labels", "cached": False, "summary": {"count": 1, "labels": [{"name": "Cat", "confidence": 97.5}]}, "resultKey": "results/r/labels.json"},
+    {
+        "type": "labels",
+        "cached": False,
+        "summary": {"count": 1, "labels": [{"name": "Cat", "confidence": 97.5}]},
+        "resultKey": "results/r/labels.json",
+    },
     {"type": "text", "cached": True, "summary": {"count": 0, "fullText": ""}, "resultKey": "results/old/text.json"},
 ]
-EVENT = {"requestId": "r", "batchId": None, "image": {"bucket": "b", "key": "k"}, "results": OUTPUTS, "executionArn": "arn:x", "startedAt": "2026-01-01T00:00:00Z"}
+EVENT = {
+    "requestId": "r",
+    "batchId": None,
+    "image": {"bucket": "b", "key": "k"},
+    "results": OUTPUTS,
+    "executionArn": "arn:x",
+    "startedAt": "2026-01-01T00:00:00Z",
+}
 
 
 def test_aggregate_builds_record_and_typed_item():
@@ -38,7 +50,14 @@ def test_aggregate_sets_batch_and_ttl():
 
 
 def test_oversized_results_are_replaced_by_pointers():
-    big = [{"type": "text", "cached": False, "summary": {"fullText": "x" * (MAX_RESULTS_JSON_BYTES + 10)}, "resultKey": "results/r/text.json"}]
+    big = [
+        {
+            "type": "text",
+            "cached": False,
+            "summary": {"fullText": "x" * (MAX_RESULTS_JSON_BYTES + 10)},
+            "resultKey": "results/r/text.json",
+        }
+    ]
     out = aggregate({**EVENT, "results": big}, 0)
     assert json.loads(out["item"]["results"]["S"]) == {"text": {"truncated": True, "resultKey": "results/r/text.json"}}
     assert out["item"]["resultsTruncated"] == {"BOOL": True} and out["record"]["resultsTruncated"] is True
@@ -52,7 +71,7 @@ def test_the_offload_threshold_leaves_room_in_the_state():
     # Six analyses at their summary budget fit the record threshold, so only pathological cases go to S3.
     assert 6 * MAX_SUMMARY_JSON_BYTES <= MAX_RESULTS_JSON_BYTES
     # A quote-dense summary just under the threshold: the whole aggregate output still fits.
-    dense = {"labels": [{"n": "\"" * 40} for _ in range(700)]}
+    dense = {"labels": [{"n": '"' * 40} for _ in range(700)]}
     outputs = [{"type": "labels", "cached": False, "summary": dense, "resultKey": "results/r/labels.json"}]
     out = aggregate({**EVENT, "results": outputs}, 0)
     assert state_bytes(out) < STATE_LIMIT_BYTES
@@ -72,7 +91,10 @@ def test_a_summary_over_its_budget_is_a_pointer_to_s3():
 @pytest.mark.parametrize(
     "cause,expected",
     [
-        (json.dumps({"errorMessage": "image is 50x50 px", "errorType": "ImageValidationError", "stackTrace": []}), "image is 50x50 px"),
+        (
+            json.dumps({"errorMessage": "image is 50x50 px", "errorType": "ImageValidationError", "stackTrace": []}),
+            "image is 50x50 px",
+        ),
         (json.dumps({"Cause": json.dumps({"errorMessage": "inner"})}), "inner"),
         ("States.Timeout after 90 s", "States.Timeout after 90 s"),
         (None, "no cause given"),
@@ -90,7 +112,12 @@ def test_reserved_error_names_are_renamed_for_the_fail_state():
 def test_record_failure_writes_the_failed_record():
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         event = {
             "requestId": "r-1",
             "executionArn": "arn:aws:states:us-east-1:1:execution:m:r-1",
@@ -120,4 +147,4 @@ def test_terminal_statuses_are_the_execution_statuses_that_end():
 
     statuses = set(botocore.session.get_session().get_service_model("stepfunctions").shape_for("ExecutionStatus").enum)
     # RUNNING goes on; PENDING_REDRIVE is a failed execution that a redrive is about to restart.
-    assert TERMINAL_STATUSES == statuses - {"RUNNING", "PENDING_REDRIVE"}
+    assert statuses - {"RUNNING", "PENDING_REDRIVE"} == TERMINAL_STATUSES

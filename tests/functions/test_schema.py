@@ -23,18 +23,40 @@ def test_schema_file_is_valid_draft4_and_is_the_one_loaded():
     "request_",
     [
         {"image": IMAGE, "analyses": ["labels"]},
-        {"image": {**IMAGE, "versionId": "3HL4kqtJlcpXroDTDmJ"}, "analyses": ["labels", "faces", "text", "moderation"], "requestId": "abc-123"},
+        {
+            "image": {**IMAGE, "versionId": "3HL4kqtJlcpXroDTDmJ"},
+            "analyses": ["labels", "faces", "text", "moderation"],
+            "requestId": "abc-123",
+        },
         {
             "image": IMAGE,
             "analyses": ["labels", "compare"],
             "options": {
-                "labels": {"minConfidence": 75, "maxLabels": 10, "features": ["GENERAL_LABELS"], "inclusionFilters": ["Cat"], "categoryExclusionFilters": ["Text"]},
+                "labels": {
+                    "minConfidence": 75,
+                    "maxLabels": 10,
+                    "features": ["GENERAL_LABELS"],
+                    "inclusionFilters": ["Cat"],
+                    "categoryExclusionFilters": ["Text"],
+                },
                 "compare": {"targetImage": {"bucket": "other-bucket", "key": "b.png"}, "similarityThreshold": 90},
             },
             "useCache": False,
         },
-        {"image": IMAGE, "analyses": ["faces", "text"], "options": {"faces": {"attributes": ["ALL"]}, "text": {"wordFilter": {"minConfidence": 90}}}},
-        {"image": IMAGE, "analyses": ["custom"], "options": {"custom": {"projectVersionArn": "arn:aws:rekognition:us-east-1:123456789012:project/cats/version/cats.v1/1700000000000"}}},
+        {
+            "image": IMAGE,
+            "analyses": ["faces", "text"],
+            "options": {"faces": {"attributes": ["ALL"]}, "text": {"wordFilter": {"minConfidence": 90}}},
+        },
+        {
+            "image": IMAGE,
+            "analyses": ["custom"],
+            "options": {
+                "custom": {
+                    "projectVersionArn": "arn:aws:rekognition:us-east-1:123456789012:project/cats/version/cats.v1/1700000000000"
+                }
+            },
+        },
     ],
 )
 def test_valid_requests_pass(request_):
@@ -50,14 +72,35 @@ def test_valid_requests_pass(request_):
         ({"image": IMAGE, "analyses": ["celebrities"]}, "analyses[0]: 'celebrities' is not one of: labels, faces"),
         ({"image": IMAGE, "analyses": ["labels"], "colour": "red"}, "request: unknown field(s) colour"),
         ({"image": {**IMAGE, "region": "x"}, "analyses": ["labels"]}, "image: unknown field(s) region"),
-        ({"image": {"bucket": "My_Bucket", "key": "a"}, "analyses": ["labels"]}, "image.bucket: 'My_Bucket' does not match"),
-        ({"image": IMAGE, "analyses": ["labels"], "options": {"labels": {"minConfidence": "high"}}}, "options.labels.minConfidence: expected number, got str 'high'"),
-        ({"image": IMAGE, "analyses": ["labels"], "options": {"labels": {"minConfidence": 120}}}, "options.labels.minConfidence: 120 is greater than the maximum of 100"),
-        ({"image": IMAGE, "analyses": ["labels"], "options": {"labels": {"maxLabel": 5}}}, "options.labels: unknown field(s) maxLabel"),
-        ({"image": IMAGE, "analyses": ["faces"], "options": {"faces": {"attributes": ["AGE"]}}}, "options.faces.attributes[0]: 'AGE' is not one of"),
+        (
+            {"image": {"bucket": "My_Bucket", "key": "a"}, "analyses": ["labels"]},
+            "image.bucket: 'My_Bucket' does not match",
+        ),
+        (
+            {"image": IMAGE, "analyses": ["labels"], "options": {"labels": {"minConfidence": "high"}}},
+            "options.labels.minConfidence: expected number, got str 'high'",
+        ),
+        (
+            {"image": IMAGE, "analyses": ["labels"], "options": {"labels": {"minConfidence": 120}}},
+            "options.labels.minConfidence: 120 is greater than the maximum of 100",
+        ),
+        (
+            {"image": IMAGE, "analyses": ["labels"], "options": {"labels": {"maxLabel": 5}}},
+            "options.labels: unknown field(s) maxLabel",
+        ),
+        (
+            {"image": IMAGE, "analyses": ["faces"], "options": {"faces": {"attributes": ["AGE"]}}},
+            "options.faces.attributes[0]: 'AGE' is not one of",
+        ),
         ({"image": IMAGE, "analyses": ["labels"], "requestId": "has spaces"}, "requestId: 'has spaces' does not match"),
-        ({"image": IMAGE, "analyses": ["compare"], "options": {"compare": {}}}, "options.compare: 'targetImage' is a required property"),
-        ({"image": IMAGE, "analyses": ["custom"], "options": {"custom": {"projectVersionArn": "not-an-arn"}}}, "options.custom.projectVersionArn"),
+        (
+            {"image": IMAGE, "analyses": ["compare"], "options": {"compare": {}}},
+            "options.compare: 'targetImage' is a required property",
+        ),
+        (
+            {"image": IMAGE, "analyses": ["custom"], "options": {"custom": {"projectVersionArn": "not-an-arn"}}},
+            "options.custom.projectVersionArn",
+        ),
         ("not an object", "request: expected object"),
     ],
 )
@@ -94,7 +137,11 @@ def test_one_list_of_analyses():
         for state in states.values():
             if state.get("Type") == "Choice" and any(c.get("Variable") == "$.type" for c in state["Choices"]):
                 yield state
-            for branch in state.get("Branches", []) + ([state["ItemProcessor"]] if "ItemProcessor" in state else []) + ([state["Iterator"]] if "Iterator" in state else []):
+            for branch in (
+                state.get("Branches", [])
+                + ([state["ItemProcessor"]] if "ItemProcessor" in state else [])
+                + ([state["Iterator"]] if "Iterator" in state else [])
+            ):
                 yield from choices(branch["States"])
 
     (which,) = list(choices(json.loads(template_path("image_analysis").read_text())["States"]))

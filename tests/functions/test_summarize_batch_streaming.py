@@ -47,15 +47,34 @@ class FakeS3:
 def entry(i: int, status: str) -> dict:
     key = f"photos/{i}.png"
     if status == "SUCCEEDED":
-        output = {"status": "SUCCEEDED", "requestId": f"b-{i}", "key": key, "analyses": ["labels"], "cachedAnalyses": ["labels"] if i % 3 == 0 else []}
+        output = {
+            "status": "SUCCEEDED",
+            "requestId": f"b-{i}",
+            "key": key,
+            "analyses": ["labels"],
+            "cachedAnalyses": ["labels"] if i % 3 == 0 else [],
+        }
         return {"Status": "SUCCEEDED", "Input": json.dumps({"image": {"key": key}}), "Output": json.dumps(output)}
-    return {"Status": "FAILED", "Input": json.dumps({"image": {"key": key}}), "Error": "ImageValidationError", "Cause": json.dumps({"errorMessage": f"{key}: too small"})}
+    return {
+        "Status": "FAILED",
+        "Input": json.dumps({"image": {"key": key}}),
+        "Error": "ImageValidationError",
+        "Cause": json.dumps({"errorMessage": f"{key}: too small"}),
+    }
 
 
 def test_result_files_are_streamed_entry_by_entry():
-    succeeded = [entry(i, "SUCCEEDED") for i in range(3000)] + [{"Status": "SUCCEEDED", "Output": json.dumps({"status": "SKIPPED", "reason": "not an image"})}]
+    succeeded = [entry(i, "SUCCEEDED") for i in range(3000)] + [
+        {"Status": "SUCCEEDED", "Output": json.dumps({"status": "SKIPPED", "reason": "not an image"})}
+    ]
     failed = [entry(i, "FAILED") for i in range(3000, 3010)]
-    manifest = {"DestinationBucket": "results", "ResultFiles": {"SUCCEEDED": [{"Key": "batches/b/run/SUCCEEDED_0.json"}], "FAILED": [{"Key": "batches/b/run/FAILED_0.json"}]}}
+    manifest = {
+        "DestinationBucket": "results",
+        "ResultFiles": {
+            "SUCCEEDED": [{"Key": "batches/b/run/SUCCEEDED_0.json"}],
+            "FAILED": [{"Key": "batches/b/run/FAILED_0.json"}],
+        },
+    }
     objects = {
         "batches/b/run/manifest.json": json.dumps(manifest).encode(),
         "batches/b/run/SUCCEEDED_0.json": json.dumps(succeeded).encode(),
@@ -64,7 +83,11 @@ def test_result_files_are_streamed_entry_by_entry():
     s3 = FakeS3(objects, "batches/b/run/manifest.json")
     tally = tally_result_files(s3, "results", "batches/b/run/manifest.json")
     assert (tally.succeeded, tally.failed, tally.skipped, tally.cached) == (3000, 10, 1, 1000)
-    assert tally.failures[0] == {"key": "photos/3000.png", "error": "ImageValidationError", "cause": "photos/3000.png: too small"}
+    assert tally.failures[0] == {
+        "key": "photos/3000.png",
+        "error": "ImageValidationError",
+        "cause": "photos/3000.png: too small",
+    }
     big = s3.bodies["batches/b/run/SUCCEEDED_0.json"]
     # Bounded reads of a file far larger than each read, and the stream is closed afterwards.
     assert big.largest_read < len(objects["batches/b/run/SUCCEEDED_0.json"]) / 10 and big.closed
@@ -73,6 +96,8 @@ def test_result_files_are_streamed_entry_by_entry():
 def test_a_truncated_result_file_is_an_error_not_a_partial_count():
     manifest = {"ResultFiles": {"SUCCEEDED": [{"Key": "r/SUCCEEDED_0.json"}]}}
     text = json.dumps([entry(i, "SUCCEEDED") for i in range(10)])
-    s3 = FakeS3({"m.json": json.dumps(manifest).encode(), "r/SUCCEEDED_0.json": text[: len(text) // 2].encode()}, "m.json")
+    s3 = FakeS3(
+        {"m.json": json.dumps(manifest).encode(), "r/SUCCEEDED_0.json": text[: len(text) // 2].encode()}, "m.json"
+    )
     with pytest.raises(Exception, match="(?i)incomplete|premature|parse"):
         tally_result_files(s3, "results", "m.json")

@@ -19,17 +19,24 @@ def child_name(batch_id: str, key: str) -> str:
 
 def test_the_longest_accepted_batch_id_names_children_within_80_characters():
     longest = "a" * MAX_BATCH_ID_CHARS
-    assert check_batch({"batchId": longest}) == {"batchId": longest, "resultsPrefix": f"batches/{longest}", "model": None}
+    assert check_batch({"batchId": longest}) == {
+        "batchId": longest,
+        "resultsPrefix": f"batches/{longest}",
+        "model": None,
+    }
     assert len(child_name(longest, "any/key.png")) == 80
 
 
-@pytest.mark.parametrize("batch_id, expected", [
-    ("a" * 48, "48 characters"),
-    ("", "must be 1-47 characters"),
-    ("-starts-with-dash", "starting with a letter or digit"),
-    ("has space", "letters, digits"),
-    (None, "batchId None"),
-])
+@pytest.mark.parametrize(
+    "batch_id, expected",
+    [
+        ("a" * 48, "48 characters"),
+        ("", "must be 1-47 characters"),
+        ("-starts-with-dash", "starting with a letter or digit"),
+        ("has space", "letters, digits"),
+        (None, "batchId None"),
+    ],
+)
 def test_bad_batch_ids_are_rejected_naming_the_limit(batch_id, expected):
     with pytest.raises(InvalidBatchInput, match=re.escape(expected)):
         check_batch({"batchId": batch_id})

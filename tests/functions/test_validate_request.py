@@ -36,7 +36,14 @@ def test_plan_has_one_item_per_analysis_with_defaults_and_cache_keys(s3):
     assert plan["requestId"] == "req-1"
     assert plan["batchId"] is None
     stored = s3.head_object(Bucket=BUCKET, Key="ok.png")["ContentLength"]
-    assert plan["image"] == {"bucket": BUCKET, "key": "ok.png", "format": "PNG", "width": 200, "height": 150, "sizeBytes": stored}
+    assert plan["image"] == {
+        "bucket": BUCKET,
+        "key": "ok.png",
+        "format": "PNG",
+        "width": 200,
+        "height": 150,
+        "sizeBytes": stored,
+    }
     assert stored == len(image_bytes(200, 150))
     assert [i["type"] for i in plan["analyses"]] == ["labels", "faces", "text"]
     labels = plan["analyses"][0]
@@ -68,18 +75,30 @@ def test_batch_id_is_passed_through(s3):
 
 def test_compare_checks_the_target_and_keys_on_it(s3):
     target = {"bucket": BUCKET, "key": "ok.jpg"}
-    plan = build_plan(s3, request(analyses=["compare"], options={"compare": {"targetImage": target}}), "r", ImageLimits())
+    plan = build_plan(
+        s3, request(analyses=["compare"], options={"compare": {"targetImage": target}}), "r", ImageLimits()
+    )
     item = plan["analyses"][0]
     assert item["targetImage"] == target and item["options"]["similarityThreshold"] == 80.0
-    with pytest.raises(ImageValidationError, match=r"options.compare.targetImage s3://images-bucket/nope.jpg: object does not exist"):
-        build_plan(s3, request(analyses=["compare"], options={"compare": {"targetImage": {"bucket": BUCKET, "key": "nope.jpg"}}}), "r", ImageLimits())
+    with pytest.raises(
+        ImageValidationError, match=r"options.compare.targetImage s3://images-bucket/nope.jpg: object does not exist"
+    ):
+        build_plan(
+            s3,
+            request(analyses=["compare"], options={"compare": {"targetImage": {"bucket": BUCKET, "key": "nope.jpg"}}}),
+            "r",
+            ImageLimits(),
+        )
 
 
 @pytest.mark.parametrize(
     "req,message",
     [
         (request(analyses=["compare"]), "options.compare.targetImage is required when analyses includes 'compare'"),
-        (request(analyses=["labels"], options={"faces": {"minConfidence": 50}}), "options.faces is given but 'faces' is not in analyses"),
+        (
+            request(analyses=["labels"], options={"faces": {"minConfidence": 50}}),
+            "options.faces is given but 'faces' is not in analyses",
+        ),
         (request(analyses=["custom"]), "options.custom needs projectVersionArn"),
         (request(analyses=["labels"], extra_field=True), "unknown field(s) extra_field"),
     ],
@@ -100,12 +119,36 @@ def test_rule_violations_are_specific(s3, req, message):
         ("tiny.png", image_bytes(60, 200), "image is 60x200 px; each side must be at least 80 px"),
         ("huge.png", image_bytes(10_050, 90), "image is 10050x90 px; each side must be at most 10000 px"),
         ("truncated.png", image_bytes()[:18], "image is truncated: the PNG ends at byte 18, inside its header"),
-        ("half.png", image_bytes(300, 200)[:300], "image is truncated: the PNG ends without its IEND chunk (300 bytes)"),
-        ("half.jpg", image_bytes(300, 200, "JPEG")[:900], "image is truncated: the JPEG ends without its end-of-image marker (900 bytes)"),
-        ("head.jpg", image_bytes(300, 200, "JPEG")[:100], "image is truncated: the JPEG ends at byte 100, before its frame header"),
-        ("crc.png", _flip(image_bytes(), 20), "image is corrupt: the PNG is malformed: its header checksum (IHDR CRC) does not match"),
-        ("segments.jpg", _flip(image_bytes(300, 200, "JPEG"), 20), "image is corrupt: the JPEG is malformed: a segment marker was expected at byte"),
-        ("scan-first.jpg", b"\xff\xd8\xff\xda\x00\x08" + b"\x00" * 20 + b"\xff\xd9", "image is corrupt: the JPEG is malformed: no frame header before the image data"),
+        (
+            "half.png",
+            image_bytes(300, 200)[:300],
+            "image is truncated: the PNG ends without its IEND chunk (300 bytes)",
+        ),
+        (
+            "half.jpg",
+            image_bytes(300, 200, "JPEG")[:900],
+            "image is truncated: the JPEG ends without its end-of-image marker (900 bytes)",
+        ),
+        (
+            "head.jpg",
+            image_bytes(300, 200, "JPEG")[:100],
+            "image is truncated: the JPEG ends at byte 100, before its frame header",
+        ),
+        (
+            "crc.png",
+            _flip(image_bytes(), 20),
+            "image is corrupt: the PNG is malformed: its header checksum (IHDR CRC) does not match",
+        ),
+        (
+            "segments.jpg",
+            _flip(image_bytes(300, 200, "JPEG"), 20),
+            "image is corrupt: the JPEG is malformed: a segment marker was expected at byte",
+        ),
+        (
+            "scan-first.jpg",
+            b"\xff\xd8\xff\xda\x00\x08" + b"\x00" * 20 + b"\xff\xd9",
+            "image is corrupt: the JPEG is malformed: no frame header before the image data",
+        ),
     ],
 )
 def test_bad_images_are_rejected_with_the_reason(s3, key, body, message):
@@ -118,7 +161,9 @@ def test_bad_images_are_rejected_with_the_reason(s3, key, body, message):
 
 def test_missing_bucket_is_named(s3):
     with pytest.raises(ImageValidationError, match="bucket does not exist"):
-        build_plan(s3, {"image": {"bucket": "no-such-bucket", "key": "a.png"}, "analyses": ["labels"]}, "r", ImageLimits())
+        build_plan(
+            s3, {"image": {"bucket": "no-such-bucket", "key": "a.png"}, "analyses": ["labels"]}, "r", ImageLimits()
+        )
 
 
 def test_size_limit_is_enforced_from_the_object_size_before_any_read(s3, monkeypatch):
@@ -158,7 +203,12 @@ def test_versioned_image_is_pinned(s3):
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     version = s3.put_object(Bucket=BUCKET, Key="v.png", Body=image_bytes(100, 100))["VersionId"]
     s3.put_object(Bucket=BUCKET, Key="v.png", Body=image_bytes(50, 50))  # a newer, too-small version
-    plan = build_plan(s3, {"image": {"bucket": BUCKET, "key": "v.png", "versionId": version}, "analyses": ["labels"]}, "r", ImageLimits())
+    plan = build_plan(
+        s3,
+        {"image": {"bucket": BUCKET, "key": "v.png", "versionId": version}, "analyses": ["labels"]},
+        "r",
+        ImageLimits(),
+    )
     assert plan["image"]["versionId"] == version and plan["analyses"][0]["image"]["versionId"] == version
     with pytest.raises(ImageValidationError, match="each side must be at least 80 px"):
         build_plan(s3, request("v.png"), "r", ImageLimits())
@@ -192,7 +242,9 @@ from validate_request.validation import _s3_error, check_rules  # noqa: E402
 
 
 def s3_client_error(code: str, status: int, message: str = "msg") -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject"
+    )
 
 
 @pytest.mark.parametrize(
@@ -203,7 +255,12 @@ def s3_client_error(code: str, status: int, message: str = "msg") -> ClientError
         ("NotFound", 404, ImageValidationError, "W: object does not exist"),
         ("NoSuchBucket", 404, ImageValidationError, "W: bucket does not exist"),
         ("NoSuchVersion", 404, ImageValidationError, "W: version does not exist"),
-        ("AccessDenied", 403, ImageValidationError, "W: access denied: the object does not exist, or the workflow may not read it"),
+        (
+            "AccessDenied",
+            403,
+            ImageValidationError,
+            "W: access denied: the object does not exist, or the workflow may not read it",
+        ),
         ("403", 403, ImageValidationError, "W: access denied"),
         ("Forbidden", 403, ImageValidationError, "W: access denied"),
         ("InternalError", 500, TransientServiceError, "W: S3 failed: HTTP 500 InternalError"),
@@ -214,7 +271,9 @@ def s3_client_error(code: str, status: int, message: str = "msg") -> ClientError
     ],
 )
 def test_s3_errors_are_named_for_the_person_who_sent_the_request(code, status, error, message):
-    translated = _s3_error(s3_client_error(code, status, "The version does not exist" if code == "NoSuchVersion" else "msg"), "W")
+    translated = _s3_error(
+        s3_client_error(code, status, "The version does not exist" if code == "NoSuchVersion" else "msg"), "W"
+    )
     assert type(translated) is error and str(translated).startswith(message), str(translated)
 
 
@@ -222,13 +281,17 @@ def test_a_missing_version_of_an_existing_object_is_named(s3):
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=BUCKET, Key="versioned.png", Body=image_bytes())
     reference = {"bucket": BUCKET, "key": "versioned.png", "versionId": "nope"}
-    with pytest.raises(ImageValidationError, match=r"^image s3://images-bucket/versioned.png \(version nope\): version does not exist$"):
+    with pytest.raises(
+        ImageValidationError, match=r"^image s3://images-bucket/versioned.png \(version nope\): version does not exist$"
+    ):
         build_plan(s3, {"image": reference, "analyses": ["labels"]}, "r", ImageLimits())
     gone = {"bucket": BUCKET, "key": "never.png", "versionId": "nope"}
     with pytest.raises(ImageValidationError, match=r"never.png \(version nope\): object does not exist$"):
         build_plan(s3, {"image": gone, "analyses": ["labels"]}, "r", ImageLimits())
     with pytest.raises(ImageValidationError, match=r"^image s3://no-such-bucket/a.png: bucket does not exist$"):
-        build_plan(s3, {"image": {"bucket": "no-such-bucket", "key": "a.png"}, "analyses": ["labels"]}, "r", ImageLimits())
+        build_plan(
+            s3, {"image": {"bucket": "no-such-bucket", "key": "a.png"}, "analyses": ["labels"]}, "r", ImageLimits()
+        )
 
 
 def test_a_head_that_fails_on_the_server_is_transient(s3, monkeypatch):
@@ -243,10 +306,18 @@ def test_a_head_that_fails_on_the_server_is_transient(s3, monkeypatch):
 @pytest.mark.parametrize(
     "options,message",
     [
-        ({"custom": {"projectVersionArn": "arn", "training": {"projectName": "p"}}}, "options.custom: give either projectVersionArn or training, not both"),
-        ({"custom": {"training": {"projectName": "p", "testManifest": {}, "autoSplit": True}}},
-         "options.custom.training: give either testManifest or autoSplit=true, not both"),
-        ({"custom": {}}, "options.custom needs projectVersionArn (an existing model version) or training (to train one) when analyses includes 'custom'"),
+        (
+            {"custom": {"projectVersionArn": "arn", "training": {"projectName": "p"}}},
+            "options.custom: give either projectVersionArn or training, not both",
+        ),
+        (
+            {"custom": {"training": {"projectName": "p", "testManifest": {}, "autoSplit": True}}},
+            "options.custom.training: give either testManifest or autoSplit=true, not both",
+        ),
+        (
+            {"custom": {}},
+            "options.custom needs projectVersionArn (an existing model version) or training (to train one) when analyses includes 'custom'",
+        ),
     ],
 )
 def test_custom_label_rules(options, message):
@@ -280,20 +351,51 @@ def test_every_item_carries_the_plans_time_for_the_cache_expiry(s3, monkeypatch)
 
 def test_compare_keys_on_the_target_and_custom_lifecycle_options_do_not(s3):
     s3.put_object(Bucket=BUCKET, Key="other.jpg", Body=image_bytes(330, 240, "JPEG", color=(9, 9, 9)))
-    one = build_plan(s3, request(analyses=["compare"], options={"compare": {"targetImage": {"bucket": BUCKET, "key": "ok.jpg"}}}), "a", ImageLimits())
-    two = build_plan(s3, request(analyses=["compare"], options={"compare": {"targetImage": {"bucket": BUCKET, "key": "other.jpg"}}}), "a", ImageLimits())
+    one = build_plan(
+        s3,
+        request(analyses=["compare"], options={"compare": {"targetImage": {"bucket": BUCKET, "key": "ok.jpg"}}}),
+        "a",
+        ImageLimits(),
+    )
+    two = build_plan(
+        s3,
+        request(analyses=["compare"], options={"compare": {"targetImage": {"bucket": BUCKET, "key": "other.jpg"}}}),
+        "a",
+        ImageLimits(),
+    )
     assert one["analyses"][0]["cacheKey"] != two["analyses"][0]["cacheKey"]
     arn = "arn:aws:rekognition:us-east-1:123456789012:project/p/version/v/1700000000000"
-    quick = build_plan(s3, request(analyses=["custom"], options={"custom": {"projectVersionArn": arn, "maxPolls": 5, "keepRunning": True}}), "a", ImageLimits())
-    slow = build_plan(s3, request(analyses=["custom"], options={"custom": {"projectVersionArn": arn}}), "a", ImageLimits())
-    assert quick["analyses"][0]["cacheKey"] == slow["analyses"][0]["cacheKey"], "how the model is run is not what it answers"
+    quick = build_plan(
+        s3,
+        request(
+            analyses=["custom"], options={"custom": {"projectVersionArn": arn, "maxPolls": 5, "keepRunning": True}}
+        ),
+        "a",
+        ImageLimits(),
+    )
+    slow = build_plan(
+        s3, request(analyses=["custom"], options={"custom": {"projectVersionArn": arn}}), "a", ImageLimits()
+    )
+    assert quick["analyses"][0]["cacheKey"] == slow["analyses"][0]["cacheKey"], (
+        "how the model is run is not what it answers"
+    )
     assert quick["analyses"][0]["useCache"] is True
-    other = build_plan(s3, request(analyses=["custom"], options={"custom": {"projectVersionArn": arn, "minConfidence": 90}}), "a", ImageLimits())
+    other = build_plan(
+        s3,
+        request(analyses=["custom"], options={"custom": {"projectVersionArn": arn, "minConfidence": 90}}),
+        "a",
+        ImageLimits(),
+    )
     assert other["analyses"][0]["cacheKey"] != slow["analyses"][0]["cacheKey"]
 
 
 def test_training_is_never_served_from_the_cache(s3):
-    training = {"projectName": "p", "versionName": "v1", "trainingManifest": {"bucket": BUCKET, "key": "m.json"}, "autoSplit": True}
+    training = {
+        "projectName": "p",
+        "versionName": "v1",
+        "trainingManifest": {"bucket": BUCKET, "key": "m.json"},
+        "autoSplit": True,
+    }
     plan = build_plan(s3, request(analyses=["custom"], options={"custom": {"training": training}}), "a", ImageLimits())
     assert plan["analyses"][0]["useCache"] is False and plan["useCache"] is True
 
@@ -323,5 +425,13 @@ def test_the_where_of_a_message_names_the_version(s3):
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     version = s3.put_object(Bucket=BUCKET, Key="tiny.png", Body=image_bytes(50, 50))["VersionId"]
     with pytest.raises(ImageValidationError) as error:
-        build_plan(s3, {"image": {"bucket": BUCKET, "key": "tiny.png", "versionId": version}, "analyses": ["labels"]}, "r", ImageLimits())
-    assert str(error.value) == f"image s3://images-bucket/tiny.png (version {version}): image is 50x50 px; each side must be at least 80 px"
+        build_plan(
+            s3,
+            {"image": {"bucket": BUCKET, "key": "tiny.png", "versionId": version}, "analyses": ["labels"]},
+            "r",
+            ImageLimits(),
+        )
+    assert (
+        str(error.value)
+        == f"image s3://images-bucket/tiny.png (version {version}): image is 50x50 px; each side must be at least 80 px"
+    )

@@ -48,8 +48,13 @@ def create_function(env):
     iam = boto3.client("iam", region_name="us-east-1")
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     return boto3.client("lambda", region_name="us-east-1").create_function(
-        FunctionName="sample", Runtime="python3.11", Role=role, Handler="sample_fn.handler.lambda_handler",
-        Code={"ZipFile": zip_bytes()}, Environment={"Variables": env}, Timeout=30,
+        FunctionName="sample",
+        Runtime="python3.11",
+        Role=role,
+        Handler="sample_fn.handler.lambda_handler",
+        Code={"ZipFile": zip_bytes()},
+        Environment={"Variables": env},
+        Timeout=30,
     )["FunctionArn"]
 
 
@@ -64,7 +69,9 @@ def test_invoke_runs_the_handler_in_process_with_the_function_environment(functi
     try:
         with mock_aws():
             create_function({"GREETING": "hello"})
-            response = boto3.client("lambda", region_name="us-east-1").invoke(FunctionName="sample", Payload=json.dumps({"a": 1}))
+            response = boto3.client("lambda", region_name="us-east-1").invoke(
+                FunctionName="sample", Payload=json.dumps({"a": 1})
+            )
             payload = json.loads(response["Payload"].read())
     finally:
         undo()
@@ -81,7 +88,9 @@ def test_handler_errors_become_lambda_errors_with_the_exception_name(functions_d
     try:
         with mock_aws():
             create_function({})
-            response = boto3.client("lambda", region_name="us-east-1").invoke(FunctionName="sample", Payload=json.dumps({"fail": True}))
+            response = boto3.client("lambda", region_name="us-east-1").invoke(
+                FunctionName="sample", Payload=json.dumps({"fail": True})
+            )
     finally:
         undo()
     assert response["FunctionError"] == "Handled"
@@ -135,7 +144,9 @@ def test_each_function_gets_its_own_copy_of_shared_modules(tmp_path):
         (tmp_path / name / "__init__.py").write_text("")
     (tmp_path / "shared_lib" / "state.py").write_text("import os\nOWNER = os.environ['AWS_LAMBDA_FUNCTION_NAME']\n")
     for name in ("fn_a", "fn_b"):
-        (tmp_path / name / "handler.py").write_text("from shared_lib import state\ndef lambda_handler(event, context):\n    return state.OWNER\n")
+        (tmp_path / name / "handler.py").write_text(
+            "from shared_lib import state\ndef lambda_handler(event, context):\n    return state.OWNER\n"
+        )
     runtime = moto_patches.InProcessLambdaRuntime(tmp_path)
     undo = moto_patches.install_in_process_lambda(runtime)
     try:
@@ -144,7 +155,13 @@ def test_each_function_gets_its_own_copy_of_shared_modules(tmp_path):
             role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
             lam = boto3.client("lambda", region_name="us-east-1")
             for name in ("fn_a", "fn_b"):
-                lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler=f"{name}.handler.lambda_handler", Code={"ZipFile": zip_bytes()})
+                lam.create_function(
+                    FunctionName=name,
+                    Runtime="python3.11",
+                    Role=role,
+                    Handler=f"{name}.handler.lambda_handler",
+                    Code={"ZipFile": zip_bytes()},
+                )
             answers = [json.loads(lam.invoke(FunctionName=n)["Payload"].read()) for n in ("fn_a", "fn_b", "fn_a")]
     finally:
         undo()
@@ -199,8 +216,17 @@ def test_concurrent_invocations_each_see_their_own_environment(tmp_path):
 
     class Fn:
         def __init__(self, name):
-            self.function_name, self.handler, self.memory_size, self.version = name, "env_fn.handler.lambda_handler", 128, "1"
-            self.region, self.function_arn, self.timeout = "us-east-1", f"arn:aws:lambda:us-east-1:1:function:{name}", 30
+            self.function_name, self.handler, self.memory_size, self.version = (
+                name,
+                "env_fn.handler.lambda_handler",
+                128,
+                "1",
+            )
+            self.region, self.function_arn, self.timeout = (
+                "us-east-1",
+                f"arn:aws:lambda:us-east-1:1:function:{name}",
+                30,
+            )
             self.environment_vars = {"GREETING": f"hello from {name}"}
 
     def call(name):
@@ -260,7 +286,12 @@ def test_a_handler_that_outlives_its_timeout_is_answered_with_sandbox_timedout(t
 
     class Fn:
         function_name, handler, memory_size, version = "slow", "slow_fn.handler.lambda_handler", 128, "1"
-        region, function_arn, timeout, environment_vars = "us-east-1", "arn:aws:lambda:us-east-1:1:function:slow", 0.2, {}
+        region, function_arn, timeout, environment_vars = (
+            "us-east-1",
+            "arn:aws:lambda:us-east-1:1:function:slow",
+            0.2,
+            {},
+        )
 
     try:
         payload, errored, _ = runtime.invoke(Fn(), {"release": release})

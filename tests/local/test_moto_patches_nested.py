@@ -16,7 +16,11 @@ HANG_GUARD_S = 600
 CHILD = {
     "StartAt": "Fail?",
     "States": {
-        "Fail?": {"Type": "Choice", "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "Boom"}], "Default": "Done"},
+        "Fail?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "Boom"}],
+            "Default": "Done",
+        },
         "Done": {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True},
         "Boom": {"Type": "Fail", "Error": "ChildError", "Cause": "the child failed on purpose"},
     },
@@ -26,7 +30,11 @@ CHILD = {
 @pytest.fixture()
 def sfn():
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        undo = [moto_patches.install_nested_executions(), moto_patches.install_distributed_map_fidelity(), moto_patches.install_parse_cache()]
+        undo = [
+            moto_patches.install_nested_executions(),
+            moto_patches.install_distributed_map_fidelity(),
+            moto_patches.install_parse_cache(),
+        ]
         try:
             yield boto3.client("stepfunctions", region_name="us-east-1")
         finally:
@@ -35,7 +43,9 @@ def sfn():
 
 
 def run(sfn, definition: dict, payload: dict, name: str) -> dict:
-    machine = sfn.create_state_machine(name=f"m-{name}", roleArn=ROLE, definition=json.dumps(definition))["stateMachineArn"]
+    machine = sfn.create_state_machine(name=f"m-{name}", roleArn=ROLE, definition=json.dumps(definition))[
+        "stateMachineArn"
+    ]
     arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload))["executionArn"]
     # Polled until it ends; the deadline only stops a hung execution from hanging the suite (a loaded
     # machine may take long: nothing here depends on how long).
@@ -58,7 +68,11 @@ def parent(child_arn: str, resource: str = "arn:aws:states:::states:startExecuti
                 "Parameters": {
                     "StateMachineArn": child_arn,
                     "Name.$": "$.name",
-                    "Input": {"n.$": "$.n", "fail.$": "$.fail", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
+                    "Input": {
+                        "n.$": "$.n",
+                        "fail.$": "$.fail",
+                        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                    },
                 },
                 "End": True,
             }
@@ -79,7 +93,9 @@ def test_sync2_waits_for_the_child_and_returns_its_output_as_json(sfn):
 
 def test_sync_returns_the_output_as_a_string(sfn):
     child = sfn.create_state_machine(name="child", roleArn=ROLE, definition=json.dumps(CHILD))["stateMachineArn"]
-    described = run(sfn, parent(child, "arn:aws:states:::states:startExecution.sync"), {"name": "c2", "n": 1, "fail": False}, "p2")
+    described = run(
+        sfn, parent(child, "arn:aws:states:::states:startExecution.sync"), {"name": "c2", "n": 1, "fail": False}, "p2"
+    )
     assert described["status"] == "SUCCEEDED"
     assert json.loads(json.loads(described["output"])["Output"]) == {"doubled": 2}
 
@@ -100,7 +116,10 @@ def _distributed(bucket: str, tolerated: float) -> dict:
         "States": {
             "Each object": {
                 "Type": "Map",
-                "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": bucket, "Prefix.$": "$.prefix"}},
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:listObjectsV2",
+                    "Parameters": {"Bucket": bucket, "Prefix.$": "$.prefix"},
+                },
                 "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "run.$": "$.run"},
                 "ToleratedFailurePercentage": float(tolerated),  # moto's grammar wants a decimal here
                 "MaxConcurrency": 3,
@@ -108,12 +127,19 @@ def _distributed(bucket: str, tolerated: float) -> dict:
                     "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                     "StartAt": "Bad?",
                     "States": {
-                        "Bad?": {"Type": "Choice", "Choices": [{"Variable": "$.key", "StringMatches": "*bad*", "Next": "Fail"}], "Default": "Ok"},
+                        "Bad?": {
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$.key", "StringMatches": "*bad*", "Next": "Fail"}],
+                            "Default": "Ok",
+                        },
                         "Ok": {"Type": "Pass", "Parameters": {"ok.$": "$.key"}, "End": True},
                         "Fail": {"Type": "Fail", "Error": "BadObject", "Cause": "bad key"},
                     },
                 },
-                "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": bucket, "Prefix.$": "States.Format('runs/{}', $.run)"}},
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": bucket, "Prefix.$": "States.Format('runs/{}', $.run)"},
+                },
                 "End": True,
             }
         },
@@ -126,7 +152,9 @@ def test_distributed_map_tolerated_failures_and_result_files(sfn, tolerated, sta
     s3.create_bucket(Bucket="patch-test")
     for key in ("in/a", "in/b", "in/bad-c", "in/d", "in/e"):
         s3.put_object(Bucket="patch-test", Key=key, Body=b"x")
-    described = run(sfn, _distributed("patch-test", tolerated), {"prefix": "in/", "run": f"r{tolerated}"}, f"dm{tolerated}")
+    described = run(
+        sfn, _distributed("patch-test", tolerated), {"prefix": "in/", "run": f"r{tolerated}"}, f"dm{tolerated}"
+    )
     assert described["status"] == status
     if status == "FAILED":  # 1 of 5 = 20 % > 10 %
         assert described["error"] == "States.ExceedToleratedFailureThreshold"
@@ -134,14 +162,22 @@ def test_distributed_map_tolerated_failures_and_result_files(sfn, tolerated, sta
     details = json.loads(described["output"])["ResultWriterDetails"]
     assert details["Key"].startswith(f"runs/r{tolerated}/") and details["Key"].endswith("/manifest.json")
     manifest = json.loads(s3.get_object(Bucket="patch-test", Key=details["Key"])["Body"].read())
-    succeeded = json.loads(s3.get_object(Bucket="patch-test", Key=manifest["ResultFiles"]["SUCCEEDED"][0]["Key"])["Body"].read())
-    failed = json.loads(s3.get_object(Bucket="patch-test", Key=manifest["ResultFiles"]["FAILED"][0]["Key"])["Body"].read())
+    succeeded = json.loads(
+        s3.get_object(Bucket="patch-test", Key=manifest["ResultFiles"]["SUCCEEDED"][0]["Key"])["Body"].read()
+    )
+    failed = json.loads(
+        s3.get_object(Bucket="patch-test", Key=manifest["ResultFiles"]["FAILED"][0]["Key"])["Body"].read()
+    )
     assert sorted(json.loads(e["Output"])["ok"] for e in succeeded) == ["in/a", "in/b", "in/d", "in/e"]
-    assert [(e["Status"], e["Error"], e["Cause"], json.loads(e["Input"])["key"]) for e in failed] == [("FAILED", "BadObject", "bad key", "in/bad-c")]
+    assert [(e["Status"], e["Error"], e["Cause"], json.loads(e["Input"])["key"]) for e in failed] == [
+        ("FAILED", "BadObject", "bad key", "in/bad-c")
+    ]
 
 
 def test_patches_undo_cleanly():
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
 
     before = StateTaskServiceSfn.__dict__["_normalise_parameters"]
     undo = moto_patches.install_nested_executions()
@@ -165,7 +201,10 @@ def test_the_step_functions_model_is_loaded_once_not_per_nested_execution(sfn, m
     monkeypatch.setattr(botocore.session.Session, "get_service_model", get_service_model)
     child = sfn.create_state_machine(name="child", roleArn=ROLE, definition=json.dumps(CHILD))["stateMachineArn"]
     for index in range(3):
-        assert run(sfn, parent(child), {"name": f"m{index}", "n": index, "fail": False}, f"pm{index}")["status"] == "SUCCEEDED"
+        assert (
+            run(sfn, parent(child), {"name": f"m{index}", "n": index, "fail": False}, f"pm{index}")["status"]
+            == "SUCCEEDED"
+        )
     # At most once per action (start_execution, describe_execution), whatever the number of children.
     assert loaded.count("stepfunctions") <= 2
 
@@ -175,7 +214,11 @@ def sfn_with_events():
     """The nested-execution patch given execution events, as the stack installs it."""
     events = moto_patches.ExecutionEvents()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        undo = [moto_patches.install_durability(None, events), moto_patches.install_nested_executions(events), moto_patches.install_parse_cache()]
+        undo = [
+            moto_patches.install_durability(None, events),
+            moto_patches.install_nested_executions(events),
+            moto_patches.install_parse_cache(),
+        ]
         try:
             yield boto3.client("stepfunctions", region_name="us-east-1"), events
         finally:
@@ -192,7 +235,9 @@ def test_a_sync_wait_ends_when_the_child_ends_not_at_the_next_poll():
     waker = nested_executions._WakeOnChildEnd(events)
     ended = threading.Event()
     waker.ended = lambda arn: ended.is_set()  # the child's status, as the backend would report it
-    waiter = threading.Thread(target=waker.wait_for, args=("arn:aws:states:us-east-1:1:execution:m:child", 600.0), daemon=True)
+    waiter = threading.Thread(
+        target=waker.wait_for, args=("arn:aws:states:us-east-1:1:execution:m:child", 600.0), daemon=True
+    )
     waiter.start()
     events.publish({"name": "another", "executionArn": "x"})  # another execution ending does not end the wait
     waiter.join(timeout=0.5)
@@ -207,13 +252,20 @@ def test_the_parent_describes_a_slow_child_about_once_not_every_poll(sfn_with_ev
     from moto.stepfunctions.responses import StepFunctionResponse
 
     sfn, events = sfn_with_events
-    slow_child = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 2, "Next": "Done"}, "Done": {"Type": "Pass", "End": True}}}
+    slow_child = {
+        "StartAt": "Wait",
+        "States": {"Wait": {"Type": "Wait", "Seconds": 2, "Next": "Done"}, "Done": {"Type": "Pass", "End": True}},
+    }
     child = sfn.create_state_machine(name="slow", roleArn=ROLE, definition=json.dumps(slow_child))["stateMachineArn"]
-    machine = sfn.create_state_machine(name="waits", roleArn=ROLE, definition=json.dumps(parent(child)))["stateMachineArn"]
+    machine = sfn.create_state_machine(name="waits", roleArn=ROLE, definition=json.dumps(parent(child)))[
+        "stateMachineArn"
+    ]
     described = []
     original = StepFunctionResponse.describe_execution
     monkeypatch.setattr(StepFunctionResponse, "describe_execution", lambda self: described.append(1) or original(self))
-    arn = sfn.start_execution(stateMachineArn=machine, name="p-slow", input=json.dumps({"name": "slow-1", "n": 1, "fail": False}))["executionArn"]
+    arn = sfn.start_execution(
+        stateMachineArn=machine, name="p-slow", input=json.dumps({"name": "slow-1", "n": 1, "fail": False})
+    )["executionArn"]
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]

@@ -20,7 +20,11 @@ DEFINITION = {
         "Each": {
             "Type": "Map",
             "ItemsPath": "$.items",
-            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Hang", "States": {"Hang": {"Type": "Wait", "Seconds": 600, "End": True}}},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "Hang",
+                "States": {"Hang": {"Type": "Wait", "Seconds": 600, "End": True}},
+            },
             "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handled"}],
             "End": True,
         },
@@ -48,9 +52,14 @@ def wait_for(check, what: str):
 
 @pytest.mark.parametrize("reason", [{}, {"error": "Killed", "cause": "stopped by the test"}])
 def test_an_execution_stopped_inside_a_map_is_aborted(sfn, reason):
-    machine = sfn.create_state_machine(name="stop-map", roleArn=ROLE, definition=json.dumps(DEFINITION))["stateMachineArn"]
+    machine = sfn.create_state_machine(name="stop-map", roleArn=ROLE, definition=json.dumps(DEFINITION))[
+        "stateMachineArn"
+    ]
     arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"items": [1, 2]}))["executionArn"]
-    wait_for(lambda: any(e["type"] == "WaitStateEntered" for e in sfn.get_execution_history(executionArn=arn)["events"]), "the iterations to wait")
+    wait_for(
+        lambda: any(e["type"] == "WaitStateEntered" for e in sfn.get_execution_history(executionArn=arn)["events"]),
+        "the iterations to wait",
+    )
     sfn.stop_execution(executionArn=arn, **reason)
     wait_for(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", "the execution to end")
     described = sfn.describe_execution(executionArn=arn)

@@ -20,9 +20,9 @@ ROLE = "arn:aws:iam::123456789012:role/sfn"
 
 @pytest.fixture()
 def server():
-    from moto.server import ThreadedMotoServer
-
     import socket
+
+    from moto.server import ThreadedMotoServer
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -38,8 +38,11 @@ def server():
 def _sfn(url: str):
     # One attempt: moto's 500 for a missing API would otherwise be retried with backoff.
     return boto3.client(
-        "stepfunctions", endpoint_url=url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "stepfunctions",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
         config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
     )
 
@@ -95,17 +98,25 @@ def test_undo_restores_moto(server):
 
 def _s3(url: str):
     return boto3.client(
-        "s3", endpoint_url=url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
 
 
 def _tls_only(bucket: str, extra: list | None = None) -> str:
-    statements = [{
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }]
+    statements = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements + (extra or [])})
 
 
@@ -123,8 +134,15 @@ def test_tls_only_bucket_policy_allows_requests_with_the_patch(server):
     try:
         s3 = _s3(server)
         s3.create_bucket(Bucket="tls-only")
-        deny_other = [{"Sid": "DenyOther", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
-                       "Resource": "arn:aws:s3:::tls-only/secret/*"}]
+        deny_other = [
+            {
+                "Sid": "DenyOther",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::tls-only/secret/*",
+            }
+        ]
         s3.put_bucket_policy(Bucket="tls-only", Policy=_tls_only("tls-only", deny_other))
         s3.put_object(Bucket="tls-only", Key="a.png", Body=b"x")
         assert s3.get_object(Bucket="tls-only", Key="a.png")["Body"].read() == b"x"
@@ -140,7 +158,9 @@ def test_tls_only_bucket_policy_allows_requests_with_the_patch(server):
 
 
 def test_drop_secure_transport_denials_keeps_other_statements():
-    policy = json.loads(_tls_only("b", [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]))
+    policy = json.loads(
+        _tls_only("b", [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}])
+    )
     kept = terraform_compat._drop_secure_transport_denials(policy)["Statement"]
     assert [st["Effect"] for st in kept] == ["Allow"]
 
@@ -156,17 +176,25 @@ def _zip(text: str) -> bytes:
 
 
 def _lambda_and_role(url: str):
-    kwargs = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    kwargs = dict(
+        endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     iam = boto3.client("iam", **kwargs)
-    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    role = iam.create_role(
+        RoleName="fn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )
     client = boto3.client("lambda", config=Config(retries={"mode": "standard", "total_max_attempts": 1}), **kwargs)
     return client, role["Role"]["Arn"]
 
 
 def _create(client, role: str, code: str, name: str = "fn"):
     return client.create_function(
-        FunctionName=name, Role=role, Handler="handler.lambda_handler", Runtime="python3.12",
-        Code={"ZipFile": _zip(code)}, Environment={"Variables": {"A": "1"}},
+        FunctionName=name,
+        Role=role,
+        Handler="handler.lambda_handler",
+        Runtime="python3.12",
+        Code={"ZipFile": _zip(code)},
+        Environment={"Variables": {"A": "1"}},
     )
 
 

@@ -26,7 +26,11 @@ def definition(function_arn: str) -> dict:
         "States": {
             "Greet": {
                 "Type": "Pass",
-                "Parameters": {"who.$": "$.who", "items.$": "$.items", "greeting.$": "States.Format('hello {}', $.who)"},
+                "Parameters": {
+                    "who.$": "$.who",
+                    "items.$": "$.items",
+                    "greeting.$": "States.Format('hello {}', $.who)",
+                },
                 "Next": "Call",
             },
             "Call": {
@@ -45,7 +49,9 @@ def definition(function_arn: str) -> dict:
                 "ItemProcessor": {
                     "ProcessorConfig": {"Mode": "INLINE"},
                     "StartAt": "Double",
-                    "States": {"Double": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, $.n)"}, "End": True}},
+                    "States": {
+                        "Double": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, $.n)"}, "End": True}
+                    },
                 },
                 "ResultPath": "$.doubled",
                 "Next": "Which?",
@@ -123,15 +129,25 @@ def test_two_executions_with_different_inputs_run_concurrently_through_one_progr
             with zipfile.ZipFile(package, "w") as archive:
                 archive.writestr("x.txt", "")
             function_arn = boto3.client("lambda", region_name="us-east-1").create_function(
-                FunctionName="barrier", Runtime="python3.11", Role=role, Handler="barrier_fn.handler.lambda_handler",
-                Code={"ZipFile": package.getvalue()}, Timeout=120,
+                FunctionName="barrier",
+                Runtime="python3.11",
+                Role=role,
+                Handler="barrier_fn.handler.lambda_handler",
+                Code={"ZipFile": package.getvalue()},
+                Timeout=120,
             )["FunctionArn"]
             sfn = boto3.client("stepfunctions", region_name="us-east-1")
             built = parse_cache.COUNTS["asl_program"]
-            machine = sfn.create_state_machine(name="shared", roleArn=ROLE, definition=json.dumps(definition(function_arn)))["stateMachineArn"]
+            machine = sfn.create_state_machine(
+                name="shared", roleArn=ROLE, definition=json.dumps(definition(function_arn))
+            )["stateMachineArn"]
             inputs = {"ann": [1, 2, 3], "bob": [10, 20]}
             arns = [
-                sfn.start_execution(stateMachineArn=machine, name=who, input=json.dumps({"who": who, "items": [{"n": n} for n in items]}))["executionArn"]
+                sfn.start_execution(
+                    stateMachineArn=machine,
+                    name=who,
+                    input=json.dumps({"who": who, "items": [{"n": n} for n in items]}),
+                )["executionArn"]
                 for who, items in inputs.items()
             ]
             described = wait_until_ended(sfn, arns)
@@ -180,7 +196,9 @@ def test_every_component_has_its_heap_key_before_any_execution_sees_the_program(
 
     undo = moto_patches.install_parse_cache()
     try:
-        program, _ = AmazonStateLanguageParser.parse(json.dumps(definition("arn:aws:lambda:us-east-1:123456789012:function:f")))
+        program, _ = AmazonStateLanguageParser.parse(
+            json.dumps(definition("arn:aws:lambda:us-east-1:123456789012:function:f"))
+        )
     finally:
         undo()
     found = []
@@ -197,7 +215,9 @@ def test_every_component_has_its_heap_key_before_any_execution_sees_the_program(
         elif isinstance(value, (list, tuple, dict)):
             pending.extend(value.values() if isinstance(value, dict) else value)
     assert len(found) > 20
-    assert all(vars(c).get("_EvalComponent__heap_key") for c in found), "a lazily drawn heap key races between executions"
+    assert all(vars(c).get("_EvalComponent__heap_key") for c in found), (
+        "a lazily drawn heap key races between executions"
+    )
 
 
 def test_concurrent_first_parses_build_the_program_once():

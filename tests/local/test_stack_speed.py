@@ -18,7 +18,9 @@ ANALYSES = ["labels", "faces", "text"]
 
 def analyse(workflow, key: str, use_cache: bool = False):
     image = workflow.put_bytes(image_bytes(320, 240, color=(30, 60, 90)), key)
-    result = workflow.analyze({"requestId": f"speed-{uuid.uuid4().hex[:10]}", "image": image, "analyses": ANALYSES, "useCache": use_cache})
+    result = workflow.analyze(
+        {"requestId": f"speed-{uuid.uuid4().hex[:10]}", "image": image, "analyses": ANALYSES, "useCache": use_cache}
+    )
     assert result.succeeded, (result.error, result.cause)
     return result
 
@@ -43,8 +45,18 @@ def test_a_second_execution_parses_builds_and_creates_nothing(workflow):
     before = snapshot()
     analyse(workflow, "speed/second.png")
     after = snapshot()
-    for counter in ("asl_parse", "asl_program", "intrinsic_parse", "jsonpath_parse", "interpreter_clients", "method_names", "moto_modules"):
-        assert after[counter] == before[counter], f"{counter} grew by {after[counter] - before[counter]} in one execution"
+    for counter in (
+        "asl_parse",
+        "asl_program",
+        "intrinsic_parse",
+        "jsonpath_parse",
+        "interpreter_clients",
+        "method_names",
+        "moto_modules",
+    ):
+        assert after[counter] == before[counter], (
+            f"{counter} grew by {after[counter] - before[counter]} in one execution"
+        )
     # The interpreter's Lambda, DynamoDB and Step Functions calls and the stack's wait went in-process.
     assert after["in_process_requests"] - before["in_process_requests"] >= 2 + 3 + 2
 
@@ -56,10 +68,19 @@ def test_a_cached_batch_adds_no_per_child_parsing(workflow):
 
     def batch(use_cache: bool) -> None:
         batch_id = f"sb{uuid.uuid4().hex[:8]}"
-        arn = workflow.start_execution("batch_analysis", {
-            "bucket": workflow.images_bucket, "prefix": prefix, "analyses": ["labels"], "batchId": batch_id,
-            "maxConcurrency": 2, "toleratedFailurePercentage": 0, "useCache": use_cache,
-        }, batch_id)
+        arn = workflow.start_execution(
+            "batch_analysis",
+            {
+                "bucket": workflow.images_bucket,
+                "prefix": prefix,
+                "analyses": ["labels"],
+                "batchId": batch_id,
+                "maxConcurrency": 2,
+                "toleratedFailurePercentage": 0,
+                "useCache": use_cache,
+            },
+            batch_id,
+        )
         result = workflow.wait(arn, 300)
         assert result.succeeded, (result.error, result.cause)
 
@@ -69,7 +90,9 @@ def test_a_cached_batch_adds_no_per_child_parsing(workflow):
     batch(True)
     after = snapshot()
     for counter in ("asl_program", "jsonpath_parse", "interpreter_clients", "method_names"):
-        assert after[counter] == before[counter], f"{counter} grew by {after[counter] - before[counter]} in a cached batch"
+        assert after[counter] == before[counter], (
+            f"{counter} grew by {after[counter] - before[counter]} in a cached batch"
+        )
 
 
 def test_moto_keeps_no_finished_interpreter_threads(workflow):
@@ -117,11 +140,17 @@ def test_the_engine_reads_images_from_the_backend_with_s3s_errors(workflow):
     before = backend_s3.READS["backend"]
     got = s3.get_object(Bucket=workflow.images_bucket, Key="speed/engine.png")
     assert got["Body"].read() == data and got["ContentLength"] == len(data)
-    assert s3.get_object(Bucket=workflow.images_bucket, Key="speed/engine.png", VersionId=put["VersionId"])["Body"].read() == data
+    assert (
+        s3.get_object(Bucket=workflow.images_bucket, Key="speed/engine.png", VersionId=put["VersionId"])["Body"].read()
+        == data
+    )
     assert backend_s3.READS["backend"] == before + 2 and not fallback, "reads must not go through a client"
     for kwargs, code in (
         ({"Bucket": workflow.images_bucket, "Key": "speed/missing.png"}, "NoSuchKey"),
-        ({"Bucket": workflow.images_bucket, "Key": "speed/engine.png", "VersionId": "no-such-version"}, "NoSuchVersion"),
+        (
+            {"Bucket": workflow.images_bucket, "Key": "speed/engine.png", "VersionId": "no-such-version"},
+            "NoSuchVersion",
+        ),
         ({"Bucket": "no-such-bucket-here", "Key": "x"}, "NoSuchBucket"),
     ):
         with pytest.raises(ClientError) as raised:
@@ -132,7 +161,6 @@ def test_the_engine_reads_images_from_the_backend_with_s3s_errors(workflow):
     s3.put_object(Bucket=workflow.results_bucket, Key="speed/written-2.json", Body=b"{}")
     assert len(fallback) == 1
     assert workflow.s3.get_object(Bucket=workflow.results_bucket, Key="speed/written.json")["Body"].read() == b"{}"
-
 
 
 def test_the_functions_clients_for_the_stack_go_in_process_and_others_do_not(workflow, fake_rekognition, monkeypatch):
@@ -154,11 +182,17 @@ def test_the_functions_clients_for_the_stack_go_in_process_and_others_do_not(wor
             pass
         return in_process_transport.DISPATCHED["s3"] > count
 
-    kwargs = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
-              "config": __import__("botocore.config").config.Config(retries={"total_max_attempts": 1})}
+    kwargs = {
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "config": __import__("botocore.config").config.Config(retries={"total_max_attempts": 1}),
+    }
     list_buckets = lambda client: client.list_buckets()  # noqa: E731
     outside = boto3.session.Session().client("s3", endpoint_url=workflow.endpoint, **kwargs)
-    assert not in_process(outside, list_buckets), "a client made outside an invocation (a test, a user's script) keeps its socket"
+    assert not in_process(outside, list_buckets), (
+        "a client made outside an invocation (a test, a user's script) keeps its socket"
+    )
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "a-function")  # as inside an in-process invocation
     inside = boto3.session.Session().client("s3", endpoint_url=workflow.endpoint, **kwargs)
     elsewhere = boto3.session.Session().client("s3", endpoint_url=fake_rekognition.url, **kwargs)
@@ -173,7 +207,9 @@ def test_the_interpreter_copies_state_data_with_the_json_copier(workflow):
 
     from rekoflow.local.patches import state_copies
 
-    assert states.copy.deepcopy is state_copies.json_deepcopy, "moto's interpreter is back on copy.deepcopy for every state"
+    assert states.copy.deepcopy is state_copies.json_deepcopy, (
+        "moto's interpreter is back on copy.deepcopy for every state"
+    )
     shared = {"k": [1, 2.5, "x", None, True]}
     value = {"a": shared, "b": shared, "when": datetime.datetime(2024, 1, 2), "pair": (1, [2])}
     copied = state_copies.json_deepcopy(value)
@@ -207,7 +243,9 @@ def test_in_process_requests_behave_like_the_socket_for_s3_keys_bodies_and_error
     in_process.put_object(Bucket=workflow.images_bucket, Key=key, Body=body)
     assert workflow.s3.get_object(Bucket=workflow.images_bucket, Key=key)["Body"].read() == body  # over the socket
     streamed = in_process.upload_fileobj(io.BytesIO(body), workflow.images_bucket, f"{key}.2")  # a file-like body
-    assert streamed is None and in_process.get_object(Bucket=workflow.images_bucket, Key=f"{key}.2")["Body"].read() == body
+    assert (
+        streamed is None and in_process.get_object(Bucket=workflow.images_bucket, Key=f"{key}.2")["Body"].read() == body
+    )
     head = in_process.head_object(Bucket=workflow.images_bucket, Key=key)
     assert head["ContentLength"] == len(body)
     with pytest.raises(ClientError) as raised:

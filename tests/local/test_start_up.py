@@ -66,6 +66,8 @@ def test_the_stack_defers_parsing_its_own_definitions_but_validates_everyone_els
     # Any other client's CreateStateMachine is validated as before.
     with pytest.raises(ClientError) as raised:
         sfn.create_state_machine(
-            name="not-asl", roleArn="arn:aws:iam::123456789012:role/x", definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Nope"}}})
+            name="not-asl",
+            roleArn="arn:aws:iam::123456789012:role/x",
+            definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Nope"}}}),
         )
     assert "ASLParserException" in str(raised.value)  # moto's InvalidDefinition (it sends no error code)

@@ -50,7 +50,7 @@ def test_each_attempt_gets_an_empty_stack():
 def test_slowest_resources_reads_terraform_durations():
     output = (
         'aws_lambda_function.this["a"]: Creation complete after 1m5s [id=a]\n'
-        'aws_s3_bucket.images: Creation complete after 0s [id=b]\n'
-        'aws_iam_role.x: Destruction complete after 3s\n'
+        "aws_s3_bucket.images: Creation complete after 0s [id=b]\n"
+        "aws_iam_role.x: Destruction complete after 3s\n"
     )
     assert tf_local.slowest_resources(output) == ['aws_lambda_function.this["a"] 65s', "aws_iam_role.x 3s"]

@@ -40,7 +40,9 @@ def start_raw(workflow, payload: Any, name: str | None = None, raw: str | None =
     """Start an execution with any input (not only a request object), as a direct StartExecution caller may."""
     name = name or unique("req")
     text = raw if raw is not None else json.dumps(payload)
-    arn = workflow.sfn.start_execution(stateMachineArn=workflow.state_machines["image_analysis"], name=name, input=text)["executionArn"]
+    arn = workflow.sfn.start_execution(
+        stateMachineArn=workflow.state_machines["image_analysis"], name=name, input=text
+    )["executionArn"]
     return name, arn
 
 

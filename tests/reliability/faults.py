@@ -11,8 +11,9 @@ import contextlib
 import io
 import json
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 
 @dataclass
@@ -77,7 +78,11 @@ class FaultInjector:
         if rule is None:
             return self.app(environ, start_response)
         body_out = b"" if environ.get("REQUEST_METHOD") == "HEAD" else rule.body
-        headers = [("Content-Length", str(len(body_out))), *rule.headers.items(), ("x-amzn-RequestId", "injected-fault")]
+        headers = [
+            ("Content-Length", str(len(body_out))),
+            *rule.headers.items(),
+            ("x-amzn-RequestId", "injected-fault"),
+        ]
         start_response(f"{rule.status} Injected", headers)
         return [body_out]
 

@@ -29,7 +29,11 @@ REQUEST_CASES = [
     ("empty-analyses", lambda r: r.update(analyses=[]), "analyses: [] should be non-empty"),
     ("duplicate-analyses", lambda r: r.update(analyses=["labels", "labels"]), "has non-unique elements"),
     ("unknown-analysis", lambda r: r.update(analyses=["celebrities"]), "analyses[0]: 'celebrities' is not one of"),
-    ("too-many-analyses", lambda r: r.update(analyses=["labels", "faces", "text", "compare", "moderation", "custom", "labels"]), "analyses: 7 items; at most 6 allowed"),
+    (
+        "too-many-analyses",
+        lambda r: r.update(analyses=["labels", "faces", "text", "compare", "moderation", "custom", "labels"]),
+        "analyses: 7 items; at most 6 allowed",
+    ),
     ("unknown-field", lambda r: r.update(colour="red"), "request: unknown field(s) colour"),
     ("image-not-object", lambda r: r.update(image="s3://bucket/key.png"), "image: expected object, got str"),
     ("bucket-pattern", lambda r: r["image"].update(bucket="My_Bucket"), "image.bucket: 'My_Bucket' does not match"),
@@ -37,25 +41,83 @@ REQUEST_CASES = [
     ("key-too-long", lambda r: r["image"].update(key="k" * 1025), "image.key: 1,025 characters; at most 1024 allowed"),
     ("version-empty", lambda r: r["image"].update(versionId=""), "image.versionId: 0 characters; at least 1 allowed"),
     ("options-not-object", lambda r: r.update(options=[]), "options: expected object, got list"),
-    ("options-unknown-analysis-field", lambda r: r.update(options={"labels": {"maxLabel": 5}}), "options.labels: unknown field(s) maxLabel"),
-    ("confidence-string", lambda r: r.update(options={"labels": {"minConfidence": "high"}}), "options.labels.minConfidence: expected number, got str 'high'"),
-    ("confidence-above", lambda r: r.update(options={"labels": {"minConfidence": 120}}), "options.labels.minConfidence: 120 is greater than the maximum of 100"),
-    ("confidence-below", lambda r: r.update(options={"labels": {"minConfidence": -1}}), "options.labels.minConfidence: -1 is less than the minimum of 0"),
-    ("max-labels-zero", lambda r: r.update(options={"labels": {"maxLabels": 0}}), "options.labels.maxLabels: 0 is less than the minimum of 1"),
-    ("max-labels-fraction", lambda r: r.update(options={"labels": {"maxLabels": 1.5}}), "options.labels.maxLabels: expected integer, got float 1.5"),
-    ("features-empty", lambda r: r.update(options={"labels": {"features": []}}), "options.labels.features: [] should be non-empty"),
-    ("features-unknown", lambda r: r.update(options={"labels": {"features": ["CELEBRITIES"]}}), "options.labels.features[0]: 'CELEBRITIES' is not one of"),
-    ("face-attribute-unknown", lambda r: r.update(analyses=["faces"], options={"faces": {"attributes": ["AGE"]}}), "options.faces.attributes[0]: 'AGE' is not one of"),
-    ("text-box-height", lambda r: r.update(analyses=["text"], options={"text": {"wordFilter": {"minBoundingBoxHeight": 2}}}), "options.text.wordFilter.minBoundingBoxHeight: 2 is greater than the maximum of 1"),
-    ("compare-no-target", lambda r: r.update(analyses=["compare"]), "options.compare.targetImage is required when analyses includes 'compare'"),
-    ("compare-quality-filter", lambda r: r.update(analyses=["compare"], options={"compare": {"targetImage": r["image"], "qualityFilter": "BEST"}}), "options.compare.qualityFilter: 'BEST' is not one of"),
+    (
+        "options-unknown-analysis-field",
+        lambda r: r.update(options={"labels": {"maxLabel": 5}}),
+        "options.labels: unknown field(s) maxLabel",
+    ),
+    (
+        "confidence-string",
+        lambda r: r.update(options={"labels": {"minConfidence": "high"}}),
+        "options.labels.minConfidence: expected number, got str 'high'",
+    ),
+    (
+        "confidence-above",
+        lambda r: r.update(options={"labels": {"minConfidence": 120}}),
+        "options.labels.minConfidence: 120 is greater than the maximum of 100",
+    ),
+    (
+        "confidence-below",
+        lambda r: r.update(options={"labels": {"minConfidence": -1}}),
+        "options.labels.minConfidence: -1 is less than the minimum of 0",
+    ),
+    (
+        "max-labels-zero",
+        lambda r: r.update(options={"labels": {"maxLabels": 0}}),
+        "options.labels.maxLabels: 0 is less than the minimum of 1",
+    ),
+    (
+        "max-labels-fraction",
+        lambda r: r.update(options={"labels": {"maxLabels": 1.5}}),
+        "options.labels.maxLabels: expected integer, got float 1.5",
+    ),
+    (
+        "features-empty",
+        lambda r: r.update(options={"labels": {"features": []}}),
+        "options.labels.features: [] should be non-empty",
+    ),
+    (
+        "features-unknown",
+        lambda r: r.update(options={"labels": {"features": ["CELEBRITIES"]}}),
+        "options.labels.features[0]: 'CELEBRITIES' is not one of",
+    ),
+    (
+        "face-attribute-unknown",
+        lambda r: r.update(analyses=["faces"], options={"faces": {"attributes": ["AGE"]}}),
+        "options.faces.attributes[0]: 'AGE' is not one of",
+    ),
+    (
+        "text-box-height",
+        lambda r: r.update(analyses=["text"], options={"text": {"wordFilter": {"minBoundingBoxHeight": 2}}}),
+        "options.text.wordFilter.minBoundingBoxHeight: 2 is greater than the maximum of 1",
+    ),
+    (
+        "compare-no-target",
+        lambda r: r.update(analyses=["compare"]),
+        "options.compare.targetImage is required when analyses includes 'compare'",
+    ),
+    (
+        "compare-quality-filter",
+        lambda r: r.update(
+            analyses=["compare"], options={"compare": {"targetImage": r["image"], "qualityFilter": "BEST"}}
+        ),
+        "options.compare.qualityFilter: 'BEST' is not one of",
+    ),
     ("use-cache-string", lambda r: r.update(useCache="yes"), "useCache: expected boolean, got str 'yes'"),
     ("request-id-spaces", lambda r: r.update(requestId="has spaces"), "requestId: 'has spaces' does not match"),
     ("request-id-100kb", lambda r: r.update(requestId="x" * 100_000), "(100,000 characters) does not match"),
     ("batch-id-too-long", lambda r: r.update(batchId="b" * 48), "batchId: " + repr("b" * 48)),
-    ("custom-arn", lambda r: r.update(analyses=["custom"], options={"custom": {"projectVersionArn": "not-an-arn"}}), "options.custom.projectVersionArn: 'not-an-arn' does not match"),
+    (
+        "custom-arn",
+        lambda r: r.update(analyses=["custom"], options={"custom": {"projectVersionArn": "not-an-arn"}}),
+        "options.custom.projectVersionArn: 'not-an-arn' does not match",
+    ),
     ("custom-no-model", lambda r: r.update(analyses=["custom"]), "options.custom needs projectVersionArn"),
-    ("options-for-other-analysis", lambda r: r.update(options={"faces": {"minConfidence": 50}}), "options.faces is given but 'faces' is not in analyses"),
+    (
+        "options-for-other-analysis",
+        lambda r: r.update(options={"faces": {"minConfidence": 50}}),
+        "options.faces is given but 'faces' is not in analyses",
+    ),
 ]
 
 
@@ -70,9 +132,14 @@ def test_invalid_request_ends_with_a_record_naming_the_field(workflow, rekogniti
 
 @pytest.mark.parametrize(
     "payload,cause_part",
-    [([], "request: expected object, got list []"), ("a string", "request: expected object, got str 'a string'"),
-     (42, "request: expected object, got int 42"), (None, "request: expected object, got NoneType None"),
-     (True, "request: expected object, got bool True"), ([{"image": {}}], "request: expected object, got list")],
+    [
+        ([], "request: expected object, got list []"),
+        ("a string", "request: expected object, got str 'a string'"),
+        (42, "request: expected object, got int 42"),
+        (None, "request: expected object, got NoneType None"),
+        (True, "request: expected object, got bool True"),
+        ([{"image": {}}], "request: expected object, got list"),
+    ],
     ids=["array", "string", "number", "null", "boolean", "array-of-objects"],
 )
 def test_input_that_is_not_an_object_ends_with_a_record(workflow, rekognition, payload, cause_part):
@@ -83,12 +150,19 @@ def test_input_that_is_not_an_object_ends_with_a_record(workflow, rekognition, p
 
 @pytest.mark.parametrize(
     "literal,shown",
-    [("NaN", "nan is not a finite number"), ("Infinity", "inf is not a finite number"), ("-Infinity", "-inf is not a finite number")],
+    [
+        ("NaN", "nan is not a finite number"),
+        ("Infinity", "inf is not a finite number"),
+        ("-Infinity", "-inf is not a finite number"),
+    ],
 )
 def test_non_finite_numbers_are_refused_by_the_schema(workflow, rekognition, literal, shown):
     """Python's JSON parser accepts NaN; NaN defeats minimum/maximum, so the schema refuses it by name."""
     image = fresh_image(workflow)
-    raw = '{"image": %s, "analyses": ["labels"], "options": {"labels": {"minConfidence": %s}}}' % (json.dumps(image), literal)
+    raw = '{"image": %s, "analyses": ["labels"], "options": {"labels": {"minConfidence": %s}}}' % (
+        json.dumps(image),
+        literal,
+    )
     name, arn = start_raw(workflow, None, raw=raw)
     assert_failed_with_record(workflow, name, arn, REQUEST_ERROR, f"options.labels.minConfidence: {shown}")
     assert rekognition.calls == []
@@ -101,7 +175,9 @@ def test_input_near_the_service_limit_ends_with_a_record_without_it(workflow, re
     request["padding"] = "p" * (size - len(json.dumps(request)))
     assert abs(len(json.dumps(request)) - size) < 10
     name, arn = start_raw(workflow, request)
-    _, record = assert_failed_with_record(workflow, name, arn, "RequestTooLargeError", "a request is at most 131,072 bytes")
+    _, record = assert_failed_with_record(
+        workflow, name, arn, "RequestTooLargeError", "a request is at most 131,072 bytes"
+    )
     assert record["request"] == {"notStored": "the request was too large to keep with its failure"}
 
 
@@ -125,8 +201,16 @@ def _broken_images():
         ("png-cut", png[: len(png) // 2], "image is truncated: the PNG ends without its IEND chunk"),
         ("jpeg-cut", jpeg[: len(jpeg) // 2], "image is truncated: the JPEG ends without its end-of-image marker"),
         ("jpeg-header-cut", jpeg[:100], "image is truncated: the JPEG ends at byte 100, before its frame header"),
-        ("png-crc", _flip(png, 20), "image is corrupt: the PNG is malformed: its header checksum (IHDR CRC) does not match"),
-        ("jpeg-marker", _flip(jpeg, 20), "image is corrupt: the JPEG is malformed: a segment marker was expected at byte 20"),
+        (
+            "png-crc",
+            _flip(png, 20),
+            "image is corrupt: the PNG is malformed: its header checksum (IHDR CRC) does not match",
+        ),
+        (
+            "jpeg-marker",
+            _flip(jpeg, 20),
+            "image is corrupt: the JPEG is malformed: a segment marker was expected at byte 20",
+        ),
     ]
 
 
@@ -134,7 +218,9 @@ def _broken_images():
 def test_bad_image_ends_with_a_record_saying_what_is_wrong(workflow, rekognition, body, cause_part):
     key = f"{unique('bad')}.png"
     workflow.put_bytes(body, key)
-    name, arn = start_raw(workflow, {"image": {"bucket": workflow.config.images_bucket, "key": key}, "analyses": ["labels"]})
+    name, arn = start_raw(
+        workflow, {"image": {"bucket": workflow.config.images_bucket, "key": key}, "analyses": ["labels"]}
+    )
     assert_failed_with_record(workflow, name, arn, IMAGE_ERROR, cause_part)
     assert rekognition.calls == []
 
@@ -142,15 +228,25 @@ def test_bad_image_ends_with_a_record_saying_what_is_wrong(workflow, rekognition
 def test_image_over_the_size_limit_is_refused_before_it_is_read(workflow, rekognition):
     key = f"{unique('big')}.jpg"
     workflow.put_bytes(b"\xff\xd8\xff" + b"\0" * (15 * 1024 * 1024), key)
-    name, arn = start_raw(workflow, {"image": {"bucket": workflow.config.images_bucket, "key": key}, "analyses": ["labels"]})
-    assert_failed_with_record(workflow, name, arn, IMAGE_ERROR, "the limit for images read from S3 is 15,728,640 bytes (15 MiB)")
+    name, arn = start_raw(
+        workflow, {"image": {"bucket": workflow.config.images_bucket, "key": key}, "analyses": ["labels"]}
+    )
+    assert_failed_with_record(
+        workflow, name, arn, IMAGE_ERROR, "the limit for images read from S3 is 15,728,640 bytes (15 MiB)"
+    )
 
 
 @pytest.mark.parametrize(
     "reference,cause_part",
     [
-        (lambda w: {"bucket": w.config.images_bucket, "key": "no/such/key.png"}, "no/such/key.png: object does not exist"),
-        (lambda w: {"bucket": "no-such-bucket-here", "key": "a.png"}, "s3://no-such-bucket-here/a.png: bucket does not exist"),
+        (
+            lambda w: {"bucket": w.config.images_bucket, "key": "no/such/key.png"},
+            "no/such/key.png: object does not exist",
+        ),
+        (
+            lambda w: {"bucket": "no-such-bucket-here", "key": "a.png"},
+            "s3://no-such-bucket-here/a.png: bucket does not exist",
+        ),
         (lambda w: {**fresh_image(w), "versionId": "no-such-version"}, "version does not exist"),
     ],
     ids=["missing-object", "missing-bucket", "missing-version"],
@@ -162,5 +258,14 @@ def test_missing_image_ends_with_a_record(workflow, rekognition, reference, caus
 
 def test_missing_compare_target_ends_with_a_record(workflow, rekognition):
     target = {"bucket": workflow.config.images_bucket, "key": "gone/target.jpg"}
-    name, arn = start_raw(workflow, {"image": fresh_image(workflow), "analyses": ["compare"], "options": {"compare": {"targetImage": target}}})
-    assert_failed_with_record(workflow, name, arn, IMAGE_ERROR, "options.compare.targetImage s3://rekoflow-local-images/gone/target.jpg: object does not exist")
+    name, arn = start_raw(
+        workflow,
+        {"image": fresh_image(workflow), "analyses": ["compare"], "options": {"compare": {"targetImage": target}}},
+    )
+    assert_failed_with_record(
+        workflow,
+        name,
+        arn,
+        IMAGE_ERROR,
+        "options.compare.targetImage s3://rekoflow-local-images/gone/target.jpg: object does not exist",
+    )

@@ -68,8 +68,14 @@ NUMBER_ERRORS = [
     (["analyze", "photo.png", "--min-confidence", "-5"], "--min-confidence: -5 must be at least 0"),
     (["analyze", "photo.png", "--timeout", "0"], "--timeout: 0 must be greater than 0"),
     (["analyze", "photo.png", "--timeout", "NaN"], "--timeout: 'NaN' is not a finite number"),
-    (["batch", "folder", "--tolerated-failure-percentage", "nan"], "--tolerated-failure-percentage: 'nan' is not a finite number"),
-    (["batch", "folder", "--tolerated-failure-percentage", "150"], "--tolerated-failure-percentage: 150 must be at most 100"),
+    (
+        ["batch", "folder", "--tolerated-failure-percentage", "nan"],
+        "--tolerated-failure-percentage: 'nan' is not a finite number",
+    ),
+    (
+        ["batch", "folder", "--tolerated-failure-percentage", "150"],
+        "--tolerated-failure-percentage: 150 must be at most 100",
+    ),
     (["batch", "folder", "--max-concurrency", "0"], "--max-concurrency: 0 must be between 1 and 1000"),
     (["batch", "folder", "--max-concurrency", "many"], "--max-concurrency: 'many' is not a whole number"),
 ]
@@ -87,7 +93,9 @@ def test_numbers_must_be_finite_and_in_range(home, capsys, argv, message):
 def cli(tmp_path, rekognition, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("REKOFLOW_HOME", str(tmp_path / "state"))
-    with running_stack(state_dir=tmp_path / "state", rekognition_endpoint=rekognition.url, retry_time_scale=0.001) as workflow:
+    with running_stack(
+        state_dir=tmp_path / "state", rekognition_endpoint=rekognition.url, retry_time_scale=0.001
+    ) as workflow:
         yield workflow
 
 
@@ -151,7 +159,22 @@ def test_batch_json_is_one_document_and_counts_every_object_when_the_batch_fails
         (folder / f"broken{index}.png").write_bytes(b"not an image at all " * 10)
     (folder / "notes.txt").write_text("notes\n")
     (folder / "empty.jpg").write_bytes(b"")
-    assert main(["batch", str(folder), "--analyses", "labels", "--batch-id", "mixed-1", "--json", "--tolerated-failure-percentage", "10"]) == 1
+    assert (
+        main(
+            [
+                "batch",
+                str(folder),
+                "--analyses",
+                "labels",
+                "--batch-id",
+                "mixed-1",
+                "--json",
+                "--tolerated-failure-percentage",
+                "10",
+            ]
+        )
+        == 1
+    )
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert summary["status"] == "FAILED" and summary["error"] == "Workflow.ExceedToleratedFailureThreshold"
@@ -174,7 +197,12 @@ def test_a_failing_handler_prints_no_metrics_warning():
         "    raise ValueError('bad request')\n"
         "try:\n    handler({}, None)\nexcept ValueError:\n    print('failed as expected')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env={"PYTHONPATH": "functions", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": "functions", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0 and "failed as expected" in result.stdout, result.stderr
     assert "No application metrics" not in result.stderr and "UserWarning" not in result.stderr, result.stderr

@@ -27,7 +27,14 @@ def test_kill_9_mid_batch_leaves_every_request_recorded_or_reported_aborted(stac
     fake_rekognition.pause_after("DetectLabels", 2)  # two images finish, the others hang mid-call
     follow = stack.ended_executions(prefix="crashed-", after=stack.event_sequence(), timeout_s=2.0)
     stack.start_execution(
-        "batch_analysis", {"bucket": stack.images_bucket, "prefix": "crash/", "analyses": ["labels"], "batchId": "crashed", "maxConcurrency": 6},
+        "batch_analysis",
+        {
+            "bucket": stack.images_bucket,
+            "prefix": "crash/",
+            "analyses": ["labels"],
+            "batchId": "crashed",
+            "maxConcurrency": 6,
+        },
         "crashed",
     )
     finished: dict[str, str] = {}
@@ -41,8 +48,11 @@ def test_kill_9_mid_batch_leaves_every_request_recorded_or_reported_aborted(stac
     restarted = stack_process()
     stack = StackClient(restarted)
     child_prefix = stack.state_machines["image_analysis"].replace(":stateMachine:", ":execution:")
-    children = [e for e in stack.sfn.list_executions(stateMachineArn=stack.state_machines["image_analysis"])["executions"]
-                if e["name"].startswith("crashed-")]
+    children = [
+        e
+        for e in stack.sfn.list_executions(stateMachineArn=stack.state_machines["image_analysis"])["executions"]
+        if e["name"].startswith("crashed-")
+    ]
     assert len(children) == 6, [c["name"] for c in children]
     interrupted = set(restarted["restored"]["interrupted"])
     for child in children:
@@ -55,8 +65,17 @@ def test_kill_9_mid_batch_leaves_every_request_recorded_or_reported_aborted(stac
             assert described.status == "ABORTED" and described.error == "Local.StackStopped", described
             assert described.arn in interrupted and record is None
     # The batch runs again to completion: every image then has a record of the new run.
-    rerun = cli("batch", f"s3://{stack.images_bucket}/crash/", "--analyses", "labels", "--batch-id", "recovered", "--json",
-                "--state-dir", str(stack_process.state_dir))
+    rerun = cli(
+        "batch",
+        f"s3://{stack.images_bucket}/crash/",
+        "--analyses",
+        "labels",
+        "--batch-id",
+        "recovered",
+        "--json",
+        "--state-dir",
+        str(stack_process.state_dir),
+    )
     assert rerun.returncode == 0, rerun.stderr
     summary = json.loads(rerun.stdout)
     assert (summary["total"], summary["succeeded"], summary["failed"], summary["cached"]) == (6, 6, 0, 2)

@@ -29,7 +29,9 @@ def analyse(workflow, request, timeout_s=120):
 
 
 def cache_items(workflow, cache_key):
-    return workflow.dynamodb.get_item(TableName=workflow.table_name, Key={"pk": {"S": cache_key}}, ConsistentRead=True).get("Item")
+    return workflow.dynamodb.get_item(
+        TableName=workflow.table_name, Key={"pk": {"S": cache_key}}, ConsistentRead=True
+    ).get("Item")
 
 
 def planned_cache_keys(workflow, arn):
@@ -52,7 +54,9 @@ def test_a_throttling_burst_is_retried_and_succeeds(workflow, rekognition):
 def test_throttling_beyond_the_retries_ends_with_a_record(workflow, rekognition):
     rekognition.fail("DetectLabels", "ThrottlingException", times=50)
     name, arn = start_raw(workflow, {"image": fresh_image(workflow), "analyses": ["labels"]})
-    assert_failed_with_record(workflow, name, arn, "RekognitionThrottlingError", "DetectLabels failed: ThrottlingException: Rate exceeded")
+    assert_failed_with_record(
+        workflow, name, arn, "RekognitionThrottlingError", "DetectLabels failed: ThrottlingException: Rate exceeded"
+    )
     assert rekognition.count("DetectLabels") == 1 + THROTTLING_RETRIES
 
 
@@ -66,7 +70,9 @@ def test_server_errors_are_retried_and_succeed(workflow, rekognition):
 def test_server_errors_beyond_the_retries_end_with_a_record(workflow, rekognition):
     rekognition.fail("DetectText", "ServiceUnavailableException", times=50, status=503, message="unavailable")
     name, arn = start_raw(workflow, {"image": fresh_image(workflow), "analyses": ["text"]})
-    assert_failed_with_record(workflow, name, arn, "RekognitionTransientError", "DetectText failed: ServiceUnavailableException: unavailable")
+    assert_failed_with_record(
+        workflow, name, arn, "RekognitionTransientError", "DetectText failed: ServiceUnavailableException: unavailable"
+    )
     assert rekognition.count("DetectText") == 1 + TRANSIENT_RETRIES
 
 
@@ -80,7 +86,9 @@ def test_connection_resets_are_retried_and_succeed(workflow, rekognition):
 def test_connection_resets_beyond_the_retries_end_with_a_record(workflow, rekognition):
     rekognition.reset("DetectLabels", times=50)
     name, arn = start_raw(workflow, {"image": fresh_image(workflow), "analyses": ["labels"]})
-    assert_failed_with_record(workflow, name, arn, "RekognitionTransientError", "DetectLabels failed: cannot reach Rekognition")
+    assert_failed_with_record(
+        workflow, name, arn, "RekognitionTransientError", "DetectLabels failed: cannot reach Rekognition"
+    )
 
 
 def test_a_hanging_endpoint_ends_with_a_record_naming_the_timeout(workflow, rekognition):
@@ -88,7 +96,10 @@ def test_a_hanging_endpoint_ends_with_a_record_naming_the_timeout(workflow, reko
     rekognition.pause_after("DetectLabels", 0)
     name, arn = start_raw(workflow, {"image": fresh_image(workflow), "analyses": ["labels"]})
     result, record = assert_failed_with_record(
-        workflow, name, arn, "RekognitionTransientError",
+        workflow,
+        name,
+        arn,
+        "RekognitionTransientError",
         "DetectLabels failed: Rekognition timed out (read timeout, 1 s read and 1 s connect timeout, 1 attempt(s))",
     )
     assert rekognition.count("DetectLabels") == 1 + TRANSIENT_RETRIES
@@ -109,7 +120,9 @@ def test_a_handler_that_outlives_its_lambda_timeout_is_cut_off_and_recorded(work
         assert rekognition.count("DetectLabels") == 1, "a Lambda timeout is not retried: the work may have been done"
     finally:
         rekognition.resume()
-        lam.update_function_configuration(FunctionName=function, Timeout=before["Timeout"], Environment=before["Environment"])
+        lam.update_function_configuration(
+            FunctionName=function, Timeout=before["Timeout"], Environment=before["Environment"]
+        )
 
 
 @pytest.mark.parametrize(
@@ -142,13 +155,27 @@ def test_a_broken_answer_fails_is_recorded_and_is_never_cached(workflow, rekogni
 def test_an_oversized_answer_succeeds_with_a_pointer_to_the_full_result(workflow, rekognition):
     """1,000 labels x 50 instances: the state carries a bounded summary, S3 the whole answer."""
     box = {"Width": 0.1, "Height": 0.1, "Left": 0.2, "Top": 0.3}
-    labels = [{"Name": f"Label {i}", "Confidence": 90.0, "Instances": [{"BoundingBox": box, "Confidence": 88.0}] * 50,
-               "Parents": [{"Name": f"Parent {i % 7}"}], "Categories": [{"Name": "Things"}]} for i in range(1000)]
+    labels = [
+        {
+            "Name": f"Label {i}",
+            "Confidence": 90.0,
+            "Instances": [{"BoundingBox": box, "Confidence": 88.0}] * 50,
+            "Parents": [{"Name": f"Parent {i % 7}"}],
+            "Categories": [{"Name": "Things"}],
+        }
+        for i in range(1000)
+    ]
     rekognition.responses["DetectLabels"] = {"Labels": labels, "LabelModelVersion": "3.0"}
-    name, arn, result, record = analyse(workflow, {"image": fresh_image(workflow), "analyses": ["labels"], "options": {"labels": {"maxLabels": 1000}}})
+    name, arn, result, record = analyse(
+        workflow, {"image": fresh_image(workflow), "analyses": ["labels"], "options": {"labels": {"maxLabels": 1000}}}
+    )
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     summary = record["results"]["labels"]
-    assert summary["truncated"] is True and summary["count"] == 1000 and summary["resultKey"] == record["resultKeys"]["labels"]
+    assert (
+        summary["truncated"] is True
+        and summary["count"] == 1000
+        and summary["resultKey"] == record["resultKeys"]["labels"]
+    )
     stored = workflow.read_result(summary["resultKey"])
     assert len(stored["response"]["Labels"]) == 1000 and len(stored["response"]["Labels"][0]["Instances"]) == 50
 
@@ -160,14 +187,18 @@ def test_lambda_service_errors_are_retried(workflow, rekognition):
     assert rules[0].hits == 2
     assert result.status == "SUCCEEDED" and record["status"] == "SUCCEEDED"
     failures = [e for e in workflow.history(arn) if e["type"] in ("TaskFailed", "LambdaFunctionFailed")]
-    assert [f.get("taskFailedEventDetails", f.get("lambdaFunctionFailedEventDetails"))["error"] for f in failures] == ["Lambda.ServiceException"] * 2
+    assert [f.get("taskFailedEventDetails", f.get("lambdaFunctionFailedEventDetails"))["error"] for f in failures] == [
+        "Lambda.ServiceException"
+    ] * 2
 
 
 def test_lambda_service_errors_beyond_the_retries_end_with_a_record(workflow, rekognition):
     function = workflow.status["resources"]["functions"]["aggregate_results"]
     with inject(workflow, lambda_invoke_error(function, "TooManyRequestsException", times=50)) as rules:
         name, arn = start_raw(workflow, {"image": fresh_image(workflow), "analyses": ["labels"]})
-        assert_failed_with_record(workflow, name, arn, "Lambda.TooManyRequestsException", "injected TooManyRequestsException")
+        assert_failed_with_record(
+            workflow, name, arn, "Lambda.TooManyRequestsException", "injected TooManyRequestsException"
+        )
     assert rules[0].hits == 5  # the first call and MaxAttempts (4) retries
 
 
@@ -178,7 +209,9 @@ def test_s3_server_errors_are_retried_by_the_client_then_by_the_state_machine(wo
         name, arn, result, record = analyse(workflow, {"image": image, "analyses": ["labels"]})
     assert rules[0].hits == 3
     assert result.status == "SUCCEEDED" and record["status"] == "SUCCEEDED"
-    errors = [json.dumps(e, default=str) for e in workflow.history(arn) if e["type"] in ("TaskFailed", "LambdaFunctionFailed")]
+    errors = [
+        json.dumps(e, default=str) for e in workflow.history(arn) if e["type"] in ("TaskFailed", "LambdaFunctionFailed")
+    ]
     assert len(errors) == 1 and "TransientServiceError" in errors[0] and "S3 failed: HTTP 500" in errors[0]
 
 
@@ -198,7 +231,9 @@ def test_when_recording_the_failure_fails_too_the_execution_says_so(workflow, re
     """The one path without a record: the history and the failed-executions alarm keep the original error."""
     key = f"{unique('gone')}.png"
     with inject(workflow, dynamodb_error("PutItem", "AccessDeniedException", contains='"FAILED"', times=5)) as rules:
-        name, arn = start_raw(workflow, {"image": {"bucket": workflow.config.images_bucket, "key": key}, "analyses": ["labels"]})
+        name, arn = start_raw(
+            workflow, {"image": {"bucket": workflow.config.images_bucket, "key": key}, "analyses": ["labels"]}
+        )
         result = workflow.wait(arn, timeout_s=120)
     assert rules[0].hits == 1
     assert result.status == "FAILED" and result.error == "FailureNotRecorded"
@@ -220,8 +255,10 @@ def test_an_expired_cache_entry_is_not_served(workflow, rekognition):
     assert record["cachedAnalyses"] == ["labels"] and rekognition.count("DetectLabels") == calls
     # ...not once expired (still in the table, as it is until the sweep).
     workflow.dynamodb.update_item(
-        TableName=workflow.table_name, Key={"pk": {"S": cache_key}},
-        UpdateExpression="SET expiresAt = :past", ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 60)}},
+        TableName=workflow.table_name,
+        Key={"pk": {"S": cache_key}},
+        UpdateExpression="SET expiresAt = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 60)}},
     )
     _, arn, result, record = analyse(workflow, {"image": image, "analyses": ["labels"]})
     assert result.succeeded and record["cachedAnalyses"] == []
@@ -234,9 +271,15 @@ def test_an_expired_cache_entry_is_not_served(workflow, rekognition):
 
 def test_an_answer_with_image_properties_only_is_not_mistaken_for_a_broken_one(workflow, rekognition):
     """Asked only for IMAGE_PROPERTIES, DetectLabels answers no Labels: that is a whole answer."""
-    rekognition.responses["DetectLabels"] = {"ImageProperties": {"Quality": {"Brightness": 61.2, "Sharpness": 70.1, "Contrast": 55.0},
-                                                                 "DominantColors": []}, "LabelModelVersion": "3.0"}
-    request = {"image": fresh_image(workflow), "analyses": ["labels"], "options": {"labels": {"features": ["IMAGE_PROPERTIES"]}}}
+    rekognition.responses["DetectLabels"] = {
+        "ImageProperties": {"Quality": {"Brightness": 61.2, "Sharpness": 70.1, "Contrast": 55.0}, "DominantColors": []},
+        "LabelModelVersion": "3.0",
+    }
+    request = {
+        "image": fresh_image(workflow),
+        "analyses": ["labels"],
+        "options": {"labels": {"features": ["IMAGE_PROPERTIES"]}},
+    }
     name, arn, result, record = analyse(workflow, request)
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert record["results"]["labels"]["count"] == 0 and rekognition.count("DetectLabels") == 1

@@ -18,15 +18,21 @@ from rekoflow.paths import project_root
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """`rekoflow ARGS` in a new process (as a person runs it)."""
     return subprocess.run(
-        [sys.executable, "-m", "rekoflow.cli", *args], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "rekoflow.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
 
 
 def boto3_client(status: dict, service: str):
     return boto3.client(
-        service, endpoint_url=status["endpoint"], region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        service,
+        endpoint_url=status["endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
 
 
@@ -37,8 +43,21 @@ def stack_process(tmp_path, fake_rekognition):
     started = []
 
     def start(*extra: str) -> dict:
-        result = cli("up", "--detach", "--json", "--port", "0", "--state-dir", str(state),
-                     "--rekognition-endpoint", fake_rekognition.url, "--retry-time-scale", "0.001", "--no-fsync", *extra)
+        result = cli(
+            "up",
+            "--detach",
+            "--json",
+            "--port",
+            "0",
+            "--state-dir",
+            str(state),
+            "--rekognition-endpoint",
+            fake_rekognition.url,
+            "--retry-time-scale",
+            "0.001",
+            "--no-fsync",
+            *extra,
+        )
         assert result.returncode == 0, result.stderr
         status = json.loads(result.stdout)
         started.append(status["pid"])
@@ -57,5 +76,7 @@ def stack_process(tmp_path, fake_rekognition):
 def aws_cli() -> Path:
     path = project_root() / ".venv-awscli" / "bin" / "aws"
     if not path.exists():
-        pytest.fail(f"the AWS CLI is not installed at {path}: run `make install` (it installs it into its own virtualenv)")
+        pytest.fail(
+            f"the AWS CLI is not installed at {path}: run `make install` (it installs it into its own virtualenv)"
+        )
     return path

@@ -26,8 +26,17 @@ def test_up_status_down(stack_process):
     state = stack_process.state_dir
     assert status["endpoint"].startswith("http://127.0.0.1:") and status["stateDir"] == str(state)
     # Every template of statemachines/ (image analysis, batch, the Custom Labels machines).
-    assert set(status["resources"]["stateMachines"]) == {p.name.removesuffix(".asl.json") for p in statemachines_dir().glob("*.asl.json")} >= {
-        "image_analysis", "batch_analysis", "custom_labels_training", "custom_labels_lease", "custom_labels_idle_stop"}
+    assert (
+        set(status["resources"]["stateMachines"])
+        == {p.name.removesuffix(".asl.json") for p in statemachines_dir().glob("*.asl.json")}
+        >= {
+            "image_analysis",
+            "batch_analysis",
+            "custom_labels_training",
+            "custom_labels_lease",
+            "custom_labels_idle_stop",
+        }
+    )
     shown = cli("status", "--json", "--state-dir", str(state))
     assert shown.returncode == 0 and json.loads(shown.stdout)["pid"] == status["pid"]
     again = cli("up", "--detach", "--state-dir", str(state))
@@ -43,9 +52,20 @@ def test_a_second_stack_on_the_same_folder_is_refused(stack_process, fake_rekogn
     stack_process()
     # Started directly (not through `up`, which would find the first one): it must not open the folder.
     second = subprocess.run(
-        [sys.executable, "-m", "rekoflow.local.serve", "--state-dir", str(stack_process.state_dir), "--port", "0",
-         "--rekognition-endpoint", fake_rekognition.url],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "rekoflow.local.serve",
+            "--state-dir",
+            str(stack_process.state_dir),
+            "--port",
+            "0",
+            "--rekognition-endpoint",
+            fake_rekognition.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert second.returncode == 1 and "another local stack already uses" in second.stderr
 
@@ -61,9 +81,24 @@ def test_two_analyze_commands_at_once_start_one_stack_and_lose_nothing(tmp_path,
         photos.append(photo)
     commands = [
         subprocess.Popen(
-            [sys.executable, "-m", "rekoflow.cli", "analyze", str(photo), "--analyses", "labels,faces", "--json", "--request-id", f"twin-{i}",
-             "--out", str(tmp_path / "out")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
+            [
+                sys.executable,
+                "-m",
+                "rekoflow.cli",
+                "analyze",
+                str(photo),
+                "--analyses",
+                "labels,faces",
+                "--json",
+                "--request-id",
+                f"twin-{i}",
+                "--out",
+                str(tmp_path / "out"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **env},
         )
         for i, photo in enumerate(photos)
     ]
@@ -108,7 +143,13 @@ def test_kill_9_during_a_batch_loses_nothing_saved_and_the_batch_can_be_rerun(st
     follow = stack.ended_executions(prefix="doomed-", after=stack.event_sequence(), timeout_s=2.0)
     stack.start_execution(
         "batch_analysis",
-        {"bucket": stack.images_bucket, "prefix": "kill/", "analyses": ["labels"], "batchId": "doomed", "maxConcurrency": 8},
+        {
+            "bucket": stack.images_bucket,
+            "prefix": "kill/",
+            "analyses": ["labels"],
+            "batchId": "doomed",
+            "maxConcurrency": 8,
+        },
         "doomed",
     )
     finished: dict[str, str] = {}
@@ -119,7 +160,12 @@ def test_kill_9_during_a_batch_loses_nothing_saved_and_the_batch_can_be_rerun(st
     s3, dynamodb = boto3_client(status, "s3"), boto3_client(status, "dynamodb")
     objects_before = {**_objects(s3, stack.images_bucket), **_objects(s3, stack.results_bucket)}
     items_before = _items(dynamodb, stack.table_name)
-    histories = {name: len(stack.history(f"{stack.state_machines['image_analysis'].replace(':stateMachine:', ':execution:')}:{name}")) for name in finished}
+    histories = {
+        name: len(
+            stack.history(f"{stack.state_machines['image_analysis'].replace(':stateMachine:', ':execution:')}:{name}")
+        )
+        for name in finished
+    }
 
     os.kill(status["pid"], signal.SIGKILL)
     fake_rekognition.resume()
@@ -145,8 +191,17 @@ def test_kill_9_during_a_batch_loses_nothing_saved_and_the_batch_can_be_rerun(st
     assert "cut off when the stack last stopped" in shown.stdout
     # The batch can be run again to completion: the three finished images come from the cache.
     fake_rekognition.calls.clear()
-    rerun = cli("batch", f"s3://{stack.images_bucket}/kill/", "--analyses", "labels", "--batch-id", "again", "--json",
-                "--state-dir", str(stack_process.state_dir))
+    rerun = cli(
+        "batch",
+        f"s3://{stack.images_bucket}/kill/",
+        "--analyses",
+        "labels",
+        "--batch-id",
+        "again",
+        "--json",
+        "--state-dir",
+        str(stack_process.state_dir),
+    )
     assert rerun.returncode == 0, rerun.stderr
     summary = json.loads(rerun.stdout)
     assert (summary["succeeded"], summary["failed"], summary["cached"]) == (8, 0, 3)
@@ -165,8 +220,10 @@ def test_concurrent_clients_lose_no_object_or_item_across_a_kill(stack_process):
                 s3.put_object(Bucket=bucket, Key=f"many/{worker}/{n}", Body=f"{worker}:{n}".encode())
                 dynamodb.put_item(TableName=table, Item={"pk": {"S": f"many#{worker}#{n}"}, "n": {"N": str(n)}})
                 dynamodb.update_item(
-                    TableName=table, Key={"pk": {"S": "many#counter"}},
-                    UpdateExpression="ADD hits :one", ExpressionAttributeValues={":one": {"N": "1"}},
+                    TableName=table,
+                    Key={"pk": {"S": "many#counter"}},
+                    UpdateExpression="ADD hits :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}},
                 )
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
@@ -180,9 +237,15 @@ def test_concurrent_clients_lose_no_object_or_item_across_a_kill(stack_process):
     os.kill(status["pid"], signal.SIGKILL)
     restarted = stack_process()
     s3, dynamodb = boto3_client(restarted, "s3"), boto3_client(restarted, "dynamodb")
-    keys = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="many/") for o in page.get("Contents", [])}
+    keys = {
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="many/")
+        for o in page.get("Contents", [])
+    }
     assert keys == {f"many/{w}/{n}" for w in range(8) for n in range(20)}
     assert s3.get_object(Bucket=bucket, Key="many/7/19")["Body"].read() == b"7:19"
     items = _items(dynamodb, table)
-    assert {k for k in items if k.startswith("many#") and k != "many#counter"} == {f"many#{w}#{n}" for w in range(8) for n in range(20)}
+    assert {k for k in items if k.startswith("many#") and k != "many#counter"} == {
+        f"many#{w}#{n}" for w in range(8) for n in range(20)
+    }
     assert items["many#counter"]["hits"]["N"] == str(8 * 20)  # no update lost to a concurrent one

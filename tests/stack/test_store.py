@@ -50,19 +50,38 @@ def test_a_state_folder_of_rekoflow_0_1_is_imported_once(tmp_path, fake_rekognit
     (state / "table.json").write_text(json.dumps([item]))
     (state / "executions").mkdir()
     arn = "arn:aws:states:us-east-1:123456789012:execution:rekoflow-local-image-analysis:old-request"
-    (state / "executions" / "old-request.json").write_text(json.dumps({
-        "stateMachine": "image_analysis",
-        "definition": {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}},
-        "execution": {
-            "executionArn": arn, "name": "old-request", "status": "SUCCEEDED", "input": "{}", "output": "{}",
-            "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:rekoflow-local-image-analysis",
-            "startDate": "2026-11-01T10:00:00+00:00", "stopDate": "2026-11-01T10:00:02+00:00",
-        },
-        "events": [{"id": 1, "previousEventId": 0, "type": "ExecutionStarted", "timestamp": "2026-11-01T10:00:00+00:00",
-                    "executionStartedEventDetails": {"input": "{}"}}],
-    }))
+    (state / "executions" / "old-request.json").write_text(
+        json.dumps(
+            {
+                "stateMachine": "image_analysis",
+                "definition": {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}},
+                "execution": {
+                    "executionArn": arn,
+                    "name": "old-request",
+                    "status": "SUCCEEDED",
+                    "input": "{}",
+                    "output": "{}",
+                    "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:rekoflow-local-image-analysis",
+                    "startDate": "2026-11-01T10:00:00+00:00",
+                    "stopDate": "2026-11-01T10:00:02+00:00",
+                },
+                "events": [
+                    {
+                        "id": 1,
+                        "previousEventId": 0,
+                        "type": "ExecutionStarted",
+                        "timestamp": "2026-11-01T10:00:00+00:00",
+                        "executionStartedEventDetails": {"input": "{}"},
+                    }
+                ],
+            }
+        )
+    )
     with running_stack(state_dir=state, rekognition_endpoint=fake_rekognition.url) as workflow:
-        assert workflow.s3.get_object(Bucket="rekoflow-local-images", Key="uploads/old.png")["Body"].read() == b"\x89PNG old photo"
+        assert (
+            workflow.s3.get_object(Bucket="rekoflow-local-images", Key="uploads/old.png")["Body"].read()
+            == b"\x89PNG old photo"
+        )
         assert workflow.get_record("old-request")["status"] == "SUCCEEDED"
         assert workflow.describe(arn).status == "SUCCEEDED"
         assert [e["type"] for e in workflow.history(arn)] == ["ExecutionStarted"]
@@ -97,7 +116,8 @@ def test_conditional_writes_are_atomic_under_concurrency(fake_rekognition, monke
             barrier.wait(timeout=30)
             try:
                 client.put_item(
-                    TableName=table, Item={"pk": {"S": "lease#model"}, "holder": {"S": str(worker)}},
+                    TableName=table,
+                    Item={"pk": {"S": "lease#model"}, "holder": {"S": str(worker)}},
                     ConditionExpression="attribute_not_exists(pk)",
                 )
                 winners.append(worker)

@@ -21,14 +21,24 @@ def client_environment(status: dict) -> dict[str, str]:
     """What a user exports to point any AWS client at the stack (as `rekoflow up` prints it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
-        AWS_ENDPOINT_URL=status["endpoint"], AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=status["region"], AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        AWS_ENDPOINT_URL=status["endpoint"],
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=status["region"],
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
     )
     return env
 
 
 def aws(status: dict, *args: str) -> dict:
-    result = subprocess.run([str(aws_cli()), *args, "--output", "json"], capture_output=True, text=True, timeout=120, env=client_environment(status))
+    result = subprocess.run(
+        [str(aws_cli()), *args, "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=client_environment(status),
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout) if result.stdout.lstrip().startswith("{") else {"printed": result.stdout}
 
@@ -50,9 +60,23 @@ def test_the_aws_cli_runs_the_workflow_and_reads_the_record(stack_process, tmp_p
     photo.write_bytes(image_bytes(260, 190, color=(12, 140, 220)))
     copied = aws(status, "s3", "cp", str(photo), f"s3://{resources['imagesBucket']}/awscli/photo.png")
     assert "upload:" in copied["printed"]
-    request = {"requestId": "awscli-1", "image": {"bucket": resources["imagesBucket"], "key": "awscli/photo.png"}, "analyses": ["labels", "faces"], "useCache": False}
-    started = aws(status, "stepfunctions", "start-execution", "--state-machine-arn", resources["stateMachines"]["image_analysis"],
-                  "--name", "awscli-1", "--input", json.dumps(request))
+    request = {
+        "requestId": "awscli-1",
+        "image": {"bucket": resources["imagesBucket"], "key": "awscli/photo.png"},
+        "analyses": ["labels", "faces"],
+        "useCache": False,
+    }
+    started = aws(
+        status,
+        "stepfunctions",
+        "start-execution",
+        "--state-machine-arn",
+        resources["stateMachines"]["image_analysis"],
+        "--name",
+        "awscli-1",
+        "--input",
+        json.dumps(request),
+    )
     deadline = time.monotonic() + 120
     while True:
         described = aws(status, "stepfunctions", "describe-execution", "--execution-arn", started["executionArn"])
@@ -62,12 +86,32 @@ def test_the_aws_cli_runs_the_workflow_and_reads_the_record(stack_process, tmp_p
     assert described["status"] == "SUCCEEDED", described
     events = aws(status, "stepfunctions", "get-execution-history", "--execution-arn", started["executionArn"])["events"]
     assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
-    item = aws(status, "dynamodb", "get-item", "--table-name", resources["table"], "--key", json.dumps({"pk": {"S": "awscli-1"}}))["Item"]
+    item = aws(
+        status,
+        "dynamodb",
+        "get-item",
+        "--table-name",
+        resources["table"],
+        "--key",
+        json.dumps({"pk": {"S": "awscli-1"}}),
+    )["Item"]
     from_cli = decode_record(item)
 
     # The same photo through `rekoflow analyze` gives the same record.
-    ours = cli("analyze", str(photo), "--analyses", "labels,faces", "--no-cache", "--json", "--request-id", "rekoflow-1",
-               "--out", str(tmp_path / "out"), "--state-dir", str(stack_process.state_dir))
+    ours = cli(
+        "analyze",
+        str(photo),
+        "--analyses",
+        "labels,faces",
+        "--no-cache",
+        "--json",
+        "--request-id",
+        "rekoflow-1",
+        "--out",
+        str(tmp_path / "out"),
+        "--state-dir",
+        str(stack_process.state_dir),
+    )
     assert ours.returncode == 0, ours.stderr
     from_rekoflow = StackClient(status).get_record("rekoflow-1")
     assert comparable(from_cli) == comparable(from_rekoflow)
@@ -98,8 +142,19 @@ def test_plain_boto3_with_only_the_endpoint_in_the_environment(stack_process, tm
     photo = tmp_path / "photo.png"
     photo.write_bytes(image_bytes(240, 180, color=(200, 30, 90)))
     result = subprocess.run(
-        [sys.executable, "-c", BOTO3_SCRIPT, resources["imagesBucket"], resources["table"], resources["stateMachines"]["image_analysis"], str(photo)],
-        capture_output=True, text=True, timeout=180, env=client_environment(status),
+        [
+            sys.executable,
+            "-c",
+            BOTO3_SCRIPT,
+            resources["imagesBucket"],
+            resources["table"],
+            resources["stateMachines"]["image_analysis"],
+            str(photo),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=client_environment(status),
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
@@ -113,14 +168,24 @@ def test_aws_s3_cp_under_the_trigger_prefix_gives_a_record(stack_process, tmp_pa
     photo = tmp_path / "upload.jpg"
     photo.write_bytes(image_bytes(250, 200, "JPEG", color=(80, 160, 240)))
     aws(status, "s3", "cp", str(photo), f"s3://{bucket}/{status['triggerPrefix']}upload.jpg")
-    version = aws(status, "s3api", "head-object", "--bucket", bucket, "--key", f"{status['triggerPrefix']}upload.jpg")["VersionId"]
+    version = aws(status, "s3api", "head-object", "--bucket", bucket, "--key", f"{status['triggerPrefix']}upload.jpg")[
+        "VersionId"
+    ]
     from start_upload_analysis.uploads import execution_name
 
     name = execution_name({"bucket": bucket, "key": f"{status['triggerPrefix']}upload.jpg", "versionId": version})
     deadline = time.monotonic() + 120
     item = {}
     while time.monotonic() < deadline:
-        item = aws(status, "dynamodb", "get-item", "--table-name", status["resources"]["table"], "--key", json.dumps({"pk": {"S": name}}))
+        item = aws(
+            status,
+            "dynamodb",
+            "get-item",
+            "--table-name",
+            status["resources"]["table"],
+            "--key",
+            json.dumps({"pk": {"S": name}}),
+        )
         if item.get("Item", {}).get("status", {}).get("S") in ("SUCCEEDED", "FAILED"):
             break
         time.sleep(0.5)
@@ -134,8 +199,13 @@ def test_the_aws_smoke_script_passes_against_the_local_stack(stack_process):
     result = cli_module("rekoflow.smoke", "--local", "--state-dir", str(stack_process.state_dir))
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for step in ("upload, analyse and read through the API: OK", "gives a record: OK", "a batch of two images: OK",
-                 "a bad request ends in a FAILED record: OK", "smoke: OK"):
+    for step in (
+        "upload, analyse and read through the API: OK",
+        "gives a record: OK",
+        "a batch of two images: OK",
+        "a bad request ends in a FAILED record: OK",
+        "smoke: OK",
+    ):
         assert step in out, out
     assert "cost of this run: Rekognition:" in out and "cleaned up" in out
     # What it created is gone again: records, uploads, results.
@@ -150,5 +220,10 @@ def test_the_aws_smoke_script_passes_against_the_local_stack(stack_process):
 
 
 def cli_module(module: str, *args: str):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "COLUMNS": "200"})
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )

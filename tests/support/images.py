@@ -7,7 +7,13 @@ import io
 from PIL import Image, ImageDraw
 
 
-def image_bytes(width: int = 200, height: int = 160, fmt: str = "PNG", color: tuple[int, int, int] = (30, 120, 200), exif_padding: int = 0) -> bytes:
+def image_bytes(
+    width: int = 200,
+    height: int = 160,
+    fmt: str = "PNG",
+    color: tuple[int, int, int] = (30, 120, 200),
+    exif_padding: int = 0,
+) -> bytes:
     image = Image.new("RGB", (width, height), color)
     ImageDraw.Draw(image).ellipse((width // 4, height // 4, 3 * width // 4, 3 * height // 4), fill=(240, 200, 60))
     buffer = io.BytesIO()

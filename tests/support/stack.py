@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from rekoflow.local.client import StackClient
 from rekoflow.local.stack import Stack, StackConfig

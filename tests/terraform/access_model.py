@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from tfrender import Rendered
+from .tfrender import Rendered
 
 Condition = tuple[tuple[str, str, tuple[str, ...]], ...]
 
@@ -58,7 +59,9 @@ def grants_of(policy_json: str) -> set[Grant]:
     policy = json.loads(policy_json)
     out: set[Grant] = set()
     for statement in policy.get("Statement", []):
-        assert statement.get("Effect") == "Allow", f"unexpected {statement.get('Effect')} statement in a role policy: {statement}"
+        assert statement.get("Effect") == "Allow", (
+            f"unexpected {statement.get('Effect')} statement in a role policy: {statement}"
+        )
         assert "NotAction" not in statement and "NotResource" not in statement, statement
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -104,6 +107,7 @@ IMPLIED_BY_ACTION: dict[str, list[tuple[str, Any]]] = {
     "rekognition:CreateProjectVersion": [("s3:PutObject", lambda: "{results}/" + _custom_labels_output_prefix() + "*")],
 }
 
+
 def _lease_index() -> str:
     """The index the sweep queries (its code is the source)."""
     from rekoflow_common.model_leases import LEASE_INDEX
@@ -137,8 +141,14 @@ XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 XRAY_SAMPLING = ("xray:GetSamplingRules", "xray:GetSamplingTargets")
 # Step Functions' documented statement for logging to CloudWatch Logs (resource "*" only).
 SFN_LOG_DELIVERY = (
-    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
 )
 
 
@@ -182,8 +192,13 @@ class Stack:
         return out
 
     def fill(self, template: str) -> str:
-        return template.format(images=self.images, results=self.results, table=self.table["arn"], lease_index=_lease_index(),
-                               image_machine=self.r["aws_sfn_state_machine.image_analysis"]["arn"])
+        return template.format(
+            images=self.images,
+            results=self.results,
+            table=self.table["arn"],
+            lease_index=_lease_index(),
+            image_machine=self.r["aws_sfn_state_machine.image_analysis"]["arn"],
+        )
 
     # --- requirements -----------------------------------------------------------------------
     def table_access(self, actions: Iterable[str], resource: str) -> set[Grant]:
@@ -198,7 +213,10 @@ class Stack:
     def function_needs(self, name: str, spec: Mapping[str, Any]) -> set[Grant]:
         function = self.functions[name]
         log_group = function["logging_config"][0]["log_group"]
-        needs = {Grant(a, self.arn("logs", f"log-group:{log_group}:*")) for a in ("logs:CreateLogStream", "logs:PutLogEvents")}
+        needs = {
+            Grant(a, self.arn("logs", f"log-group:{log_group}:*"))
+            for a in ("logs:CreateLogStream", "logs:PutLogEvents")
+        }
         if function["tracing_config"][0]["mode"] == "Active":
             needs |= {Grant(a, "*") for a in XRAY}
         # Rekognition: actions with a required resource type (projects, versions, datasets) on this
@@ -247,8 +265,10 @@ class Stack:
                 # The Map Run's child workflow executions run as executions of this machine; a
                 # redrive of the parent redrives them (Step Functions: "Redriving Map Runs").
                 needs.add(Grant("states:StartExecution", machine["arn"]))
-                needs |= {Grant(a, self.arn("states", f"execution:{name}/*:*")) for a in
-                          ("states:DescribeExecution", "states:StopExecution", "states:RedriveExecution")}
+                needs |= {
+                    Grant(a, self.arn("states", f"execution:{name}/*:*"))
+                    for a in ("states:DescribeExecution", "states:StopExecution", "states:RedriveExecution")
+                }
         for resource, parameters in resources:
             needs |= self.integration_needs(resource, parameters)
         return needs
@@ -256,7 +276,7 @@ class Stack:
     def integration_needs(self, resource: str, parameters: Mapping[str, Any]) -> set[Grant]:
         prefix = f"arn:{self.partition}:states:::"
         assert resource.startswith(prefix), f"integration {resource} is not in this partition ({self.partition})"
-        service = resource[len(prefix):]
+        service = resource[len(prefix) :]
         if service in ("lambda:invoke", "lambda:invoke.waitForTaskToken"):
             arn = parameters["FunctionName"]
             assert arn in self.function_by_arn, f"{arn} is not a function of this stack"
@@ -276,7 +296,10 @@ class Stack:
             needs = {Grant("states:StartExecution", child)}
             if service != "states:startExecution":
                 # .sync: Step Functions polls the child and watches it through a managed rule.
-                needs |= {Grant(a, self.arn("states", f"execution:{name}:*")) for a in ("states:DescribeExecution", "states:StopExecution")}
+                needs |= {
+                    Grant(a, self.arn("states", f"execution:{name}:*"))
+                    for a in ("states:DescribeExecution", "states:StopExecution")
+                }
                 rule = self.arn("events", "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule")
                 needs |= {Grant(a, rule) for a in ("events:PutTargets", "events:PutRule", "events:DescribeRule")}
             return needs
@@ -289,7 +312,10 @@ class Stack:
                 # Prefix.$ from the state: only its literal start is known (Step Functions: ResultWriter).
                 prefix_value = self.literal_prefix(parameters, self._definition)
             target = f"{bucket}/{prefix_value}*"
-            return {Grant(a, target) for a in ("s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload")}
+            return {
+                Grant(a, target)
+                for a in ("s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload")
+            }
         raise AssertionError(f"the access model does not know the integration {resource}: add what it needs")
 
     def bucket_arn(self, parameters: Mapping[str, Any]) -> str:
@@ -309,7 +335,9 @@ class Stack:
             leaf = expression.rsplit(".", 1)[-1]
             expression = _find_assignment(definition, leaf)
         match = re.match(r"States\.Format\('([^'{]*)", expression or "")
-        assert match and match.group(1), f"ResultWriter Prefix.$ {parameters['Prefix.$']} has no literal start to scope the grant to"
+        assert match and match.group(1), (
+            f"ResultWriter Prefix.$ {parameters['Prefix.$']} has no literal start to scope the grant to"
+        )
         return match.group(1)
 
     def api_needs(self) -> dict[str, set[Grant]]:
@@ -320,7 +348,9 @@ class Stack:
             if integration["type"] != "AWS":
                 continue
             role = integration["credentials"]
-            match = re.fullmatch(rf"arn:{self.partition}:apigateway:{self.region}:(\w+):action/(\w+)", integration["uri"])
+            match = re.fullmatch(
+                rf"arn:{self.partition}:apigateway:{self.region}:(\w+):action/(\w+)", integration["uri"]
+            )
             assert match, f"{addr}: unexpected integration uri {integration['uri']}"
             service, action = match.groups()
             body = integration["request_templates"]["application/json"]
@@ -349,7 +379,11 @@ def required_resource_types(action: str) -> set[str]:
         if definition["prefix"] == service:
             for privilege in definition["privileges"]:
                 if privilege["privilege"] == name:
-                    return {r["resource_type"].rstrip("*") for r in privilege["resource_types"] if r["resource_type"].endswith("*")}
+                    return {
+                        r["resource_type"].rstrip("*")
+                        for r in privilege["resource_types"]
+                        if r["resource_type"].endswith("*")
+                    }
     raise AssertionError(f"{action} is not in the IAM definitions")
 
 
@@ -384,7 +418,9 @@ def trust_of(role: Mapping[str, Any]) -> list[tuple[str, Condition]]:
     policy = json.loads(role["assume_role_policy"])
     out = []
     for statement in policy["Statement"]:
-        assert statement["Effect"] == "Allow" and statement["Action"] in ("sts:AssumeRole", ["sts:AssumeRole"]), statement
+        assert statement["Effect"] == "Allow" and statement["Action"] in ("sts:AssumeRole", ["sts:AssumeRole"]), (
+            statement
+        )
         services = statement["Principal"]["Service"]
         for service in services if isinstance(services, list) else [services]:
             out.append((service, _cond(statement.get("Condition"))))

@@ -14,10 +14,11 @@ import re
 
 import pytest
 
-from access_model import ASSUME_ROLE_CONTEXT, Stack, diff, grants_of, trust_of
-from tfrender import RenderError, Renderer
+from .access_model import ASSUME_ROLE_CONTEXT, Stack, diff, grants_of, trust_of
+from .tfrender import Renderer, RenderError
 
 pytestmark = pytest.mark.terraform
+
 
 @pytest.fixture(scope="module")
 def renderer(tmp_path_factory):
@@ -44,7 +45,8 @@ def consumers(stack: Stack) -> dict[str, tuple[str, str]]:
 
     def add(role_arn: str, service: str, what: str) -> None:
         assert role_arn not in out or out[role_arn] == (service, what) or out[role_arn][0] == service, (
-            f"role {role_arn} serves both {out[role_arn]} and {what}: one role per consumer")
+            f"role {role_arn} serves both {out[role_arn]} and {what}: one role per consumer"
+        )
         out.setdefault(role_arn, (service, what))
 
     for name, function in stack.functions.items():
@@ -63,7 +65,7 @@ def consumers(stack: Stack) -> dict[str, tuple[str, str]]:
 
 def required(stack: Stack) -> dict[str, set]:
     """Role ARN -> the grants it needs."""
-    from access_model import Grant
+    from .access_model import Grant
 
     needs: dict[str, set] = {}
     manifest = _manifest()
@@ -76,8 +78,14 @@ def required(stack: Stack) -> dict[str, set]:
     for account in stack.r.of_type("aws_api_gateway_account").values():
         # The permissions of AWS's AmazonAPIGatewayPushToCloudWatchLogs, scoped to this region/account.
         groups = [stack.arn("logs", "log-group:*"), stack.arn("logs", "log-group:*:log-stream:*")]
-        actions = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams",
-                   "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"]
+        actions = [
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:DescribeLogStreams",
+            "logs:PutLogEvents",
+            "logs:GetLogEvents",
+            "logs:FilterLogEvents",
+        ]
         grants = {Grant(a, g) for a in actions for g in groups} | {Grant("logs:DescribeLogGroups", "*")}
         needs.setdefault(account["cloudwatch_role_arn"], set()).update(grants)
     for schedule in stack.r.of_type("aws_scheduler_schedule").values():
@@ -107,7 +115,9 @@ def access_problems(stack: Stack) -> list[str]:
                 problems.append(f"{addr} ({what}): trusts {principal}, but {service} assumes it")
             for op, key, values in condition:
                 if key not in ASSUME_ROLE_CONTEXT[service]:
-                    problems.append(f"{addr} ({what}): trust condition {op} {key} can never match: {service} does not send {key} when it assumes a role")
+                    problems.append(
+                        f"{addr} ({what}): trust condition {op} {key} can never match: {service} does not send {key} when it assumes a role"
+                    )
                 elif key == "aws:sourceaccount" and values != (stack.account,):
                     problems.append(f"{addr} ({what}): aws:SourceAccount {values} is not this account")
         if not trust_of(role):
@@ -190,6 +200,14 @@ def test_parliament_sees_a_scoped_grant_that_can_never_match():
     """The lint can fail: DescribeLogGroups on a log-group ARN (it accepts only "*") is reported."""
     from parliament import analyze_policy_string
 
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:DescribeLogGroups",
-                                                       "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:*"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:*",
+            }
+        ],
+    }
     assert [f.issue for f in analyze_policy_string(json.dumps(policy)).findings] == ["RESOURCE_MISMATCH"]

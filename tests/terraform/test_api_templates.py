@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from rekoflow_common.schema import validate_request_schema
-from support.images import image_bytes
-
 from rekoflow.local.apigateway import declaration
 from rekoflow.local.apigateway import vtl as apigw_vtl
+from rekoflow_common.schema import validate_request_schema
+from support.images import image_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 STATE_MACHINE_ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:rekoflow-image-analysis"
@@ -35,9 +34,13 @@ TEMPLATES = {name: declaration.template(file, VARIABLES) for name, file in FILES
 
 class vtl:  # noqa: N801 - the render helper the tests below call
     @staticmethod
-    def render(template: str, body: str, path_params: dict | None = None, request_id: str = "gw-request-1") -> tuple[str, int | None]:
+    def render(
+        template: str, body: str, path_params: dict | None = None, request_id: str = "gw-request-1"
+    ) -> tuple[str, int | None]:
         context = {"requestId": request_id, "domainName": "api.example.com", "stage": "v1"}
-        output = apigw_vtl.render(template, apigw_vtl.Input(body, path_params or {}), context, {"baseUrl": "https://api.example.com/v1"})
+        output = apigw_vtl.render(
+            template, apigw_vtl.Input(body, path_params or {}), context, {"baseUrl": "https://api.example.com/v1"}
+        )
         return output, apigw_vtl.override_status(context)
 
 
@@ -68,7 +71,11 @@ def test_request_id_names_the_execution_and_the_input_is_the_body():
 
 
 def test_without_request_id_api_gateways_request_id_is_used_and_added_to_the_input():
-    body = {"image": {"bucket": "photos", "key": "k.png"}, "analyses": ["text"], "options": {"text": {"wordFilter": {"minConfidence": 80}}}}
+    body = {
+        "image": {"bucket": "photos", "key": "k.png"},
+        "analyses": ["text"],
+        "options": {"text": {"wordFilter": {"minConfidence": 80}}},
+    }
     request = start_execution(body, request_id="6f1c-aa")
     assert request["name"] == "6f1c-aa"
     executed = json.loads(request["input"])
@@ -100,7 +107,10 @@ def test_start_response_gives_the_request_id_and_status_url():
 
 
 def test_a_repeated_request_id_is_a_409_with_the_service_message():
-    error = {"__type": "com.amazonaws.swf.service.v2.model#ExecutionAlreadyExists", "message": "Execution Already Exists: 'arn:...:order-42'"}
+    error = {
+        "__type": "com.amazonaws.swf.service.v2.model#ExecutionAlreadyExists",
+        "message": "Execution Already Exists: 'arn:...:order-42'",
+    }
     output, status = vtl.render(TEMPLATES["start_execution_error"], json.dumps(error))
     assert status == 409
     assert json.loads(output) == {"error": error["__type"], "message": error["message"]}

@@ -37,6 +37,7 @@ def test_runtime_provided_distributions_are_removed_and_the_rest_kept(tmp_path):
 
 def test_the_left_out_set_is_boto3_and_everything_it_depends_on():
     """What the runtime ships with boto3 is its dependency closure; aws-xray-sdk pulls botocore in."""
+
     def closure(name: str, seen: set[str]) -> set[str]:
         key = re.sub(r"[-_.]+", "-", name).lower()
         if key in seen:
@@ -56,8 +57,12 @@ def test_the_left_out_set_is_boto3_and_everything_it_depends_on():
 
 
 def test_layer_metadata_names_the_runtime_terraform_checks():
-    assert layer_metadata("3.12") == {"runtime": "python3.12", "pythonVersion": "3.12", "platform": "manylinux2014_x86_64",
-                                      "runtimeProvided": list(RUNTIME_PROVIDED)}
+    assert layer_metadata("3.12") == {
+        "runtime": "python3.12",
+        "pythonVersion": "3.12",
+        "platform": "manylinux2014_x86_64",
+        "runtimeProvided": list(RUNTIME_PROVIDED),
+    }
     tf = (Path(__file__).resolve().parents[2] / "terraform" / "lambda.tf").read_text()
     assert "local.layer.runtime == var.lambda_runtime" in tf
     assert json.dumps(layer_metadata())  # serialisable as build/layer.json

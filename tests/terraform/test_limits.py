@@ -12,20 +12,27 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from rekoflow_common.records import STATE_LIMIT_BYTES
 from support.images import image_bytes
-from tfrender import RenderError, Renderer
+
+from .tfrender import Renderer, RenderError
 
 ACCOUNT = "123456789012"
 LONG = 255  # Custom Labels project/version names and label names go up to here
 
 
 def _box(i: int) -> dict[str, float]:
-    return {"Width": 0.123456789, "Height": 0.234567891, "Left": (i % 97) / 100.0 + 0.001234567, "Top": (i % 89) / 100.0 + 0.00987654}
+    return {
+        "Width": 0.123456789,
+        "Height": 0.234567891,
+        "Left": (i % 97) / 100.0 + 0.001234567,
+        "Top": (i % 89) / 100.0 + 0.00987654,
+    }
 
 
 def _polygon(i: int) -> list[dict[str, float]]:
@@ -45,50 +52,131 @@ def worst_case_responses(project_version_arn: str, project_arn: str) -> dict[str
         }
         for i in range(1000)
     ]
-    colors = [{"Red": 1, "Green": 2, "Blue": 3, "HexCode": "#010203", "CSSColor": "darkslategrey", "SimplifiedColor": "grey", "PixelPercent": 8.3333} for _ in range(12)]
-    emotions = [{"Type": t, "Confidence": 12.3456789} for t in ("HAPPY", "SAD", "ANGRY", "CONFUSED", "DISGUSTED", "SURPRISED", "CALM", "FEAR")]
+    colors = [
+        {
+            "Red": 1,
+            "Green": 2,
+            "Blue": 3,
+            "HexCode": "#010203",
+            "CSSColor": "darkslategrey",
+            "SimplifiedColor": "grey",
+            "PixelPercent": 8.3333,
+        }
+        for _ in range(12)
+    ]
+    emotions = [
+        {"Type": t, "Confidence": 12.3456789}
+        for t in ("HAPPY", "SAD", "ANGRY", "CONFUSED", "DISGUSTED", "SURPRISED", "CALM", "FEAR")
+    ]
     flag = {"Value": True, "Confidence": 99.87654321}
     faces = [
         {
-            "BoundingBox": _box(i), "AgeRange": {"Low": 25, "High": 35}, "Smile": flag, "Eyeglasses": flag, "Sunglasses": flag,
-            "Gender": {"Value": "Female", "Confidence": 99.87654321}, "Beard": flag, "Mustache": flag, "EyesOpen": flag, "MouthOpen": flag,
-            "Emotions": emotions, "Landmarks": [{"Type": f"landmark{k}", "X": 0.1234567, "Y": 0.7654321} for k in range(30)],
-            "Pose": {"Roll": -12.3456789, "Yaw": 23.456789, "Pitch": -34.56789}, "Quality": {"Brightness": 87.654321, "Sharpness": 92.345678},
-            "Confidence": 99.9999, "FaceOccluded": flag, "EyeDirection": {"Yaw": 1.23456, "Pitch": -2.34567, "Confidence": 99.123},
+            "BoundingBox": _box(i),
+            "AgeRange": {"Low": 25, "High": 35},
+            "Smile": flag,
+            "Eyeglasses": flag,
+            "Sunglasses": flag,
+            "Gender": {"Value": "Female", "Confidence": 99.87654321},
+            "Beard": flag,
+            "Mustache": flag,
+            "EyesOpen": flag,
+            "MouthOpen": flag,
+            "Emotions": emotions,
+            "Landmarks": [{"Type": f"landmark{k}", "X": 0.1234567, "Y": 0.7654321} for k in range(30)],
+            "Pose": {"Roll": -12.3456789, "Yaw": 23.456789, "Pitch": -34.56789},
+            "Quality": {"Brightness": 87.654321, "Sharpness": 92.345678},
+            "Confidence": 99.9999,
+            "FaceOccluded": flag,
+            "EyeDirection": {"Yaw": 1.23456, "Pitch": -2.34567, "Confidence": 99.123},
         }
         for i in range(100)
     ]
-    lines = [{"DetectedText": "W" * 20 + f" line {i}" + " word" * 10, "Type": "LINE", "Id": i, "Confidence": 99.1234567,
-              "Geometry": {"BoundingBox": _box(i), "Polygon": _polygon(i)}} for i in range(100)]
-    words = [{"DetectedText": "W" * 30 + str(i), "Type": "WORD", "Id": 100 + i, "ParentId": i, "Confidence": 99.1234567,
-              "Geometry": {"BoundingBox": _box(i), "Polygon": _polygon(i)}} for i in range(100)]
-    face = {"BoundingBox": _box(1), "Confidence": 99.9, "Landmarks": [{"Type": "eyeLeft", "X": 0.1, "Y": 0.2}] * 5,
-            "Pose": {"Roll": 1.0, "Yaw": 2.0, "Pitch": 3.0}, "Quality": {"Brightness": 50.0, "Sharpness": 60.0}}
-    moderation = [{"Name": f"Moderation-{i:03d}-" + "m" * 40, "ParentName": f"Parent-{i % 20}-" + "m" * 30, "Confidence": 88.87654321,
-                   "TaxonomyLevel": 3} for i in range(200)]
-    custom = [{"Name": "C" * 200 + f"-{i:04d}", "Confidence": 97.123456789, "Geometry": {"BoundingBox": _box(i), "Polygon": _polygon(i)}}
-              for i in range(1000)]
+    lines = [
+        {
+            "DetectedText": "W" * 20 + f" line {i}" + " word" * 10,
+            "Type": "LINE",
+            "Id": i,
+            "Confidence": 99.1234567,
+            "Geometry": {"BoundingBox": _box(i), "Polygon": _polygon(i)},
+        }
+        for i in range(100)
+    ]
+    words = [
+        {
+            "DetectedText": "W" * 30 + str(i),
+            "Type": "WORD",
+            "Id": 100 + i,
+            "ParentId": i,
+            "Confidence": 99.1234567,
+            "Geometry": {"BoundingBox": _box(i), "Polygon": _polygon(i)},
+        }
+        for i in range(100)
+    ]
+    face = {
+        "BoundingBox": _box(1),
+        "Confidence": 99.9,
+        "Landmarks": [{"Type": "eyeLeft", "X": 0.1, "Y": 0.2}] * 5,
+        "Pose": {"Roll": 1.0, "Yaw": 2.0, "Pitch": 3.0},
+        "Quality": {"Brightness": 50.0, "Sharpness": 60.0},
+    }
+    moderation = [
+        {
+            "Name": f"Moderation-{i:03d}-" + "m" * 40,
+            "ParentName": f"Parent-{i % 20}-" + "m" * 30,
+            "Confidence": 88.87654321,
+            "TaxonomyLevel": 3,
+        }
+        for i in range(200)
+    ]
+    custom = [
+        {
+            "Name": "C" * 200 + f"-{i:04d}",
+            "Confidence": 97.123456789,
+            "Geometry": {"BoundingBox": _box(i), "Polygon": _polygon(i)},
+        }
+        for i in range(1000)
+    ]
     return {
-        "DetectLabels": {"Labels": labels, "ImageProperties": {"Quality": {"Brightness": 1.0, "Sharpness": 2.0, "Contrast": 3.0},
-                                                              "DominantColors": colors}, "LabelModelVersion": "3.0"},
+        "DetectLabels": {
+            "Labels": labels,
+            "ImageProperties": {
+                "Quality": {"Brightness": 1.0, "Sharpness": 2.0, "Contrast": 3.0},
+                "DominantColors": colors,
+            },
+            "LabelModelVersion": "3.0",
+        },
         "DetectFaces": {"FaceDetails": faces},
         "DetectText": {"TextDetections": lines + words, "TextModelVersion": "3.0"},
-        "CompareFaces": {"SourceImageFace": {"BoundingBox": _box(0), "Confidence": 99.9},
-                         "FaceMatches": [{"Similarity": 99.123456, "Face": face} for _ in range(100)],
-                         "UnmatchedFaces": [face for _ in range(100)]},
+        "CompareFaces": {
+            "SourceImageFace": {"BoundingBox": _box(0), "Confidence": 99.9},
+            "FaceMatches": [{"Similarity": 99.123456, "Face": face} for _ in range(100)],
+            "UnmatchedFaces": [face for _ in range(100)],
+        },
         "DetectModerationLabels": {"ModerationLabels": moderation, "ModerationModelVersion": "7.0"},
         "DetectCustomLabels": {"CustomLabels": custom},
         "DescribeProjects": {"ProjectDescriptions": [{"ProjectArn": project_arn, "Status": "CREATED"}]},
-        "DescribeProjectVersions": {"ProjectVersionDescriptions": [
-            {"ProjectVersionArn": project_version_arn, "Status": "RUNNING", "StatusMessage": "s" * 1000, "MinInferenceUnits": 10,
-             "EvaluationResult": {"F1Score": 0.9, "Summary": {"S3Object": {"Bucket": "b" * 63, "Name": "k" * 1024}}},
-             "BillableTrainingTimeInSeconds": 3600}]},
+        "DescribeProjectVersions": {
+            "ProjectVersionDescriptions": [
+                {
+                    "ProjectVersionArn": project_version_arn,
+                    "Status": "RUNNING",
+                    "StatusMessage": "s" * 1000,
+                    "MinInferenceUnits": 10,
+                    "EvaluationResult": {
+                        "F1Score": 0.9,
+                        "Summary": {"S3Object": {"Bucket": "b" * 63, "Name": "k" * 1024}},
+                    },
+                    "BillableTrainingTimeInSeconds": 3600,
+                }
+            ]
+        },
         "StopProjectVersion": {"Status": "STOPPING"},
     }
 
 
 def maximal_request(workflow, project_version_arn: str) -> dict[str, Any]:
     """Every analysis, every option at its schema maximum, S3 keys of 1024 characters."""
+
     def put(prefix: str) -> dict[str, str]:
         key = (prefix + "-" + uuid.uuid4().hex + "/").ljust(1020, "k") + ".png"
         return workflow.put_bytes(image_bytes(400, 300), key)
@@ -99,15 +187,29 @@ def maximal_request(workflow, project_version_arn: str) -> dict[str, Any]:
         "image": put("source"),
         "analyses": ["labels", "faces", "text", "compare", "moderation", "custom"],
         "options": {
-            "labels": {"minConfidence": 0, "maxLabels": 1000, "features": ["GENERAL_LABELS", "IMAGE_PROPERTIES"],
-                       "inclusionFilters": names("in"), "exclusionFilters": names("ex"),
-                       "categoryInclusionFilters": names("ci"), "categoryExclusionFilters": names("ce"), "maxDominantColors": 12},
+            "labels": {
+                "minConfidence": 0,
+                "maxLabels": 1000,
+                "features": ["GENERAL_LABELS", "IMAGE_PROPERTIES"],
+                "inclusionFilters": names("in"),
+                "exclusionFilters": names("ex"),
+                "categoryInclusionFilters": names("ci"),
+                "categoryExclusionFilters": names("ce"),
+                "maxDominantColors": 12,
+            },
             "faces": {"attributes": ["ALL"], "minConfidence": 0, "maxFaces": 100},
             "text": {"wordFilter": {"minConfidence": 0, "minBoundingBoxHeight": 0, "minBoundingBoxWidth": 0}},
             "compare": {"targetImage": put("target"), "similarityThreshold": 0, "qualityFilter": "NONE"},
             "moderation": {"minConfidence": 0},
-            "custom": {"projectVersionArn": project_version_arn, "minConfidence": 0, "maxResults": 1000, "keepRunning": False,
-                       "minInferenceUnits": 10, "pollIntervalSeconds": 0, "maxPolls": 1000},
+            "custom": {
+                "projectVersionArn": project_version_arn,
+                "minConfidence": 0,
+                "maxResults": 1000,
+                "keepRunning": False,
+                "minInferenceUnits": 10,
+                "pollIntervalSeconds": 0,
+                "maxPolls": 1000,
+            },
         },
         "useCache": False,
     }
@@ -152,9 +254,13 @@ def test_worst_case_state_payloads_stay_under_256_kib(workflow, worst_case):
     per_state: dict[str, int] = {}
     for state, _, size in sizes:
         per_state[state] = max(per_state.get(state, 0), size)
-    report = "\n".join(f"  {state:<32} {size:>8,} bytes" for state, size in sorted(per_state.items(), key=lambda kv: -kv[1]))
+    report = "\n".join(
+        f"  {state:<32} {size:>8,} bytes" for state, size in sorted(per_state.items(), key=lambda kv: -kv[1])
+    )
     print(f"\nworst-case payload per state (limit {STATE_LIMIT_BYTES:,}):\n{report}")
-    assert largest[2] < STATE_LIMIT_BYTES * 0.9, f"{largest[0]} {largest[1]}: {largest[2]:,} bytes of {STATE_LIMIT_BYTES:,}\n{report}"
+    assert largest[2] < STATE_LIMIT_BYTES * 0.9, (
+        f"{largest[0]} {largest[1]}: {largest[2]:,} bytes of {STATE_LIMIT_BYTES:,}\n{report}"
+    )
     # The summaries that did not fit their budget are pointers to the full results in S3.
     results = record["results"]
     for analysis, summary in results.items():
@@ -172,7 +278,9 @@ def test_a_summary_within_budget_is_carried_whole(workflow, fake_rekognition):
     result = workflow.analyze({"image": image, "analyses": ["labels", "faces"], "useCache": False}, timeout_s=60)
     assert result.succeeded
     record = workflow.get_record(result.name)
-    assert not record["results"]["labels"].get("truncated") and record["results"]["labels"]["labels"][0]["name"] == "Cat"
+    assert (
+        not record["results"]["labels"].get("truncated") and record["results"]["labels"]["labels"][0]["name"] == "Cat"
+    )
 
 
 # --- names, reserved concurrency, runtime: what Terraform renders -----------------------------------
@@ -212,13 +320,17 @@ def test_names_fit_their_services_limits_with_the_longest_prefix(renderer):
             name = values[attribute]
             if rtype in ("aws_lambda_function", "aws_iam_role", "aws_sfn_state_machine", "aws_s3_bucket"):
                 assert longest in name, (address, name)
-            assert len(name) <= limit, f"{address}: {attribute} {name!r} is {len(name)} characters, {rtype} allows {limit}"
+            assert len(name) <= limit, (
+                f"{address}: {attribute} {name!r} is {len(name)} characters, {rtype} allows {limit}"
+            )
             checked += 1
     assert checked > 50
     # The longest execution names: the API's requestId and the batch children (<batchId>-<32 hex>).
     from validate_batch.batch_input import MAX_BATCH_ID_CHARS
 
-    schema = json.loads((renderer.source.parent / "functions/rekoflow_common/schemas/analysis_request.schema.json").read_text())
+    schema = json.loads(
+        (renderer.source.parent / "functions/rekoflow_common/schemas/analysis_request.schema.json").read_text()
+    )
     assert schema["properties"]["requestId"]["pattern"].endswith("{0,79}$")
     assert MAX_BATCH_ID_CHARS + 33 == 80
 
@@ -228,8 +340,10 @@ def test_reserved_concurrency_must_leave_lambdas_unreserved_minimum(renderer):
     with pytest.raises(RenderError, match=r"reserve 1100 concurrent executions in total.*at most 900"):
         renderer.render({"rekognition_reserved_concurrency": 100})
     rendered = renderer.render({"reserved_concurrency": {"detect_labels": 850, "detect_faces": 50}})
-    reserved = {v["function_name"].removeprefix("rekoflow-"): v["reserved_concurrent_executions"]
-                for v in rendered.of_type("aws_lambda_function").values()}
+    reserved = {
+        v["function_name"].removeprefix("rekoflow-"): v["reserved_concurrent_executions"]
+        for v in rendered.of_type("aws_lambda_function").values()
+    }
     assert reserved["detect-labels"] == 850 and reserved["detect-faces"] == 50 and reserved["detect-text"] == -1
     with pytest.raises(RenderError, match=r"not in functions/manifest.json: detect_lables"):
         renderer.render({"reserved_concurrency": {"detect_lables": 5}})

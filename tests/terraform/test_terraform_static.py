@@ -10,9 +10,8 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 import hcl2  # bc-python-hcl2, in the dev extra
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TF = ROOT / "terraform"
@@ -69,11 +68,18 @@ def _flat(value) -> list:
     return [value]
 
 
-MANIFEST_ACTIONS = sorted({a for f in json.loads((ROOT / "functions" / "manifest.json").read_text())["functions"].values()
-                           for a in f.get("rekognition_actions", [])})
+MANIFEST_ACTIONS = sorted(
+    {
+        a
+        for f in json.loads((ROOT / "functions" / "manifest.json").read_text())["functions"].values()
+        for a in f.get("rekognition_actions", [])
+    }
+)
 
 
-PROJECT_ACTIONS = set(_u(next(e for e in CONFIG["locals"] if "rekognition_project_actions" in e)["rekognition_project_actions"]))
+PROJECT_ACTIONS = set(
+    _u(next(e for e in CONFIG["locals"] if "rekognition_project_actions" in e)["rekognition_project_actions"])
+)
 
 
 def _asl_actions(service: str, template: str) -> list[str]:
@@ -119,10 +125,23 @@ def _documents(config: dict) -> dict[str, dict]:
 
 
 # Actions AWS documents without resource-level permissions: the only valid Resource is "*".
-RESOURCE_STAR_ONLY = ("xray:", "rekognition:DetectLabels", "rekognition:DetectFaces", "rekognition:DetectText",
-                      "rekognition:CompareFaces", "rekognition:DetectModerationLabels", "rekognition:DescribeProjects",
-                      "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                      "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+RESOURCE_STAR_ONLY = (
+    "xray:",
+    "rekognition:DetectLabels",
+    "rekognition:DetectFaces",
+    "rekognition:DetectText",
+    "rekognition:CompareFaces",
+    "rekognition:DetectModerationLabels",
+    "rekognition:DescribeProjects",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
 # Resource policies (key policy, Deny-only bucket/queue policies) are checked by their own tests.
 RESOURCE_POLICIES = ("kms", "bucket", "scheduler_dlq")
 
@@ -179,12 +198,15 @@ def _with_statement(document: str, statement: dict, dynamic: bool) -> dict:
 
 
 @pytest.mark.parametrize("dynamic", [False, True], ids=["statement", "dynamic statement"])
-@pytest.mark.parametrize("document, actions, resources, check", [
-    ("lambda", ["s3:*"], ["*"], wildcard_action_problems),
-    ("image_analysis", ["iam:PassRole"], ["*"], resource_star_problems),
-    ("api", ["dynamodb:DeleteTable"], ["*"], resource_star_problems),
-    ("batch_analysis", ["s3:Get*"], ["${aws_s3_bucket.images.arn}/*"], wildcard_action_problems),
-])
+@pytest.mark.parametrize(
+    "document, actions, resources, check",
+    [
+        ("lambda", ["s3:*"], ["*"], wildcard_action_problems),
+        ("image_analysis", ["iam:PassRole"], ["*"], resource_star_problems),
+        ("api", ["dynamodb:DeleteTable"], ["*"], resource_star_problems),
+        ("batch_analysis", ["s3:Get*"], ["${aws_s3_bucket.images.arn}/*"], wildcard_action_problems),
+    ],
+)
 def test_the_static_checks_catch_a_mutated_iam_tf(document, actions, resources, check, dynamic):
     """The checks above can fail: the same parsed config with one bad statement added is caught."""
     assert not check(CONFIG)
@@ -300,7 +322,9 @@ def test_every_manifest_key_is_known_to_terraform():
     known = set(_u(_locals()["manifest_known_keys"]))
     for name, spec in MANIFEST.items():
         unknown = set(spec) - known
-        assert not unknown, f"manifest entry {name}: Terraform grants nothing for {sorted(unknown)}; add them to iam.tf and manifest_known_keys"
+        assert not unknown, (
+            f"manifest entry {name}: Terraform grants nothing for {sorted(unknown)}; add them to iam.tf and manifest_known_keys"
+        )
     # every known flag really maps to a grant in the per-function policy
     for flag in known - NON_FLAG_KEYS:
         assert f'lookup(each.value, "{flag}", false)' in TEXT["iam.tf"], f"flag {flag} has no grant in iam.tf"
@@ -323,7 +347,10 @@ def test_reads_results_and_queries_batch_index_grants():
     assert _list(listing["resources"]) == ["${aws_s3_bucket.results.arn}"]
     condition = _u(listing["condition"])
     assert (_u(condition["test"]), _u(condition["variable"]), _list(condition["values"])) == (
-        "StringLike", "s3:prefix", ["${local.batch_results_prefix}*"])
+        "StringLike",
+        "s3:prefix",
+        ["${local.batch_results_prefix}*"],
+    )
     query = statements["QueryBatchIndex"]
     assert _list(query["actions"]) == ["dynamodb:Query"]
     assert _list(query["resources"]) == ["${aws_dynamodb_table.results.arn}/index/batch-index"]
@@ -336,7 +363,8 @@ def test_state_machine_roles_invoke_exactly_the_functions_their_asl_names():
     statements = {name: _by_sid(_policy_documents()[name]) for name in ("image_analysis", "batch_analysis")}
     for name in ("image", "batch"):
         assert _list(statements[f"{name}_analysis"]["InvokeFunctions"]["resources"]) == [
-            f"${{flatten([for k in local.{name}_function_keys : ['${{local.function_arns[k]}}', '${{local.function_arns[k]}}:*']])}}"]
+            f"${{flatten([for k in local.{name}_function_keys : ['${{local.function_arns[k]}}', '${{local.function_arns[k]}}:*']])}}"
+        ]
     hcl_regex = '"\\\\$\\\\{([a-z0-9_]+)_function_arn\\\\}"'
     assert TEXT["locals.tf"].count(f"regexall({hcl_regex}, local.image_asl_raw)") == 1
     assert TEXT["locals.tf"].count(f"regexall({hcl_regex}, local.batch_asl_raw)") == 1
@@ -350,12 +378,16 @@ def test_state_machine_roles_invoke_exactly_the_functions_their_asl_names():
     # the Custom Labels machines' roles invoke what their ASL names, derived the same way (locals.tf)
     custom = _by_sid(_policy_documents()["custom_labels"])
     assert _list(custom["InvokeFunctions"]["resources"]) == [
-        "${flatten([for k in local.custom_labels_function_keys[each.key] : ['${local.function_arns[k]}', '${local.function_arns[k]}:*']])}"]
+        "${flatten([for k in local.custom_labels_function_keys[each.key] : ['${local.function_arns[k]}', '${local.function_arns[k]}:*']])}"
+    ]
     assert TEXT["locals.tf"].count(f"regexall({hcl_regex}, raw)") == 1
 
 
 def test_state_machine_dynamodb_actions_come_from_the_asl():
-    for name, local_name in (("image_analysis", "image_asl_dynamodb_actions"), ("batch_analysis", "batch_asl_dynamodb_actions")):
+    for name, local_name in (
+        ("image_analysis", "image_asl_dynamodb_actions"),
+        ("batch_analysis", "batch_asl_dynamodb_actions"),
+    ):
         table = _by_sid(_policy_documents()[name]).get("ResultsTable")
         assert table is not None and _list(table["actions"]) == [f"${{local.{local_name}}}"], name
 
@@ -368,12 +400,19 @@ def test_only_the_batch_role_starts_the_batch_machine_and_its_children():
             if "states:StartExecution" in _list(statement.get("actions", [])):
                 start[name] = _list(statement["resources"])
     assert start == {
-        "batch_analysis": ["${aws_sfn_state_machine.image_analysis.arn}", "${local.batch_analysis_arn}", '${local.custom_labels_arns["custom_labels_lease"]}'],
+        "batch_analysis": [
+            "${aws_sfn_state_machine.image_analysis.arn}",
+            "${local.batch_analysis_arn}",
+            '${local.custom_labels_arns["custom_labels_lease"]}',
+        ],
         "api": ["${aws_sfn_state_machine.image_analysis.arn}"],
         "scheduler": ["${aws_sfn_state_machine.batch_analysis.arn}"],
         "lambda": ["${local.image_analysis_arn}"],  # the starts_image_analysis flag: start_upload_analysis
         # Custom Labels: the image analysis nests training and lease; those machines start what their ASL names.
-        "image_analysis": ['${local.custom_labels_arns["custom_labels_training"]}', '${local.custom_labels_arns["custom_labels_lease"]}'],
+        "image_analysis": [
+            '${local.custom_labels_arns["custom_labels_training"]}',
+            '${local.custom_labels_arns["custom_labels_lease"]}',
+        ],
         "custom_labels": ["${[for t in local.custom_labels_children[each.key] : local.custom_labels_arns[t]]}"],
         "custom_labels_sweep": ['${aws_sfn_state_machine.custom_labels["custom_labels_idle_stop"].arn}'],
     }
@@ -381,35 +420,65 @@ def test_only_the_batch_role_starts_the_batch_machine_and_its_children():
 
 def test_batch_role_grants():
     statements = _by_sid(_policy_documents()["batch_analysis"])
-    assert set(statements) == {"StartExecutions", "ManageChildExecutions", "ManageMapRunExecutions", "SyncExecutionEvents",
-                               "InvokeFunctions", "ListImages", "WriteBatchResults", "ResultsTable", "ResultsTableKey"}
+    assert set(statements) == {
+        "StartExecutions",
+        "ManageChildExecutions",
+        "ManageMapRunExecutions",
+        "SyncExecutionEvents",
+        "InvokeFunctions",
+        "ListImages",
+        "WriteBatchResults",
+        "ResultsTable",
+        "ResultsTableKey",
+    }
     prefix = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:"
-    assert sorted(_list(statements["ManageChildExecutions"]["actions"])) == ["states:DescribeExecution", "states:StopExecution"]
+    assert sorted(_list(statements["ManageChildExecutions"]["actions"])) == [
+        "states:DescribeExecution",
+        "states:StopExecution",
+    ]
     assert _list(statements["ManageChildExecutions"]["resources"]) == [
-        prefix + "${local.image_analysis_name}:*", "${" + f'"{prefix}${{local.custom_labels_names["custom_labels_lease"]}}:*"' + "}"]
+        prefix + "${local.image_analysis_name}:*",
+        "${" + f'"{prefix}${{local.custom_labels_names["custom_labels_lease"]}}:*"' + "}",
+    ]
     # Redriving a failed batch redrives its Map Run's child workflow executions.
     assert sorted(_list(statements["ManageMapRunExecutions"]["actions"])) == [
-        "states:DescribeExecution", "states:RedriveExecution", "states:StopExecution"]
+        "states:DescribeExecution",
+        "states:RedriveExecution",
+        "states:StopExecution",
+    ]
     assert _list(statements["ManageMapRunExecutions"]["resources"]) == [prefix + "${local.batch_analysis_name}/*:*"]
     events = statements["SyncExecutionEvents"]
     assert sorted(_list(events["actions"])) == ["events:DescribeRule", "events:PutRule", "events:PutTargets"]
     assert _list(events["resources"]) == [
-        "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"]
+        "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+    ]
     assert _list(statements["ListImages"]["actions"]) == ["s3:ListBucket"]
     assert _list(statements["ListImages"]["resources"]) == ["${aws_s3_bucket.images.arn}"]
     write = statements["WriteBatchResults"]
-    assert sorted(_list(write["actions"])) == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"]
+    assert sorted(_list(write["actions"])) == [
+        "s3:AbortMultipartUpload",
+        "s3:GetObject",
+        "s3:ListMultipartUploadParts",
+        "s3:PutObject",
+    ]
     assert _list(write["resources"]) == ["${aws_s3_bucket.results.arn}/${local.batch_results_prefix}*"]
     # X-Ray and log delivery come from the shared observability document
-    assert _u(_policy_documents()["batch_analysis"]["source_policy_documents"]) == "${data.aws_iam_policy_document.states_observability.json}"
+    assert (
+        _u(_policy_documents()["batch_analysis"]["source_policy_documents"])
+        == "${data.aws_iam_policy_document.states_observability.json}"
+    )
 
 
 def test_scheduler_input_bounds_concurrency_and_failures():
     target = _u(_resources("aws_scheduler_schedule")["batch"]["target"])
     text = _u(target["input"])
-    for field, value in (("bucket", "aws_s3_bucket.images.id"), ("prefix", "var.batch_prefix"),
-                         ("analyses", "var.batch_analyses"), ("maxConcurrency", "var.rekognition_max_concurrency"),
-                         ("toleratedFailurePercentage", "var.batch_tolerated_failure_percentage")):
+    for field, value in (
+        ("bucket", "aws_s3_bucket.images.id"),
+        ("prefix", "var.batch_prefix"),
+        ("analyses", "var.batch_analyses"),
+        ("maxConcurrency", "var.rekognition_max_concurrency"),
+        ("toleratedFailurePercentage", "var.batch_tolerated_failure_percentage"),
+    ):
         assert f"'{field}': '${{{value}}}'" in text, field
     assert "batchId" not in text  # the batch id defaults to the (unique) execution name
 
@@ -471,7 +540,7 @@ def test_declared_environment_matches_what_each_function_reads():
     """Every variable a function reads at cold start is declared for it (a missing one fails at cold start)."""
     from rekoflow.local import declarations
 
-    values = {name: "x" for name in declarations.settings_named()}
+    values = dict.fromkeys(declarations.settings_named(), "x")
     for name, spec in MANIFEST.items():
         environment = declarations.function_environment(spec, values)
         source = "\n".join(p.read_text() for p in (ROOT / "functions" / name).glob("*.py"))
@@ -489,8 +558,14 @@ def test_results_table_comes_from_the_shared_declaration():
     assert 'jsondecode(file("${path.module}/results_table.json"))' in TEXT["locals.tf"]
     assert "dynamic" in table and {"attribute", "global_secondary_index"} <= {next(iter(d)) for d in table["dynamic"]}
     request = declarations.create_table_request("t")
-    assert {a["AttributeName"] for a in request["AttributeDefinitions"]} == set(declarations.results_table()["attributes"])
-    assert [i["IndexName"] for i in request["GlobalSecondaryIndexes"]] == ["status-created-index", "batch-index", "model-lease-index"]
+    assert {a["AttributeName"] for a in request["AttributeDefinitions"]} == set(
+        declarations.results_table()["attributes"]
+    )
+    assert [i["IndexName"] for i in request["GlobalSecondaryIndexes"]] == [
+        "status-created-index",
+        "batch-index",
+        "model-lease-index",
+    ]
 
 
 def test_local_settings_are_terraforms_defaults():

@@ -20,9 +20,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "terraform"
@@ -53,20 +54,32 @@ def _arn_values(rtype: str, attrs: Mapping[str, Any], ctx: Mapping[str, str]) ->
         "aws_s3_bucket": lambda: {"arn": f"arn:{p}:s3:::{attrs['bucket']}", "id": attrs["bucket"]},
         "aws_dynamodb_table": lambda: {"arn": f"arn:{p}:dynamodb:{r}:{a}:table/{name}", "id": name},
         "aws_cloudwatch_log_group": lambda: {"arn": f"arn:{p}:logs:{r}:{a}:log-group:{name}", "id": name},
-        "aws_sfn_state_machine": lambda: {"arn": f"arn:{p}:states:{r}:{a}:stateMachine:{name}", "id": f"arn:{p}:states:{r}:{a}:stateMachine:{name}"},
+        "aws_sfn_state_machine": lambda: {
+            "arn": f"arn:{p}:states:{r}:{a}:stateMachine:{name}",
+            "id": f"arn:{p}:states:{r}:{a}:stateMachine:{name}",
+        },
         "aws_sns_topic": lambda: {"arn": f"arn:{p}:sns:{r}:{a}:{name}", "id": f"arn:{p}:sns:{r}:{a}:{name}"},
-        "aws_sqs_queue": lambda: {"arn": f"arn:{p}:sqs:{r}:{a}:{name}", "id": f"https://sqs.{r}.amazonaws.com/{a}/{name}", "url": f"https://sqs.{r}.amazonaws.com/{a}/{name}"},
+        "aws_sqs_queue": lambda: {
+            "arn": f"arn:{p}:sqs:{r}:{a}:{name}",
+            "id": f"https://sqs.{r}.amazonaws.com/{a}/{name}",
+            "url": f"https://sqs.{r}.amazonaws.com/{a}/{name}",
+        },
         "aws_scheduler_schedule": lambda: {"arn": f"arn:{p}:scheduler:{r}:{a}:schedule/default/{name}"},
         "aws_api_gateway_rest_api": lambda: {
-            "id": API_ID, "root_resource_id": "root0", "arn": f"arn:{p}:apigateway:{r}::/restapis/{API_ID}",
-            "execution_arn": f"arn:{p}:execute-api:{r}:{a}:{API_ID}"},
+            "id": API_ID,
+            "root_resource_id": "root0",
+            "arn": f"arn:{p}:apigateway:{r}::/restapis/{API_ID}",
+            "execution_arn": f"arn:{p}:execute-api:{r}:{a}:{API_ID}",
+        },
         "aws_api_gateway_stage": lambda: {
             "arn": f"arn:{p}:apigateway:{r}::/restapis/{API_ID}/stages/{attrs.get('stage_name')}",
             "execution_arn": f"arn:{p}:execute-api:{r}:{a}:{API_ID}/{attrs.get('stage_name')}",
-            "invoke_url": f"https://{API_ID}.execute-api.{r}.amazonaws.com/{attrs.get('stage_name')}"},
+            "invoke_url": f"https://{API_ID}.execute-api.{r}.amazonaws.com/{attrs.get('stage_name')}",
+        },
         "aws_lambda_layer_version": lambda: {
             "arn": f"arn:{p}:lambda:{r}:{a}:layer:{attrs['layer_name']}:1",
-            "layer_arn": f"arn:{p}:lambda:{r}:{a}:layer:{attrs['layer_name']}"},
+            "layer_arn": f"arn:{p}:lambda:{r}:{a}:layer:{attrs['layer_name']}",
+        },
         "aws_lambda_function": lambda: _function_arns(p, r, a, attrs["function_name"]),
     }
     return formats[rtype]() if rtype in formats else {}
@@ -74,18 +87,30 @@ def _arn_values(rtype: str, attrs: Mapping[str, Any], ctx: Mapping[str, str]) ->
 
 def _function_arns(p: str, r: str, a: str, name: str) -> dict[str, Any]:
     arn = f"arn:{p}:lambda:{r}:{a}:function:{name}"
-    return {"arn": arn, "qualified_arn": f"{arn}:$LATEST", "invoke_arn": f"arn:{p}:apigateway:{r}:lambda:path/2015-03-31/functions/{arn}/invocations"}
+    return {
+        "arn": arn,
+        "qualified_arn": f"{arn}:$LATEST",
+        "invoke_arn": f"arn:{p}:apigateway:{r}:lambda:path/2015-03-31/functions/{arn}/invocations",
+    }
 
 
 def _placeholder_arns(rtype: str, rname: str) -> dict[str, str]:
     """Pass 1: ARN-shaped values where the provider validates an ARN (the real ones come in pass 2)."""
     fake = f"arn:aws:fake:us-east-1:{ACCOUNT}:{rtype}/{rname}"
     attrs = {
-        "aws_kms_key": ["arn"], "aws_iam_role": ["arn"], "aws_lambda_layer_version": ["arn", "layer_arn"],
-        "aws_s3_bucket": ["arn"], "aws_dynamodb_table": ["arn"], "aws_cloudwatch_log_group": ["arn"],
-        "aws_sfn_state_machine": ["arn"], "aws_sns_topic": ["arn"], "aws_sqs_queue": ["arn"],
-        "aws_lambda_function": ["arn", "invoke_arn", "qualified_arn"], "aws_scheduler_schedule": ["arn"],
-        "aws_api_gateway_rest_api": ["arn", "execution_arn"], "aws_api_gateway_stage": ["arn", "execution_arn"],
+        "aws_kms_key": ["arn"],
+        "aws_iam_role": ["arn"],
+        "aws_lambda_layer_version": ["arn", "layer_arn"],
+        "aws_s3_bucket": ["arn"],
+        "aws_dynamodb_table": ["arn"],
+        "aws_cloudwatch_log_group": ["arn"],
+        "aws_sfn_state_machine": ["arn"],
+        "aws_sns_topic": ["arn"],
+        "aws_sqs_queue": ["arn"],
+        "aws_lambda_function": ["arn", "invoke_arn", "qualified_arn"],
+        "aws_scheduler_schedule": ["arn"],
+        "aws_api_gateway_rest_api": ["arn", "execution_arn"],
+        "aws_api_gateway_stage": ["arn", "execution_arn"],
     }.get(rtype, [])
     return {name: f"{fake}/{name}" for name in attrs}
 
@@ -162,8 +187,13 @@ class Renderer:
                 '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n' % mirror
             )
             self.env["TF_CLI_CONFIG_FILE"] = str(rc)
-        result = subprocess.run(["terraform", "init", "-backend=false", "-input=false", "-no-color"],
-                                cwd=self.module, env=self.env, capture_output=True, text=True)
+        result = subprocess.run(
+            ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
+            cwd=self.module,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise RenderError(f"terraform init failed:\n{result.stdout}\n{result.stderr}")
 
@@ -200,14 +230,26 @@ class Renderer:
         lines += ['run "render" {', "  command = apply", "}"]
         test_file = self.module / "render.tftest.hcl"
         test_file.write_text("\n".join(lines) + "\n")
-        result = subprocess.run(["terraform", "test", "-json", "-verbose", "-no-color"],
-                                cwd=self.module, env=self.env, capture_output=True, text=True)
+        result = subprocess.run(
+            ["terraform", "test", "-json", "-verbose", "-no-color"],
+            cwd=self.module,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
         messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-        errors = [m["@message"] + ": " + (m.get("diagnostic") or {}).get("detail", "")
-                  for m in messages if m.get("type") == "diagnostic" and m.get("@level") == "error"]
+        errors = [
+            m["@message"] + ": " + (m.get("diagnostic") or {}).get("detail", "")
+            for m in messages
+            if m.get("type") == "diagnostic" and m.get("@level") == "error"
+        ]
         states = [m["test_state"] for m in messages if m.get("type") == "test_state"]
         if result.returncode != 0 or errors or not states:
-            raise RenderError("terraform test failed:\n" + "\n".join(dict.fromkeys(errors)) + ("\n" + result.stderr if result.stderr else ""))
+            raise RenderError(
+                "terraform test failed:\n"
+                + "\n".join(dict.fromkeys(errors))
+                + ("\n" + result.stderr if result.stderr else "")
+            )
         resources: dict[str, dict[str, Any]] = {}
         for resource in states[-1]["root_module"].get("resources", []):
             resources[resource["address"]] = resource.get("values", {})
@@ -241,4 +283,3 @@ def _find_mirror() -> str | None:
         if (Path(candidate) / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
             return candidate
     return None
-

@@ -9,8 +9,8 @@ import pytest
 from rekoflow import trace as tracing
 from rekoflow.cli import main
 from rekoflow.records import batch_record_key
-from support.stack import running_stack
 from support.images import TEXT_BYTES, image_bytes
+from support.stack import running_stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 VISITED, FAILED = "#b7e1cd", "#f8b4b4"
@@ -25,7 +25,12 @@ def wide_console(monkeypatch):
 def state_dir(tmp_path_factory, fake_rekognition):
     """Executions run on a stack that is then stopped and started again: the traces come from its store."""
     directory = tmp_path_factory.mktemp("trace-state")
-    settings = {"name_prefix": "rekoflow-trace", "rekognition_endpoint": fake_rekognition.url, "retry_time_scale": 0.001, "state_dir": directory}
+    settings = {
+        "name_prefix": "rekoflow-trace",
+        "rekognition_endpoint": fake_rekognition.url,
+        "retry_time_scale": 0.001,
+        "state_dir": directory,
+    }
     with running_stack(**settings) as runtime:
         image = runtime.put_bytes(image_bytes(220, 180), "t/ok.png")
         assert runtime.analyze({"requestId": "trace-ok", "image": image, "analyses": ["labels", "faces"]}).succeeded
@@ -40,7 +45,17 @@ def state_dir(tmp_path_factory, fake_rekognition):
             runtime.put_bytes(image_bytes(200, 190 + 7 * index), f"tb/{name}")  # different content: no cache hit
         runtime.put_bytes(TEXT_BYTES, "tb/readme.txt")
         runtime.put_bytes(b"GIF89a" + b"\0" * 100, "tb/broken.jpg")
-        batch = runtime.start_execution("batch_analysis", {"bucket": runtime.images_bucket, "prefix": "tb/", "analyses": ["labels"], "batchId": "trace-batch", "toleratedFailurePercentage": 50}, "trace-batch")
+        batch = runtime.start_execution(
+            "batch_analysis",
+            {
+                "bucket": runtime.images_bucket,
+                "prefix": "tb/",
+                "analyses": ["labels"],
+                "batchId": "trace-batch",
+                "toleratedFailurePercentage": 50,
+            },
+            "trace-batch",
+        )
         assert runtime.wait(batch, 120).succeeded
         # Read through the Step Functions API while the stack that ran them is up.
         FIRST_RUN["trace-fail"] = tracing.from_api(failed.arn, runtime.sfn)
@@ -66,7 +81,13 @@ def test_timeline_of_a_successful_execution(state_dir):
     trace = load(state_dir, "trace-ok")
     assert trace.status == "SUCCEEDED"
     root = [row.name for row in trace.rows if row.context == ""]
-    assert root == ["Validate request", "Run analyses", "Aggregate results", "Store result record", "Analysis succeeded"]
+    assert root == [
+        "Validate request",
+        "Run analyses",
+        "Aggregate results",
+        "Store result record",
+        "Analysis succeeded",
+    ]
     iterations = {row.context for row in trace.rows if row.context}
     assert iterations == {"/Run analyses[0]", "/Run analyses[1]"}
     ordered = tracing.ordered_rows(trace)
@@ -119,7 +140,13 @@ def test_batch_trace_lists_the_map_run_and_failed_children(state_dir, capsys):
     # The map run counts items (the skipped .txt is a succeeded iteration); the BATCH record counts images.
     assert trace.batch["counts"] == {"total": 4, "succeeded": 3, "failed": 1, "aborted": 0, "timedOut": 0}
     record = trace.batch["record"]
-    assert {k: record[k] for k in ("total", "succeeded", "failed", "cached", "skipped")} == {"total": 4, "succeeded": 2, "failed": 1, "cached": 0, "skipped": 1}
+    assert {k: record[k] for k in ("total", "succeeded", "failed", "cached", "skipped")} == {
+        "total": 4,
+        "succeeded": 2,
+        "failed": 1,
+        "cached": 0,
+        "skipped": 1,
+    }
     assert [c["error"] for c in trace.batch["failedChildren"]] == ["ImageValidationError"]
     assert main(["trace", "trace-batch", "--state-dir", str(state_dir), "--no-graph"]) == 0
     out = capsys.readouterr().out
@@ -164,7 +191,9 @@ def test_aws_trace_works_against_any_endpoint(state_dir, monkeypatch, capsys):
 def test_aws_trace_of_a_batch_reads_the_map_run(state_dir):
     api = FIRST_RUN["trace-batch"]
     assert api.status == "SUCCEEDED" and api.batch is not None
-    assert api.batch["counts"]["total"] == 4  # every object under the prefix is an item (the .txt is skipped in its iteration)
+    assert (
+        api.batch["counts"]["total"] == 4
+    )  # every object under the prefix is an item (the .txt is skipped in its iteration)
     assert api.batch["counts"]["failed"] == 1
     assert [child["error"] for child in api.batch["failedChildren"]] == ["ImageValidationError"]
 

@@ -10,12 +10,16 @@ from rekoflow import asl
 ROOT = Path(__file__).parents[2]
 TEMPLATES = sorted(p.name.removesuffix(".asl.json") for p in (ROOT / "statemachines").glob("*.asl.json"))
 MANIFEST = json.loads((ROOT / "functions/manifest.json").read_text())["functions"]
-KNOWN_VARIABLES = {f"{name}_function_arn" for name in MANIFEST} | {
-    "partition",
-    "results_table_name",
-    "results_bucket",
-    "images_bucket",
-} | {f"{t}_state_machine_arn" for t in TEMPLATES}
+KNOWN_VARIABLES = (
+    {f"{name}_function_arn" for name in MANIFEST}
+    | {
+        "partition",
+        "results_table_name",
+        "results_bucket",
+        "images_bucket",
+    }
+    | {f"{t}_state_machine_arn" for t in TEMPLATES}
+)
 
 
 def walk_states(states, inside_map=False):
@@ -36,7 +40,9 @@ def template(request):
 
 def test_raw_template_is_valid_json_with_known_placeholders(template):
     name, text, _ = template
-    assert asl.placeholders(text) <= KNOWN_VARIABLES, f"{name}: unknown placeholders {asl.placeholders(text) - KNOWN_VARIABLES}"
+    assert asl.placeholders(text) <= KNOWN_VARIABLES, (
+        f"{name}: unknown placeholders {asl.placeholders(text) - KNOWN_VARIABLES}"
+    )
 
 
 def test_placeholders_only_inside_strings(template):
@@ -109,7 +115,9 @@ def test_non_obvious_states_have_comments(template):
     for state_name, state, _ in walk_states(definition["States"]):
         if state["Type"] in ("Task", "Map", "Parallel", "Wait") and "Comment" not in state:
             # Lambda tasks named after their function read well on their own; the rest explain themselves.
-            assert state["Type"] == "Task" and "lambda:invoke" in state.get("Resource", ""), f"{name}/{state_name} needs a Comment"
+            assert state["Type"] == "Task" and "lambda:invoke" in state.get("Resource", ""), (
+                f"{name}/{state_name} needs a Comment"
+            )
 
 
 def test_rendering_fills_every_placeholder_and_keeps_json():
@@ -143,4 +151,6 @@ def test_dynamodb_tasks_retry_only_transient_errors(template):
             continue
         retried = {error for retry in state.get("Retry", []) for error in retry["ErrorEquals"]}
         assert retried, f"{name}/{state_name}: a DynamoDB task without a Retry for throttling"
-        assert retried <= TRANSIENT_DYNAMODB_ERRORS, f"{name}/{state_name} retries permanent errors: {sorted(retried - TRANSIENT_DYNAMODB_ERRORS)}"
+        assert retried <= TRANSIENT_DYNAMODB_ERRORS, (
+            f"{name}/{state_name} retries permanent errors: {sorted(retried - TRANSIENT_DYNAMODB_ERRORS)}"
+        )

@@ -43,9 +43,13 @@ def run(workflow, request):
 # What each branch's summary counts for the scripted answers (support/fake_rekognition.py): 2 labels;
 # 1 face (the other is under 80 %); 1 word (WORLD is under 80 %); 1 match; 2 unsafe labels (set below).
 EXPECTED_COUNTS = {"labels": 2, "faces": 1, "text": 1, "compare": 1, "moderation": 2}
-UNSAFE = {"ModerationLabels": [{"Name": "Weapons", "Confidence": 91.5, "ParentName": "Violence", "TaxonomyLevel": 2},
-                               {"Name": "Violence", "Confidence": 91.5, "ParentName": "", "TaxonomyLevel": 1}],
-          "ModerationModelVersion": "7.0"}
+UNSAFE = {
+    "ModerationLabels": [
+        {"Name": "Weapons", "Confidence": 91.5, "ParentName": "Violence", "TaxonomyLevel": 2},
+        {"Name": "Violence", "Confidence": 91.5, "ParentName": "", "TaxonomyLevel": 1},
+    ],
+    "ModerationModelVersion": "7.0",
+}
 
 BRANCHES = {
     "labels": ("DetectLabels", "Detect labels"),
@@ -70,7 +74,9 @@ def test_each_branch_runs_its_lambda_and_stores_the_record(workflow, rekognition
     assert rekognition.count(operation) == 1
     sent = rekognition.calls[-1][1]
     image_param = sent.get("Image") or sent.get("SourceImage")
-    assert image_param == {"S3Object": {"Bucket": image["bucket"], "Name": image["key"], "Version": record["image"]["versionId"]}}
+    assert image_param == {
+        "S3Object": {"Bucket": image["bucket"], "Name": image["key"], "Version": record["image"]["versionId"]}
+    }
     assert record["status"] == "SUCCEEDED" and record["analyses"] == [analysis]
     assert record["results"][analysis]["count"] == EXPECTED_COUNTS[analysis]
     if analysis == "moderation":
@@ -94,7 +100,9 @@ def test_several_analyses_in_one_request(workflow, rekognition):
     assert record["results"]["text"]["fullText"] == "HELLO WORLD"
     iterations = [e for e in workflow.history(arn) if e["type"] == "MapIterationSucceeded"]
     assert len(iterations) == 4
-    assert [rekognition.count(op) for op in ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")] == [1, 1, 1, 1]
+    assert [
+        rekognition.count(op) for op in ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")
+    ] == [1, 1, 1, 1]
 
 
 def test_same_image_content_is_served_from_the_cache(workflow, rekognition):
@@ -111,7 +119,9 @@ def test_same_image_content_is_served_from_the_cache(workflow, rekognition):
     entered = states_entered(workflow, arn)
     assert entered.count("Use cached result") == 2 and "Detect labels" not in entered
     # Different options are a different question: not served from the cache.
-    result, record, _ = run(workflow, {"image": second, "analyses": ["labels"], "options": {"labels": {"minConfidence": 90}}})
+    result, record, _ = run(
+        workflow, {"image": second, "analyses": ["labels"], "options": {"labels": {"minConfidence": 90}}}
+    )
     assert record["cachedAnalyses"] == [] and len(rekognition.calls) == calls + 1
     # useCache=false forces a fresh analysis.
     result, record, _ = run(workflow, {"image": second, "analyses": ["text"], "useCache": False})
@@ -156,7 +166,9 @@ def test_bad_image_is_recorded_as_failed(workflow, rekognition, body, cause_part
     key = f"{unique()}.png"
     if body is not None:
         workflow.put_bytes(body, key)
-    result, record, arn = run(workflow, {"image": {"bucket": workflow.config.images_bucket, "key": key}, "analyses": ["labels", "faces"]})
+    result, record, arn = run(
+        workflow, {"image": {"bucket": workflow.config.images_bucket, "key": key}, "analyses": ["labels", "faces"]}
+    )
     assert_failed(workflow, result, record, arn, "ImageValidationError", cause_part)
     assert rekognition.calls == []
 
@@ -174,7 +186,14 @@ def test_throttling_is_retried_then_succeeds(workflow, rekognition):
 def test_throttling_exhausted_records_the_failure(workflow, rekognition):
     rekognition.fail("DetectText", "ProvisionedThroughputExceededException", times=20)
     result, record, arn = run(workflow, {"image": fresh_image(workflow), "analyses": ["text"]})
-    assert_failed(workflow, result, record, arn, "RekognitionThrottlingError", "DetectText failed: ProvisionedThroughputExceededException")
+    assert_failed(
+        workflow,
+        result,
+        record,
+        arn,
+        "RekognitionThrottlingError",
+        "DetectText failed: ProvisionedThroughputExceededException",
+    )
     assert rekognition.count("DetectText") == 7  # the first call + MaxAttempts (6) retries in the ASL
 
 
@@ -207,6 +226,10 @@ def test_logs_carry_the_request_id_as_correlation_id(workflow, rekognition):
     run(workflow, {"requestId": request_id, "image": fresh_image(workflow), "analyses": ["labels"]})
     logs = [i.logs for i in workflow.lambda_runtime.invocations if request_id in json.dumps(i.event)]
     assert len(logs) >= 3  # validate, detect labels, aggregate
-    structured = [json.loads(line) for text in logs for line in text.splitlines() if line.startswith("{") and '"level"' in line]
+    structured = [
+        json.loads(line) for text in logs for line in text.splitlines() if line.startswith("{") and '"level"' in line
+    ]
     assert structured, f"Powertools should have logged structured lines: {logs}"
-    assert all(entry.get("correlation_id") == request_id for entry in structured), [e for e in structured if e.get("correlation_id") != request_id]
+    assert all(entry.get("correlation_id") == request_id for entry in structured), [
+        e for e in structured if e.get("correlation_id") != request_id
+    ]

@@ -25,7 +25,10 @@ ROOT = Path(__file__).parents[2]
 RENAMED_BEFORE = {
     ("image_analysis", "Analysis failed"): ("$.recorded.error", "record_failure returns fail_state_error(error)"),
     ("batch_analysis", "Batch failed"): ("$.result.summary.error", "summarize_batch returns fail_state_error(error)"),
-    ("batch_analysis", "Image analysis failed"): ("$.child.Error", "the child's error, raised by the child's own Fail state"),
+    ("batch_analysis", "Image analysis failed"): (
+        "$.child.Error",
+        "the child's error, raised by the child's own Fail state",
+    ),
     ("batch_analysis", "Image not analysed"): ("$.failure.Error", "'Reserved error name?' renames States.* first"),
 }
 # The Custom Labels branch is restructured by its own issue (docs/custom-labels.md); its Fail state
@@ -46,14 +49,21 @@ def test_no_fail_state_raises_a_reserved_name(machine, name, state):
     if "Error" in state:
         assert not state["Error"].startswith("States."), f"{machine}/{name} raises {state['Error']}"
     elif (machine, name) not in NOT_YET_RENAMED:
-        assert (machine, name) in RENAMED_BEFORE, f"{machine}/{name}: where is its ErrorPath {state.get('ErrorPath')} renamed?"
+        assert (machine, name) in RENAMED_BEFORE, (
+            f"{machine}/{name}: where is its ErrorPath {state.get('ErrorPath')} renamed?"
+        )
         assert state["ErrorPath"] == RENAMED_BEFORE[(machine, name)][0]
 
 
 @pytest.mark.parametrize(
     "error,expected",
-    [("States.Timeout", "Workflow.Timeout"), ("States.DataLimitExceeded", "Workflow.DataLimitExceeded"),
-     ("RekognitionThrottlingError", "RekognitionThrottlingError"), ("", "Workflow.Unknown"), (None, "Workflow.Unknown")],
+    [
+        ("States.Timeout", "Workflow.Timeout"),
+        ("States.DataLimitExceeded", "Workflow.DataLimitExceeded"),
+        ("RekognitionThrottlingError", "RekognitionThrottlingError"),
+        ("", "Workflow.Unknown"),
+        (None, "Workflow.Unknown"),
+    ],
 )
 def test_fail_state_error_renames_only_reserved_names(error, expected):
     assert fail_state_error(error) == expected
@@ -61,22 +71,36 @@ def test_fail_state_error_renames_only_reserved_names(error, expected):
 
 def _renaming_machine() -> dict:
     """The batch machine's start-failure states, alone: failure in, Fail state out."""
-    states = json.loads((ROOT / "statemachines/batch_analysis.asl.json").read_text())["States"]["Analyse images"]["ItemProcessor"]["States"]
-    return {"StartAt": "Reserved error name?", "States": {n: states[n] for n in ("Reserved error name?", "Rename reserved error", "Image not analysed")}}
+    states = json.loads((ROOT / "statemachines/batch_analysis.asl.json").read_text())["States"]["Analyse images"][
+        "ItemProcessor"
+    ]["States"]
+    return {
+        "StartAt": "Reserved error name?",
+        "States": {n: states[n] for n in ("Reserved error name?", "Rename reserved error", "Image not analysed")},
+    }
 
 
 @pytest.mark.parametrize(
     "error,expected",
-    [("States.Timeout", "Workflow.Timeout"), ("States.TaskFailed", "Workflow.TaskFailed"),
-     ("StepFunctions.ExecutionLimitExceededException", "StepFunctions.ExecutionLimitExceededException")],
+    [
+        ("States.Timeout", "Workflow.Timeout"),
+        ("States.TaskFailed", "Workflow.TaskFailed"),
+        ("StepFunctions.ExecutionLimitExceededException", "StepFunctions.ExecutionLimitExceededException"),
+    ],
 )
 def test_a_reserved_start_failure_is_raised_under_a_workflow_name(error, expected):
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        machine = sfn.create_state_machine(name="rename", roleArn="arn:aws:iam::123456789012:role/t", definition=json.dumps(_renaming_machine()))["stateMachineArn"]
-        arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"failure": {"Error": error, "Cause": "the cause"}}))["executionArn"]
+        machine = sfn.create_state_machine(
+            name="rename", roleArn="arn:aws:iam::123456789012:role/t", definition=json.dumps(_renaming_machine())
+        )["stateMachineArn"]
+        arn = sfn.start_execution(
+            stateMachineArn=machine, input=json.dumps({"failure": {"Error": error, "Cause": "the cause"}})
+        )["executionArn"]
         deadline = time.monotonic() + 600  # a hang guard only
-        while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING" and time.monotonic() < deadline:
+        while (described := sfn.describe_execution(executionArn=arn))[
+            "status"
+        ] == "RUNNING" and time.monotonic() < deadline:
             time.sleep(0.02)
     assert described["status"] == "FAILED"
     assert (described["error"], described["cause"]) == (expected, "the cause")

@@ -79,7 +79,9 @@ def test_task_timeout_exceeds_its_lambda_timeout_which_exceeds_its_clients(machi
 def test_every_function_that_calls_a_service_outlasts_its_clients(name):
     spec = MANIFEST[name]
     for client, budget in client_budgets(spec):
-        assert budget.worst_case_s() < spec["timeout_s"], f"{name}: {client} {budget.describe()} vs {spec['timeout_s']} s"
+        assert budget.worst_case_s() < spec["timeout_s"], (
+            f"{name}: {client} {budget.describe()} vs {spec['timeout_s']} s"
+        )
 
 
 def test_worst_case_counts_every_attempt_and_the_backoff_between_them():

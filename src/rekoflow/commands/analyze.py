@@ -14,13 +14,15 @@ from rekoflow.commands.common import (
     analysis_types,
     check_file,
     check_identifier,
-    console as make_console,
     finite_float,
     inside,
     open_stack,
     parse_analyses,
     printable,
     upload_key,
+)
+from rekoflow.commands.common import (
+    console as make_console,
 )
 from rekoflow.local.client import StackRequestError, new_request_id
 
@@ -42,23 +44,51 @@ def register(subparsers: Any) -> None:
 
 def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", type=Path, help="PNG or JPEG file")
-    parser.add_argument("--analyses", default=None, help=f"comma-separated: {', '.join(ANALYSES)} (default {DEFAULT_ANALYSES}; compare when --target is given)")
+    parser.add_argument(
+        "--analyses",
+        default=None,
+        help=f"comma-separated: {', '.join(ANALYSES)} (default {DEFAULT_ANALYSES}; compare when --target is given)",
+    )
     parser.add_argument("--target", type=Path, help="second image for face comparison (adds 'compare')")
     parser.add_argument("--model", metavar="ARN", help="Custom Labels project version ARN (adds 'custom')")
     add_model_arguments(parser)
-    parser.add_argument("--min-confidence", type=finite_float(0, 100), metavar="PCT", help="minimum confidence (0-100) for labels, faces and moderation")
+    parser.add_argument(
+        "--min-confidence",
+        type=finite_float(0, 100),
+        metavar="PCT",
+        help="minimum confidence (0-100) for labels, faces and moderation",
+    )
     parser.add_argument("--request-id", help="idempotency key: 1-80 letters, digits, '-' or '_' (default: generated)")
-    parser.add_argument("--no-cache", action="store_true", help="analyse again even if the same image was analysed before")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="analyse again even if the same image was analysed before"
+    )
     parser.add_argument("--json", action="store_true", help="print the stored record as JSON")
-    parser.add_argument("--out", type=Path, default=Path("out"), help="where record.json and the annotated image go (default ./out/REQUEST_ID/)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out"),
+        help="where record.json and the annotated image go (default ./out/REQUEST_ID/)",
+    )
     add_stack_arguments(parser)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """The Custom Labels model's lifecycle options (docs/custom-labels.md, "Leases"), shared with `rekoflow batch`."""
-    parser.add_argument("--keep-running", action="store_true", help="pin the Custom Labels model: never stop it automatically (until a request with --auto-stop)")
-    parser.add_argument("--auto-stop", action="store_true", help="undo --keep-running: stop the model once it has been idle")
-    parser.add_argument("--idle-stop", type=int, default=None, metavar="SECONDS", help="stop the model once no request has used it for this long (default 900)")
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="pin the Custom Labels model: never stop it automatically (until a request with --auto-stop)",
+    )
+    parser.add_argument(
+        "--auto-stop", action="store_true", help="undo --keep-running: stop the model once it has been idle"
+    )
+    parser.add_argument(
+        "--idle-stop",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="stop the model once no request has used it for this long (default 900)",
+    )
 
 
 def custom_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -139,7 +169,19 @@ def analyze_file(args: argparse.Namespace, console: Console | None) -> int:
         reason = (record or {}).get("cause") or result.cause or "no cause given"
         error_name = (record or {}).get("error") or result.error or result.status
         if args.json:
-            print(json.dumps(record or {"requestId": request["requestId"], "status": result.status, "error": error_name, "cause": reason}, indent=2, default=str))
+            print(
+                json.dumps(
+                    record
+                    or {
+                        "requestId": request["requestId"],
+                        "status": result.status,
+                        "error": error_name,
+                        "cause": reason,
+                    },
+                    indent=2,
+                    default=str,
+                )
+            )
         raise CommandError(f"analysis {request['requestId']} {result.status.lower()}: {error_name}: {reason}")
     if record is None:
         raise CommandError(f"analysis {request['requestId']} succeeded but its record is not in the results table")
@@ -155,7 +197,9 @@ def analyze_file(args: argparse.Namespace, console: Console | None) -> int:
 
         console = console or make_console()
         print_record(console, record, result.duration_s)
-        console.print(f"[dim]record: {escape(printable(str(out_dir / 'record.json')))}  annotated image: {escape(printable(str(annotated)))}[/dim]")
+        console.print(
+            f"[dim]record: {escape(printable(str(out_dir / 'record.json')))}  annotated image: {escape(printable(str(annotated)))}[/dim]"
+        )
     return 0
 
 

@@ -15,17 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from rekoflow.commands.analyze import add_model_arguments, custom_options
 from rekoflow.commands.common import (
-    CommandError,
     IMAGE_SUFFIXES,
+    CommandError,
     add_stack_arguments,
     analysis_types,
     bounded_int,
     check_identifier,
-    console as make_console,
     finite_float,
     open_stack,
     parse_analyses,
     printable,
+)
+from rekoflow.commands.common import (
+    console as make_console,
 )
 from rekoflow.local.client import StackClient, StackRequestError
 from rekoflow.records import batch_record_key
@@ -40,14 +42,41 @@ MAX_IMAGE_BYTES = 15 * 1024 * 1024
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("batch", help="analyse every image in a folder or under an S3 prefix, locally", description=__doc__)
-    parser.add_argument("source", help="a local folder (uploaded to the local images bucket) or s3://BUCKET/PREFIX in the local stack")
-    parser.add_argument("--analyses", default=DEFAULT_ANALYSES, help=f"comma-separated: {', '.join(a for a in analysis_types() if a != 'compare')} (default {DEFAULT_ANALYSES}; custom needs --model)")
-    parser.add_argument("--model", metavar="ARN", help="Custom Labels project version ARN for 'custom' (adds it): leased for the whole batch, started once")
+    parser = subparsers.add_parser(
+        "batch", help="analyse every image in a folder or under an S3 prefix, locally", description=__doc__
+    )
+    parser.add_argument(
+        "source", help="a local folder (uploaded to the local images bucket) or s3://BUCKET/PREFIX in the local stack"
+    )
+    parser.add_argument(
+        "--analyses",
+        default=DEFAULT_ANALYSES,
+        help=f"comma-separated: {', '.join(a for a in analysis_types() if a != 'compare')} (default {DEFAULT_ANALYSES}; custom needs --model)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="ARN",
+        help="Custom Labels project version ARN for 'custom' (adds it): leased for the whole batch, started once",
+    )
     add_model_arguments(parser)
-    parser.add_argument("--batch-id", help="batch id (1-47 letters, digits, '-' or '_'), also the execution name and the prefix of every child execution (default: generated)")
-    parser.add_argument("--max-concurrency", type=bounded_int(1, 1000), default=5, metavar="N", help="child executions at once, 1-1000; keep it within the Rekognition TPS quota (default 5)")
-    parser.add_argument("--tolerated-failure-percentage", type=finite_float(0, 100), default=10.0, metavar="PCT", help="the batch fails when more images fail, 0-100 (default 10)")
+    parser.add_argument(
+        "--batch-id",
+        help="batch id (1-47 letters, digits, '-' or '_'), also the execution name and the prefix of every child execution (default: generated)",
+    )
+    parser.add_argument(
+        "--max-concurrency",
+        type=bounded_int(1, 1000),
+        default=5,
+        metavar="N",
+        help="child executions at once, 1-1000; keep it within the Rekognition TPS quota (default 5)",
+    )
+    parser.add_argument(
+        "--tolerated-failure-percentage",
+        type=finite_float(0, 100),
+        default=10.0,
+        metavar="PCT",
+        help="the batch fails when more images fail, 0-100 (default 10)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="analyse again even images analysed before")
     parser.add_argument("--json", action="store_true", help="print the batch summary as JSON")
     add_stack_arguments(parser)
@@ -151,7 +180,10 @@ def describe_findings(record: dict[str, Any]) -> str:
         parts.append("flagged" if results["moderation"].get("flagged") else "safe")
     custom = results.get("custom")
     if custom:
-        parts.append("custom: " + (", ".join(f"{l['name']} {l['confidence']:.0f}%" for l in custom.get("labels", [])[:3]) or "none"))
+        parts.append(
+            "custom: "
+            + (", ".join(f"{l['name']} {l['confidence']:.0f}%" for l in custom.get("labels", [])[:3]) or "none")
+        )
     return "; ".join(parts) or "-"
 
 
@@ -161,8 +193,12 @@ def print_summary(console: Console, summary: dict[str, Any], records: list[dict[
 
     from rekoflow.report import describe_cost
 
-    images = sorted((r for r in records if r.get("recordType") == "ANALYSIS"), key=lambda r: ((r.get("image") or {}).get("key") or ""))
-    table = Table(title=escape(printable(f"Batch {summary.get('batchId')}: {summary.get('source')}")), title_justify="left")
+    images = sorted(
+        (r for r in records if r.get("recordType") == "ANALYSIS"), key=lambda r: (r.get("image") or {}).get("key") or ""
+    )
+    table = Table(
+        title=escape(printable(f"Batch {summary.get('batchId')}: {summary.get('source')}")), title_justify="left"
+    )
     for column in ("image", "status", "cached", "findings / reason"):
         table.add_column(column)
     for record in images:
@@ -171,13 +207,25 @@ def print_summary(console: Console, summary: dict[str, Any], records: list[dict[
         if record.get("status") == "SUCCEEDED":
             analyses = set(record.get("analyses") or [])
             cached = bool(analyses) and analyses <= set(record.get("cachedAnalyses") or [])
-            table.add_row(key.rsplit("/", 1)[-1], "[green]SUCCEEDED[/green]", "yes" if cached else "no", escape(printable(describe_findings(record))))
+            table.add_row(
+                key.rsplit("/", 1)[-1],
+                "[green]SUCCEEDED[/green]",
+                "yes" if cached else "no",
+                escape(printable(describe_findings(record))),
+            )
         else:
-            table.add_row(key.rsplit("/", 1)[-1], "[red]FAILED[/red]", "-", escape(printable(f"{record.get('error')}: {record.get('cause')}")))
+            table.add_row(
+                key.rsplit("/", 1)[-1],
+                "[red]FAILED[/red]",
+                "-",
+                escape(printable(f"{record.get('error')}: {record.get('cause')}")),
+            )
     console.print(table)
     reasons = summary.get("skippedReasons") or {}
     if summary.get("skipped"):
-        console.print(escape(f"Skipped {summary['skipped']}: " + "; ".join(f"{n} {reason}" for reason, n in reasons.items())))
+        console.print(
+            escape(f"Skipped {summary['skipped']}: " + "; ".join(f"{n} {reason}" for reason, n in reasons.items()))
+        )
     analysed = summary.get("analysed", 0)
     rate = analysed / elapsed if elapsed > 0 else 0.0
     console.print(
@@ -191,7 +239,9 @@ def print_summary(console: Console, summary: dict[str, Any], records: list[dict[
     if cost:
         console.print(cost)
     if summary.get("resultManifest"):
-        console.print(f"[dim]results: {summary['resultManifest']}  trace: rekoflow trace {summary.get('batchId')}[/dim]")
+        console.print(
+            f"[dim]results: {summary['resultManifest']}  trace: rekoflow trace {summary.get('batchId')}[/dim]"
+        )
 
 
 def check_arguments(args: argparse.Namespace) -> tuple[list[str], str]:
@@ -214,7 +264,14 @@ def check_arguments(args: argparse.Namespace) -> tuple[list[str], str]:
 
 def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = make_console()
     analyses, batch_id = check_arguments(args)
@@ -226,7 +283,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             stack.s3.head_bucket(Bucket=bucket)
         except Exception as error:  # noqa: BLE001
-            raise CommandError(f"bucket {bucket} is not in the local stack (the images bucket is {stack.images_bucket})") from error
+            raise CommandError(
+                f"bucket {bucket} is not in the local stack (the images bucket is {stack.images_bucket})"
+            ) from error
     else:
         with console.status(f"uploading {escape(printable(source))}...", spinner="dots"):
             bucket, prefix, _ = upload_folder(stack, Path(source))
@@ -252,7 +311,9 @@ def run(args: argparse.Namespace) -> int:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("[green]{task.fields[succeeded]} ok[/green] [red]{task.fields[failed]} failed[/red] [cyan]{task.fields[cached]} cached[/cyan]"),
+        TextColumn(
+            "[green]{task.fields[succeeded]} ok[/green] [red]{task.fields[failed]} failed[/red] [cyan]{task.fields[cached]} cached[/cyan]"
+        ),
         rate_column(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
@@ -263,7 +324,13 @@ def run(args: argparse.Namespace) -> int:
         deadline = started + args.timeout
         for ended in events:
             counts = tracker.add(ended)
-            progress.update(task, completed=counts["done"], succeeded=counts["succeeded"], failed=counts["failed"], cached=counts["cached"])
+            progress.update(
+                task,
+                completed=counts["done"],
+                succeeded=counts["succeeded"],
+                failed=counts["failed"],
+                cached=counts["cached"],
+            )
             if tracker.batch_ended:
                 break
             if time.monotonic() > deadline:

@@ -28,7 +28,10 @@ def add_stack_arguments(parser: argparse.ArgumentParser, timeout: bool = True) -
     )
     if timeout:
         parser.add_argument(
-            "--timeout", type=finite_float(0, exclusive_minimum=True), default=600.0, metavar="SECONDS",
+            "--timeout",
+            type=finite_float(0, exclusive_minimum=True),
+            default=600.0,
+            metavar="SECONDS",
             help="stop waiting after this long (default 600); the execution goes on in the local stack",
         )
 
@@ -81,7 +84,9 @@ def parse_analyses(text: str, *, target: object = None, model: str | None = None
     unknown = [a for a in chosen if a not in allowed]
     if unknown or not chosen:
         scope = " for a batch" if batch else ""
-        raise CommandError(f"unknown analysis {', '.join(map(printable, unknown)) or '(none)'}{scope} (choose from {', '.join(allowed)})")
+        raise CommandError(
+            f"unknown analysis {', '.join(map(printable, unknown)) or '(none)'}{scope} (choose from {', '.join(allowed)})"
+        )
     if "compare" in chosen and not target:
         raise CommandError("'compare' needs --target IMAGE")
     if "custom" in chosen and not model:
@@ -92,7 +97,6 @@ def parse_analyses(text: str, *, target: object = None, model: str | None = None
 def check_identifier(value: str, field: str, option: str) -> str:
     """``value`` matches the schema's pattern for ``field`` (requestId, batchId), or a one-line error."""
     import re
-
 
     pattern = request_schema()["properties"][field]["pattern"]
     if not re.fullmatch(pattern, value):
@@ -114,7 +118,6 @@ def _max_length(pattern: str) -> int:
 def check_file(path: Path, what: str) -> Path:
     """An existing, readable regular file; otherwise a one-line error that says which of these it is not."""
     import os
-
 
     shown = printable(str(path))
     if not path.exists():
@@ -150,7 +153,9 @@ def finite_float(minimum: float | None = None, maximum: float | None = None, exc
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
         if minimum is not None and (value <= minimum if exclusive_minimum else value < minimum):
-            raise argparse.ArgumentTypeError(f"{text} must be {'greater than' if exclusive_minimum else 'at least'} {minimum:g}")
+            raise argparse.ArgumentTypeError(
+                f"{text} must be {'greater than' if exclusive_minimum else 'at least'} {minimum:g}"
+            )
         if maximum is not None and value > maximum:
             raise argparse.ArgumentTypeError(f"{text} must be at most {maximum:g}")
         return value

@@ -16,10 +16,14 @@ from rekoflow.records import batch_record_key
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("trace", help="timeline and graph of one execution (local or --aws)", description=__doc__)
+    parser = subparsers.add_parser(
+        "trace", help="timeline and graph of one execution (local or --aws)", description=__doc__
+    )
     parser.add_argument("execution", nargs="?", help="execution name (= request id or batch id) or ARN")
     parser.add_argument("--last", action="store_true", help="the most recently started execution")
-    parser.add_argument("--graph", type=Path, help="where to write the graph: .svg, .png, .pdf or .dot (default out/<execution>.svg)")
+    parser.add_argument(
+        "--graph", type=Path, help="where to write the graph: .svg, .png, .pdf or .dot (default out/<execution>.svg)"
+    )
     parser.add_argument("--no-graph", action="store_true", help="print the timeline only")
     parser.add_argument("--aws", action="store_true", help="read the execution from AWS Step Functions (give its ARN)")
     add_stack_arguments(parser, timeout=False)
@@ -42,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             stack = open_stack(args)
             arn = tracing.find_execution(stack.sfn, stack.state_machines, args.execution, last=args.last)
-            trace = tracing.from_api(arn, stack.sfn, batch_record=lambda batch_id: stack.get_record(batch_record_key(batch_id)))
+            trace = tracing.from_api(
+                arn, stack.sfn, batch_record=lambda batch_id: stack.get_record(batch_record_key(batch_id))
+            )
         tracing.print_trace(console, trace)
         if not args.no_graph:
             path = tracing.write_graph(trace, args.graph or Path("out") / f"{trace.name}.svg")

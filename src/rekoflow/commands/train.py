@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rekoflow.commands.common import CommandError, IMAGE_SUFFIXES, add_stack_arguments, open_stack
+from rekoflow.commands.common import IMAGE_SUFFIXES, CommandError, add_stack_arguments, open_stack
 from rekoflow.records import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -29,17 +29,46 @@ NAME_HELP = "letters, digits, '_', '.', '-' (Rekognition's rule)"
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("train", help="train a Custom Labels model from a folder of labelled images, locally", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        "train",
+        help="train a Custom Labels model from a folder of labelled images, locally",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("folder", type=Path, help="folder with one sub-folder of PNG/JPEG images per label")
-    parser.add_argument("--project", required=True, help=f"Custom Labels project name, created when missing ({NAME_HELP})")
+    parser.add_argument(
+        "--project", required=True, help=f"Custom Labels project name, created when missing ({NAME_HELP})"
+    )
     parser.add_argument("--version", help="model version name (default: v-<date>-<time>)")
-    parser.add_argument("--min-f1", type=float, default=0.0, metavar="X", help="fail unless the F1 score on the test split is at least X (0-1; default 0)")
+    parser.add_argument(
+        "--min-f1",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="fail unless the F1 score on the test split is at least X (0-1; default 0)",
+    )
     split = parser.add_mutually_exclusive_group()
-    split.add_argument("--test-split", type=float, default=None, metavar="SHARE", help="share of each label's images held out for testing (default 0.2, Rekognition's auto-split)")
+    split.add_argument(
+        "--test-split",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="share of each label's images held out for testing (default 0.2, Rekognition's auto-split)",
+    )
     split.add_argument("--test-folder", type=Path, help="test images, one sub-folder per label (instead of a split)")
-    parser.add_argument("--poll-interval", type=int, default=1, metavar="SECONDS", help="seconds between status polls (default 1 locally; the workflow's production default is 120 s for training, 60 s for start)")
-    parser.add_argument("--max-training-polls", type=int, default=600, help="give up on training after this many polls (default 600)")
-    parser.add_argument("--json", action="store_true", help="print the training result (model ARN, F1, per-label metrics) as JSON")
+    parser.add_argument(
+        "--poll-interval",
+        type=int,
+        default=1,
+        metavar="SECONDS",
+        help="seconds between status polls (default 1 locally; the workflow's production default is 120 s for training, 60 s for start)",
+    )
+    parser.add_argument(
+        "--max-training-polls", type=int, default=600, help="give up on training after this many polls (default 600)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the training result (model ARN, F1, per-label metrics) as JSON"
+    )
     add_stack_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -74,7 +103,12 @@ def manifest_line(bucket: str, key: str, label: str) -> str:
         {
             "source-ref": f"s3://{bucket}/{key}",
             "label": 1,
-            "label-metadata": {"class-name": label, "confidence": 1, "human-annotated": "yes", "type": "groundtruth/image-classification"},
+            "label-metadata": {
+                "class-name": label,
+                "confidence": 1,
+                "human-annotated": "yes",
+                "type": "groundtruth/image-classification",
+            },
         }
     )
 
@@ -140,13 +174,17 @@ def run(args: argparse.Namespace) -> int:
     args.version = args.version or time.strftime("v-%Y%m%d-%H%M%S")
     labels = labelled_images(args.folder, "training folder")
     if len(labels) < 2:
-        console.print(f"[yellow]only one label ({next(iter(labels))}): training will fail, a classifier needs 2 or more[/yellow]")
+        console.print(
+            f"[yellow]only one label ({next(iter(labels))}): training will fail, a classifier needs 2 or more[/yellow]"
+        )
     stack = open_stack(args)
     prefix = f"training/{args.project}/{args.version}"
     test_manifest = None
     if args.test_folder:
         train = labels
-        test_manifest, test_count = upload_split(stack, labelled_images(args.test_folder, "test folder"), f"{prefix}/test")
+        test_manifest, test_count = upload_split(
+            stack, labelled_images(args.test_folder, "test folder"), f"{prefix}/test"
+        )
     elif args.test_split is not None and args.test_split != 0.2:
         train, test = split_images(labels, args.test_split)
         test_manifest, test_count = upload_split(stack, test, f"{prefix}/test")
@@ -155,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
     training_manifest, train_count = upload_split(stack, train, f"{prefix}/train")
     split = f"{test_count} test images" if test_manifest else "auto-split ~20% for testing"
     if not args.json:
-        console.print(f"project [bold]{args.project}[/bold], version [bold]{args.version}[/bold]: {len(labels)} labels ({', '.join(labels)}), {train_count} training images, {split}")
+        console.print(
+            f"project [bold]{args.project}[/bold], version [bold]{args.version}[/bold]: {len(labels)} labels ({', '.join(labels)}), {train_count} training images, {split}"
+        )
     name = new_training_id()
     started = time.monotonic()
     arn = stack.start_execution("custom_labels_training", build_training(args, training_manifest, test_manifest), name)
@@ -163,7 +203,11 @@ def run(args: argparse.Namespace) -> int:
         while True:
             execution, state, polls, status = progress(stack, arn)
             if status_line is not None:
-                status_line.update(f"{state or 'starting'} · training polls: {polls}" + (f" · model {status}" if status else "") + f" · {time.monotonic() - started:.0f} s")
+                status_line.update(
+                    f"{state or 'starting'} · training polls: {polls}"
+                    + (f" · model {status}" if status else "")
+                    + f" · {time.monotonic() - started:.0f} s"
+                )
             if execution in TERMINAL_STATUSES:
                 break
             if time.monotonic() - started > args.timeout:
@@ -181,7 +225,10 @@ def run(args: argparse.Namespace) -> int:
         summary = model["evaluationSummary"]
         evaluation = json.loads(stack.s3.get_object(Bucket=summary["bucket"], Key=summary["key"])["Body"].read())
     if args.json:
-        labels_metrics = [{"label": item["Label"], **item["Metrics"], "testImages": item.get("NumberOfTestingImages")} for item in (evaluation or {}).get("LabelEvaluationResults", [])]
+        labels_metrics = [
+            {"label": item["Label"], **item["Metrics"], "testImages": item.get("NumberOfTestingImages")}
+            for item in (evaluation or {}).get("LabelEvaluationResults", [])
+        ]
         print(json.dumps({**model, "executionArn": arn, "labelMetrics": labels_metrics}, indent=2, default=str))
     else:
         print_training(console, model, evaluation, time.monotonic() - started)
@@ -197,18 +244,32 @@ def readable_cause(cause: str | None) -> str:
     return str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else str(cause)
 
 
-def print_training(console: Console, model: dict[str, Any], evaluation: dict[str, Any] | None, elapsed_s: float) -> None:
-    console.print(f"[bold green]model trained[/bold green] in {elapsed_s:.1f} s ({model['trainingPolls']} training polls)")
+def print_training(
+    console: Console, model: dict[str, Any], evaluation: dict[str, Any] | None, elapsed_s: float
+) -> None:
+    console.print(
+        f"[bold green]model trained[/bold green] in {elapsed_s:.1f} s ({model['trainingPolls']} training polls)"
+    )
     # Plain lines for what a script reads: never wrapped, never styled.
     print(f"model ARN: {model['projectVersionArn']}", flush=True)
-    console.print(f"F1 score on the test split: [bold]{model['f1Score']:.3f}[/bold] ({model['testImages']} test images, {model['trainingImages']} training images)")
+    console.print(
+        f"F1 score on the test split: [bold]{model['f1Score']:.3f}[/bold] ({model['testImages']} test images, {model['trainingImages']} training images)"
+    )
     if evaluation:
         from rich.table import Table
 
         table = Table("label", "precision", "recall", "F1", "test images", title="per-label metrics")
         for item in evaluation.get("LabelEvaluationResults", []):
             m = item["Metrics"]
-            table.add_row(item["Label"], f"{m['Precision']:.3f}", f"{m['Recall']:.3f}", f"{m['F1Score']:.3f}", str(item.get("NumberOfTestingImages", "")))
+            table.add_row(
+                item["Label"],
+                f"{m['Precision']:.3f}",
+                f"{m['Recall']:.3f}",
+                f"{m['F1Score']:.3f}",
+                str(item.get("NumberOfTestingImages", "")),
+            )
         console.print(table)
-    console.print(f"model status: {model['status']} (not started: the first request that uses it starts it; it stops once idle)")
+    console.print(
+        f"model status: {model['status']} (not started: the first request that uses it starts it; it stops once idle)"
+    )
     print(f"use it: rekoflow analyze IMAGE --model {model['projectVersionArn']}", flush=True)

@@ -14,8 +14,12 @@ from rekoflow.local.serve import add_stack_options, config_from, serve, stack_op
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("up", help="start the local stack (one endpoint for every AWS client)", description=__doc__)
-    parser.add_argument("--detach", "-d", action="store_true", help="run in the background and return once the stack answers")
+    parser = subparsers.add_parser(
+        "up", help="start the local stack (one endpoint for every AWS client)", description=__doc__
+    )
+    parser.add_argument(
+        "--detach", "-d", action="store_true", help="run in the background and return once the stack answers"
+    )
     parser.add_argument("--json", action="store_true", help="print the stack's status as JSON once it answers")
     add_stack_options(parser)
     add_stack_arguments(parser, timeout=False)
@@ -37,7 +41,9 @@ def describe(status: dict[str, Any]) -> str:
             lines.append(f"  {name}: {status[name]}")
     interrupted = (status.get("restored") or {}).get("interrupted") or []
     if interrupted:
-        lines.append(f"  {len(interrupted)} execution(s) were cut off when the stack last stopped; they are ABORTED (Local.StackStopped)")
+        lines.append(
+            f"  {len(interrupted)} execution(s) were cut off when the stack last stopped; they are ABORTED (Local.StackStopped)"
+        )
     return "\n".join(lines)
 
 

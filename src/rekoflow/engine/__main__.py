@@ -9,7 +9,9 @@ from rekoflow.engine.server import serve
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m rekoflow.engine", description="Serve the local Rekognition engine.")
+    parser = argparse.ArgumentParser(
+        prog="python -m rekoflow.engine", description="Serve the local Rekognition engine."
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=4598, help="port to listen on (default 4598)")
     args = parser.parse_args(argv)

@@ -44,7 +44,10 @@ class Engine:
     """Answers Rekognition operations. Thread-safe: models are shared, requests are independent."""
 
     def __init__(
-        self, s3_client_factory: S3ClientFactory | None = None, state_dir: Path | None = None, threads: int | None = None
+        self,
+        s3_client_factory: S3ClientFactory | None = None,
+        state_dir: Path | None = None,
+        threads: int | None = None,
     ) -> None:
         # threads: per-call model threads (ONNX Runtime, OpenCV, LiteRT) for the whole process; None
         # keeps REKOFLOW_ENGINE_THREADS (default 1, measured best for 2 callers on 2 cores).

@@ -120,7 +120,9 @@ def _declared_size(data: bytes, fmt: str) -> tuple[int, int]:
             f"Image dimensions exceed the maximum of {MAX_SIDE_PX} x {MAX_SIDE_PX} pixels (decompression bomb refused)"
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise errors.invalid_image_format(f"Request has unsupported image format: the {fmt.upper()} header is unreadable ({exc})") from None
+        raise errors.invalid_image_format(
+            f"Request has unsupported image format: the {fmt.upper()} header is unreadable ({exc})"
+        ) from None
 
 
 def _check_dimensions(width: int, height: int) -> None:

@@ -577,7 +577,9 @@ Pottery | Home and Indoors
 def _parse(line: str) -> tuple[str, LabelInfo]:
     names, _, category = line.partition("|")
     name, _, parents = names.partition(">")
-    return name.strip(), LabelInfo(category=category.strip(), parents=tuple(p.strip() for p in parents.split(",") if p.strip()))
+    return name.strip(), LabelInfo(
+        category=category.strip(), parents=tuple(p.strip() for p in parents.split(",") if p.strip())
+    )
 
 
 def _register() -> dict[int, str]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import io
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 READS = {"backend": 0}
 _READS_LOCK = threading.Lock()
@@ -23,7 +24,9 @@ _READS_LOCK = threading.Lock()
 def _client_error(code: str, message: str, status: int) -> Exception:
     from botocore.exceptions import ClientError
 
-    return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject"
+    )
 
 
 class BackendS3:
@@ -55,7 +58,9 @@ class BackendS3:
         return {
             "Body": io.BytesIO(data),
             "ContentLength": len(data),
-            "ContentType": key.metadata.get("Content-Type", "binary/octet-stream") if hasattr(key.metadata, "get") else "binary/octet-stream",
+            "ContentType": key.metadata.get("Content-Type", "binary/octet-stream")
+            if hasattr(key.metadata, "get")
+            else "binary/octet-stream",
             "ETag": key.etag,
             **({"VersionId": key.version_id} if key.version_id and key.version_id != "null" else {}),
         }

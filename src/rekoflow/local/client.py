@@ -10,9 +10,10 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from rekoflow.local import process
 from rekoflow.records import TERMINAL_STATUSES
@@ -79,7 +80,7 @@ class StackClient:
         self._session: Any = None
 
     @classmethod
-    def connect(cls, state_dir: Path | None = None, announce: Any = None) -> "StackClient":
+    def connect(cls, state_dir: Path | None = None, announce: Any = None) -> StackClient:
         """The stack for ``state_dir`` (default ``$REKOFLOW_HOME`` or ``./.rekoflow``), started if none runs."""
         return cls(process.ensure_stack(state_dir or process.default_state_dir(), announce=announce))
 
@@ -99,7 +100,9 @@ class StackClient:
                     region_name=self.region,
                     aws_access_key_id=credentials.get("accessKeyId", "testing"),
                     aws_secret_access_key=credentials.get("secretAccessKey", "testing"),
-                    config=Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=90),
+                    config=Config(
+                        retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=90
+                    ),
                 )
             return self._clients[service]
 
@@ -107,7 +110,9 @@ class StackClient:
         """Make these clients in a background thread (while this one waits on the stack); join the result."""
         import threading
 
-        thread = threading.Thread(target=lambda: [self.client(service) for service in services], name="rekoflow-clients", daemon=True)
+        thread = threading.Thread(
+            target=lambda: [self.client(service) for service in services], name="rekoflow-clients", daemon=True
+        )
         thread.start()
         return thread
 
@@ -152,12 +157,22 @@ class StackClient:
         from botocore.credentials import Credentials
 
         credentials = self.status.get("credentials") or {}
-        request = AWSRequest("PUT", f"{self.endpoint}/{quote(bucket)}/{quote(key, safe='/~')}", data=body, headers={"Content-Type": content_type})
-        S3SigV4Auth(Credentials(credentials.get("accessKeyId", "testing"), credentials.get("secretAccessKey", "testing")), "s3", self.region).add_auth(request)
+        request = AWSRequest(
+            "PUT",
+            f"{self.endpoint}/{quote(bucket)}/{quote(key, safe='/~')}",
+            data=body,
+            headers={"Content-Type": content_type},
+        )
+        S3SigV4Auth(
+            Credentials(credentials.get("accessKeyId", "testing"), credentials.get("secretAccessKey", "testing")),
+            "s3",
+            self.region,
+        ).add_auth(request)
         prepared = request.prepare()
         try:
             with urllib.request.urlopen(  # noqa: S310 - the stack's http endpoint
-                urllib.request.Request(prepared.url, data=body, method="PUT", headers=dict(prepared.headers)), timeout=90
+                urllib.request.Request(prepared.url, data=body, method="PUT", headers=dict(prepared.headers)),
+                timeout=90,
             ) as response:
                 return response.headers.get("x-amz-version-id")
         except urllib.error.HTTPError as error:
@@ -181,7 +196,12 @@ class StackClient:
         deadline = time.monotonic() + timeout_s
         while True:
             remaining = deadline - time.monotonic()
-            described = process.admin(self.endpoint, "wait", {"executionArn": arn, "timeoutSeconds": max(0.0, min(remaining, 20.0))}, timeout=30)
+            described = process.admin(
+                self.endpoint,
+                "wait",
+                {"executionArn": arn, "timeoutSeconds": max(0.0, min(remaining, 20.0))},
+                timeout=30,
+            )
             if described["status"] in TERMINAL_STATUSES or remaining <= 0:
                 break
         return _result(arn, described)
@@ -195,7 +215,9 @@ class StackClient:
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
-        for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=arn, PaginationConfig={"PageSize": 1000}):
+        for page in self.sfn.get_paginator("get_execution_history").paginate(
+            executionArn=arn, PaginationConfig={"PageSize": 1000}
+        ):
             events.extend(page["events"])
         return events
 
@@ -210,7 +232,9 @@ class StackClient:
         """Every record of a batch run (its images' ANALYSIS records and its BATCH summary)."""
         records: list[dict[str, Any]] = []
         for page in self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table_name, IndexName="batch-index", KeyConditionExpression="batchId = :b",
+            TableName=self.table_name,
+            IndexName="batch-index",
+            KeyConditionExpression="batchId = :b",
             ExpressionAttributeValues={":b": {"S": batch_id}},
         ):
             records.extend(decode_record(item) for item in page.get("Items", []))
@@ -220,11 +244,15 @@ class StackClient:
         """The stack's latest execution-event number (follow from here to see only what ends later)."""
         return int(process.admin(self.endpoint, "events?after=latest")["sequence"])
 
-    def ended_executions(self, prefix: str = "", after: int = 0, timeout_s: float = 1.0) -> Iterator[list[dict[str, Any]]]:
+    def ended_executions(
+        self, prefix: str = "", after: int = 0, timeout_s: float = 1.0
+    ) -> Iterator[list[dict[str, Any]]]:
         """Batches of executions that ended (names starting with ``prefix``), as the stack reports them."""
         sequence = after
         while True:
-            answer = process.admin(self.endpoint, f"events?after={sequence}&prefix={prefix}&timeout={timeout_s}", timeout=timeout_s + 30)
+            answer = process.admin(
+                self.endpoint, f"events?after={sequence}&prefix={prefix}&timeout={timeout_s}", timeout=timeout_s + 30
+            )
             events = answer["events"]
             if events:
                 sequence = max(e["sequence"] for e in events)

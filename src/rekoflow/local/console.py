@@ -48,15 +48,17 @@ def recent_executions(stack: Any, limit: int = 50) -> list[dict[str, Any]]:
         for execution in list(machine.executions):
             if CHILD_MARKER in str(getattr(execution, "execution_input", "")):
                 continue
-            found.append({
-                "name": execution.name,
-                "executionArn": execution.execution_arn,
-                "stateMachine": template,
-                "kind": "batch" if template == "batch_analysis" else "analysis",
-                "status": execution.status,
-                "startDate": _iso(execution.start_date),
-                "stopDate": _iso(execution.stop_date),
-            })
+            found.append(
+                {
+                    "name": execution.name,
+                    "executionArn": execution.execution_arn,
+                    "stateMachine": template,
+                    "kind": "batch" if template == "batch_analysis" else "analysis",
+                    "status": execution.status,
+                    "startDate": _iso(execution.start_date),
+                    "stopDate": _iso(execution.stop_date),
+                }
+            )
     found.sort(key=lambda e: e["startDate"] or "", reverse=True)
     return found[:limit]
 
@@ -68,17 +70,21 @@ def execution_view(stack: Any, arn: str) -> dict[str, Any]:
     sfn = stack.client("stepfunctions")
     trace = tracing.from_api(arn, sfn, batch_record=lambda batch_id: _batch_record(stack, batch_id))
     events = []
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn, PaginationConfig={"PageSize": 1000}):
+    for page in sfn.get_paginator("get_execution_history").paginate(
+        executionArn=arn, PaginationConfig={"PageSize": 1000}
+    ):
         for event in page["events"]:
             details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
-            events.append({
-                "id": event["id"],
-                "type": event["type"],
-                "offsetSeconds": round((event["timestamp"] - trace.started).total_seconds(), 3),
-                "state": details.get("name", ""),
-                "error": details.get("error", ""),
-                "cause": tracing._short(details.get("cause"), 300) if details.get("cause") else "",
-            })
+            events.append(
+                {
+                    "id": event["id"],
+                    "type": event["type"],
+                    "offsetSeconds": round((event["timestamp"] - trace.started).total_seconds(), 3),
+                    "state": details.get("name", ""),
+                    "error": details.get("error", ""),
+                    "cause": tracing._short(details.get("cause"), 300) if details.get("cause") else "",
+                }
+            )
     try:
         svg = tracing.build_graph(trace).pipe(format="svg").decode("utf-8")
     except Exception:  # noqa: BLE001 - no dot binary: the page shows the event list alone
@@ -94,8 +100,15 @@ def execution_view(stack: Any, arn: str) -> dict[str, Any]:
         "stopDate": _iso(trace.stopped),
         "input": trace.input,
         "states": [
-            {"name": r.name, "type": r.type, "iteration": r.context, "retries": r.retries, "error": r.error or "",
-             "failed": r.failed, "durationSeconds": (r.ended - r.entered).total_seconds() if r.ended else None}
+            {
+                "name": r.name,
+                "type": r.type,
+                "iteration": r.context,
+                "retries": r.retries,
+                "error": r.error or "",
+                "failed": r.failed,
+                "durationSeconds": (r.ended - r.entered).total_seconds() if r.ended else None,
+            }
             for r in trace.rows
         ],
         "failedStates": sorted(trace.failed_states),
@@ -109,7 +122,11 @@ def execution_view(stack: Any, arn: str) -> dict[str, Any]:
 def _batch_record(stack: Any, batch_id: str) -> dict[str, Any] | None:
     from rekoflow.local.client import decode_record
 
-    item = stack.client("dynamodb").get_item(TableName=stack.config.table_name, Key={"pk": {"S": batch_record_key(batch_id)}}).get("Item")
+    item = (
+        stack.client("dynamodb")
+        .get_item(TableName=stack.config.table_name, Key={"pk": {"S": batch_record_key(batch_id)}})
+        .get("Item")
+    )
     return decode_record(item) if item else None
 
 
@@ -139,4 +156,3 @@ def config(stack: Any) -> dict[str, Any]:
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if hasattr(value, "isoformat") else None
-

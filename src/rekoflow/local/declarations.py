@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from rekoflow.paths import project_root, read_manifest
 
@@ -103,7 +104,9 @@ def create_table_request(table_name: str) -> dict[str, Any]:
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
         "KeySchema": key_schema(table["hash_key"], table.get("range_key")),
-        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": kind} for name, kind in table["attributes"].items()],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": kind} for name, kind in table["attributes"].items()
+        ],
         "GlobalSecondaryIndexes": [
             {
                 "IndexName": index["name"],

@@ -12,11 +12,11 @@ import mimetypes
 import shutil
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rekoflow.local.store import Store, StateFormatError, item_key_text
+from rekoflow.local.store import StateFormatError, Store, item_key_text
 
 REGION = "us-east-1"
 LEGACY_TABLE = "rekoflow-local-results"
@@ -68,7 +68,7 @@ def _import_objects(root: Path, store: Store) -> int:
                 "blob": store.put_blob(data),
                 "size": len(data),
                 "etag": hashlib.md5(data).hexdigest(),  # noqa: S324 - S3's ETag of a single-part upload
-                "lastModified": datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc),
+                "lastModified": datetime.fromtimestamp(path.stat().st_mtime, tz=UTC),
                 "metadata": {"Content-Type": mimetypes.guess_type(path.name)[0] or "binary/octet-stream"},
                 "storageClass": "STANDARD",
             }
@@ -91,14 +91,22 @@ def _import_executions(directory: Path, store: Store) -> int:
     count = 0
     for path in sorted(directory.glob("*.json")):
         record = json.loads(path.read_text())
-        described = {key: _time(value) if key in ("startDate", "stopDate") else value for key, value in record["execution"].items()}
+        described = {
+            key: _time(value) if key in ("startDate", "stopDate") else value
+            for key, value in record["execution"].items()
+        }
         events = [{**event, "timestamp": _time(event.get("timestamp"))} for event in record.get("events") or []]
         arn = described["executionArn"]
         start = described["startDate"]
         store.execution_started(arn, described["stateMachineArn"], described["name"], start.timestamp(), described)
         stop = described.get("stopDate")
         store.execution_ended(
-            arn, described["status"], stop.timestamp() if isinstance(stop, datetime) else None, described, events, [],
+            arn,
+            described["status"],
+            stop.timestamp() if isinstance(stop, datetime) else None,
+            described,
+            events,
+            [],
             json.dumps(record.get("definition") or {}),
         )
         count += 1

@@ -18,9 +18,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 STATUS_FILE = "stack.json"
 LOG_FILE = "stack.log"
@@ -40,7 +41,9 @@ def admin(endpoint: str, route: str, payload: dict[str, Any] | None = None, time
     """Call the stack's own API (``/_rekoflow/<route>``): GET without a payload, POST with one."""
     data = json.dumps(payload).encode() if payload is not None else None
     request = urllib.request.Request(
-        f"{endpoint}/_rekoflow/{route}", data=data, method="POST" if data is not None else "GET",
+        f"{endpoint}/_rekoflow/{route}",
+        data=data,
+        method="POST" if data is not None else "GET",
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - a local http URL
@@ -97,19 +100,40 @@ def _start_lock(state_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def start_detached(state_dir: Path, port: int = DEFAULT_PORT, host: str = "127.0.0.1", extra: list[str] | None = None,
-                   timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]:
+def start_detached(
+    state_dir: Path,
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+    extra: list[str] | None = None,
+    timeout_s: float = START_TIMEOUT_S,
+) -> dict[str, Any]:
     """Start ``rekoflow up`` in the background for ``state_dir``; return its status once it answers."""
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / STATUS_FILE).unlink(missing_ok=True)
     log_path = state_dir / LOG_FILE
-    command = [sys.executable, "-m", "rekoflow.local.serve", "--state-dir", str(state_dir), "--port", str(port), "--host", host, *(extra or [])]
+    command = [
+        sys.executable,
+        "-m",
+        "rekoflow.local.serve",
+        "--state-dir",
+        str(state_dir),
+        "--port",
+        str(port),
+        "--host",
+        host,
+        *(extra or []),
+    ]
     with open(log_path, "ab") as log:
         log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(command)}\n".encode())
         log.flush()
         child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
         )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -132,7 +156,9 @@ def _log_tail(path: Path, lines: int = 6) -> str:
     return " | ".join(tail)
 
 
-def ensure_stack(state_dir: Path, announce: Callable[[str], None] | None = None, port: int | None = None) -> dict[str, Any]:
+def ensure_stack(
+    state_dir: Path, announce: Callable[[str], None] | None = None, port: int | None = None
+) -> dict[str, Any]:
     """The status of the stack for ``state_dir``, starting one in the background when none runs.
 
     ``REKOFLOW_ENDPOINT`` names a stack to use instead (no start). Concurrent callers start one stack:
@@ -157,7 +183,9 @@ def ensure_stack(state_dir: Path, announce: Callable[[str], None] | None = None,
         status = start_detached(state_dir, chosen)
     if announce:
         note = "" if chosen == wanted else f" (port {wanted} is taken)"
-        announce(f"started the local stack at {status['endpoint']}{note} for {state_dir}; it keeps running (`rekoflow down` stops it)")
+        announce(
+            f"started the local stack at {status['endpoint']}{note} for {state_dir}; it keeps running (`rekoflow down` stops it)"
+        )
     return status
 
 

@@ -26,12 +26,26 @@ CANNED: dict[str, dict[str, Any]] = {
                 "Parents": [{"Name": "Animal"}, {"Name": "Mammal"}, {"Name": "Pet"}],
                 "Categories": [{"Name": "Animals and Pets"}],
             },
-            {"Name": "Animal", "Confidence": 97.5, "Instances": [], "Parents": [], "Categories": [{"Name": "Animals and Pets"}]},
+            {
+                "Name": "Animal",
+                "Confidence": 97.5,
+                "Instances": [],
+                "Parents": [],
+                "Categories": [{"Name": "Animals and Pets"}],
+            },
         ],
         "ImageProperties": {
             "Quality": {"Brightness": 61.2, "Sharpness": 70.1, "Contrast": 55.0},
             "DominantColors": [
-                {"Red": 120, "Green": 100, "Blue": 80, "HexCode": "#786450", "CSSColor": "dimgray", "SimplifiedColor": "brown", "PixelPercent": 40.5}
+                {
+                    "Red": 120,
+                    "Green": 100,
+                    "Blue": 80,
+                    "HexCode": "#786450",
+                    "CSSColor": "dimgray",
+                    "SimplifiedColor": "brown",
+                    "PixelPercent": 40.5,
+                }
             ],
         },
         "LabelModelVersion": "3.0",
@@ -53,9 +67,29 @@ CANNED: dict[str, dict[str, Any]] = {
     },
     "DetectText": {
         "TextDetections": [
-            {"DetectedText": "HELLO WORLD", "Type": "LINE", "Id": 0, "Confidence": 99.0, "Geometry": {"BoundingBox": BOX, "Polygon": []}},
-            {"DetectedText": "HELLO", "Type": "WORD", "Id": 1, "ParentId": 0, "Confidence": 99.0, "Geometry": {"BoundingBox": BOX, "Polygon": []}},
-            {"DetectedText": "WORLD", "Type": "WORD", "Id": 2, "ParentId": 0, "Confidence": 60.0, "Geometry": {"BoundingBox": BOX, "Polygon": []}},
+            {
+                "DetectedText": "HELLO WORLD",
+                "Type": "LINE",
+                "Id": 0,
+                "Confidence": 99.0,
+                "Geometry": {"BoundingBox": BOX, "Polygon": []},
+            },
+            {
+                "DetectedText": "HELLO",
+                "Type": "WORD",
+                "Id": 1,
+                "ParentId": 0,
+                "Confidence": 99.0,
+                "Geometry": {"BoundingBox": BOX, "Polygon": []},
+            },
+            {
+                "DetectedText": "WORLD",
+                "Type": "WORD",
+                "Id": 2,
+                "ParentId": 0,
+                "Confidence": 60.0,
+                "Geometry": {"BoundingBox": BOX, "Polygon": []},
+            },
         ],
         "TextModelVersion": "3.0",
     },
@@ -130,7 +164,14 @@ class FakeRekognition:
             return 400, {"__type": "InvalidParameterException", "message": f"{operation} is not scripted"}
         return 200, self.responses[operation]
 
-    def fail(self, operation: str, code: str = "ThrottlingException", times: int = 1, status: int = 400, message: str = "Rate exceeded") -> None:
+    def fail(
+        self,
+        operation: str,
+        code: str = "ThrottlingException",
+        times: int = 1,
+        status: int = 400,
+        message: str = "Rate exceeded",
+    ) -> None:
         with self._lock:
             for _ in range(times):
                 self._faults[operation].append((status, code, message))
@@ -164,7 +205,7 @@ class FakeRekognition:
     def count(self, operation: str) -> int:
         return sum(1 for name, _ in self.calls if name == operation)
 
-    def start(self) -> "FakeRekognition":
+    def start(self) -> FakeRekognition:
         self._thread.start()
         return self
 

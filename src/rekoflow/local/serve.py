@@ -11,26 +11,60 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rekoflow.local.process import DEFAULT_PORT
 
 
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
     """The options of a stack process (shared by ``rekoflow up`` and this module)."""
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port of the single endpoint (default {DEFAULT_PORT}; 0: any free port)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument(
-        "--rekognition-endpoint", metavar="URL", default=os.environ.get("REKOFLOW_REKOGNITION_ENDPOINT"),
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port of the single endpoint (default {DEFAULT_PORT}; 0: any free port)",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+    parser.add_argument(
+        "--rekognition-endpoint",
+        metavar="URL",
+        default=os.environ.get("REKOFLOW_REKOGNITION_ENDPOINT"),
         help="Rekognition for the workflow's Lambdas (default: the local engine, on the stack's endpoint; env REKOFLOW_REKOGNITION_ENDPOINT)",
     )
-    parser.add_argument("--retry-time-scale", type=float, default=1.0, metavar="X", help="multiply Step Functions Retry waits by X (0-1; tests and demos)")
-    parser.add_argument("--function-env", action="append", default=[], metavar="NAME=VALUE", help="override an environment variable of every function (repeatable)")
-    parser.add_argument("--trigger-prefix", default="incoming/", metavar="PREFIX",
-                        help="images created under this prefix of the images bucket start an analysis (default incoming/)")
-    parser.add_argument("--bare", action="store_true", help="create none of the stack's own resources (an empty local AWS, e.g. for Terraform)")
-    parser.add_argument("--no-fsync", action="store_true", help="do not fsync each change (survives a killed stack, not a power cut; faster)")
+    parser.add_argument(
+        "--retry-time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="multiply Step Functions Retry waits by X (0-1; tests and demos)",
+    )
+    parser.add_argument(
+        "--function-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override an environment variable of every function (repeatable)",
+    )
+    parser.add_argument(
+        "--trigger-prefix",
+        default="incoming/",
+        metavar="PREFIX",
+        help="images created under this prefix of the images bucket start an analysis (default incoming/)",
+    )
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="create none of the stack's own resources (an empty local AWS, e.g. for Terraform)",
+    )
+    parser.add_argument(
+        "--no-fsync",
+        action="store_true",
+        help="do not fsync each change (survives a killed stack, not a power cut; faster)",
+    )
 
 
 def stack_options_as_arguments(args: argparse.Namespace) -> list[str]:
@@ -65,9 +99,15 @@ def config_from(args: argparse.Namespace, state_dir: Path) -> Any:
     if not args.trigger_prefix.endswith("/") or args.trigger_prefix.startswith("/"):
         raise SystemExit("--trigger-prefix must be a key prefix ending with / (e.g. incoming/)")
     return StackConfig(
-        state_dir=state_dir, host=args.host, port=args.port, rekognition_endpoint=args.rekognition_endpoint,
-        retry_time_scale=args.retry_time_scale, function_environment=overrides, resources=not args.bare,
-        fsync=not args.no_fsync, trigger_prefix=args.trigger_prefix,
+        state_dir=state_dir,
+        host=args.host,
+        port=args.port,
+        rekognition_endpoint=args.rekognition_endpoint,
+        retry_time_scale=args.retry_time_scale,
+        function_environment=overrides,
+        resources=not args.bare,
+        fsync=not args.no_fsync,
+        trigger_prefix=args.trigger_prefix,
     )
 
 
@@ -106,8 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     def announce(status: dict[str, Any]) -> None:
-        print(f"rekoflow local stack {status['endpoint']} (pid {status['pid']}) serving {status['stateDir']}; "
-              f"restored {status.get('restored')}", flush=True)
+        print(
+            f"rekoflow local stack {status['endpoint']} (pid {status['pid']}) serving {status['stateDir']}; "
+            f"restored {status.get('restored')}",
+            flush=True,
+        )
 
     return serve(config_from(args, args.state_dir.resolve()), announce)
 

@@ -24,9 +24,10 @@ import re
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from rekoflow import __version__, asl
@@ -52,7 +53,7 @@ ADMIN_PREFIX = "/_rekoflow/"
 API_PATH = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
 API_STAGE = "v1"  # terraform/variables.tf api_stage_name's default
 _ACTIVE_LOCK = threading.Lock()
-_ACTIVE: list["Stack"] = []
+_ACTIVE: list[Stack] = []
 
 
 class StackError(RuntimeError):
@@ -153,13 +154,13 @@ class Stack:
         self._session: Any = None
 
     # ----- lifecycle -----------------------------------------------------------------------------
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         patches.check_moto_version()
         with _ACTIVE_LOCK:
             if _ACTIVE:
@@ -192,9 +193,13 @@ class Stack:
         moto_app = DomainDispatcherApplication(create_backend_app)
         self.recorder = IncidentRecorder(moto_app)
         try:
-            self._server = make_server(cfg.host, cfg.port, self._wsgi, threaded=True, request_handler=MotoRequestHandler)
+            self._server = make_server(
+                cfg.host, cfg.port, self._wsgi, threaded=True, request_handler=MotoRequestHandler
+            )
         except OSError as error:
-            raise StackError(f"cannot listen on {cfg.host}:{cfg.port}: {error.strerror or error} (choose another --port)") from error
+            raise StackError(
+                f"cannot listen on {cfg.host}:{cfg.port}: {error.strerror or error} (choose another --port)"
+            ) from error
         self._server.daemon_threads = True
         port = self._server.server_address[1]
         host = "127.0.0.1" if cfg.host in ("0.0.0.0", "") else cfg.host
@@ -210,17 +215,29 @@ class Stack:
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
         self.runtime = patches.InProcessLambdaRuntime(functions_dir(), base_environment)
-        self.delivery = patches.EventDelivery(self._deliver, self._dead_letter, store=self.store, backoff_scale=cfg.retry_time_scale)
+        self.delivery = patches.EventDelivery(
+            self._deliver, self._dead_letter, store=self.store, backoff_scale=cfg.retry_time_scale
+        )
         self._undo.append(
             patches.install_stack_patches(
-                self.runtime, self.endpoint, store=self.store, events=self.events, retry_time_scale=cfg.retry_time_scale,
-                credentials={ACCESS_KEY_ID: SECRET_ACCESS_KEY}, delivery=self.delivery, wsgi_app=self._wsgi,
+                self.runtime,
+                self.endpoint,
+                store=self.store,
+                events=self.events,
+                retry_time_scale=cfg.retry_time_scale,
+                credentials={ACCESS_KEY_ID: SECRET_ACCESS_KEY},
+                delivery=self.delivery,
+                wsgi_app=self._wsgi,
             )
         )
         from rekoflow.local.apigateway.executor import ApiExecutor
 
         self.api_executor = ApiExecutor(
-            ACCOUNT_ID, REGION, self.endpoint, {ACCESS_KEY_ID: SECRET_ACCESS_KEY}, self._invoke_lambda,
+            ACCOUNT_ID,
+            REGION,
+            self.endpoint,
+            {ACCESS_KEY_ID: SECRET_ACCESS_KEY},
+            self._invoke_lambda,
             log=lambda line: log.warning("API: %s", line),
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="rekoflow-stack", daemon=True)
@@ -234,7 +251,9 @@ class Stack:
         self.started_at = time.time()
         self.restored["startSeconds"] = round(time.perf_counter() - started, 3)
         if cfg.state_dir is not None:
-            _write_atomically(Path(cfg.state_dir) / STATUS_FILE, json.dumps(self.status(), indent=2, default=_json_default))
+            _write_atomically(
+                Path(cfg.state_dir) / STATUS_FILE, json.dumps(self.status(), indent=2, default=_json_default)
+            )
         threading.Thread(target=self._warm_up, name="rekoflow-warm-up", daemon=True).start()
 
     def _take_state_dir(self, state_dir: Path) -> None:
@@ -359,10 +378,20 @@ class Stack:
             s3.create_bucket(Bucket=bucket)
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         cors = json.loads((project_root() / "terraform" / "images_bucket_cors.json").read_text())
-        s3.put_bucket_cors(Bucket=cfg.images_bucket, CORSConfiguration={"CORSRules": [{
-            "AllowedMethods": cors["allowed_methods"], "AllowedOrigins": self.console_origins(),
-            "AllowedHeaders": cors["allowed_headers"], "ExposeHeaders": cors["expose_headers"], "MaxAgeSeconds": cors["max_age_seconds"],
-        }]})
+        s3.put_bucket_cors(
+            Bucket=cfg.images_bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedMethods": cors["allowed_methods"],
+                        "AllowedOrigins": self.console_origins(),
+                        "AllowedHeaders": cors["allowed_headers"],
+                        "ExposeHeaders": cors["expose_headers"],
+                        "MaxAgeSeconds": cors["max_age_seconds"],
+                    }
+                ]
+            },
+        )
         dynamodb = self.client("dynamodb")
         dynamodb.create_table(**declarations.create_table_request(cfg.table_name))
         dynamodb.update_time_to_live(
@@ -390,14 +419,19 @@ class Stack:
             )["FunctionArn"]
         variables = self.template_variables()
         # Each machine after the machines it starts: it needs their ARNs (${<template>_state_machine_arn}).
-        templates = asl.creation_order(sorted(p.name.removesuffix(".asl.json") for p in statemachines_dir().glob("*.asl.json")))
+        templates = asl.creation_order(
+            sorted(p.name.removesuffix(".asl.json") for p in statemachines_dir().glob("*.asl.json"))
+        )
         sfn = self.client("stepfunctions")
         for template in templates:
             definition = asl.render_file(template, variables)
             # Our own definitions: not parsed now to validate them; the warm-up thread builds them.
             with patches.trusted_definitions():
                 arn = sfn.create_state_machine(
-                    name=cfg.state_machine_name(template), definition=json.dumps(definition), roleArn=role_arn, type="STANDARD"
+                    name=cfg.state_machine_name(template),
+                    definition=json.dumps(definition),
+                    roleArn=role_arn,
+                    type="STANDARD",
                 )["stateMachineArn"]
             self.state_machines[template] = arn
             variables[f"{template}_state_machine_arn"] = arn
@@ -407,14 +441,20 @@ class Stack:
     def _create_upload_trigger(self, role_arn: str) -> None:
         """S3 -> EventBridge -> start_upload_analysis, as terraform/upload_trigger.tf wires it (ADR-16)."""
         cfg = self.config
-        trigger = json.loads(asl.render((project_root() / "terraform" / "upload_trigger.json").read_text(),
-                                        {"images_bucket": cfg.images_bucket, "prefix": cfg.trigger_prefix}))
+        trigger = json.loads(
+            asl.render(
+                (project_root() / "terraform" / "upload_trigger.json").read_text(),
+                {"images_bucket": cfg.images_bucket, "prefix": cfg.trigger_prefix},
+            )
+        )
         self.client("s3").put_bucket_notification_configuration(
             Bucket=cfg.images_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
         events = self.client("events")
         rule_name = f"{cfg.name_prefix}-uploads"
-        rule_arn = events.put_rule(Name=rule_name, EventPattern=json.dumps(trigger["event_pattern"]), State="ENABLED")["RuleArn"]
+        rule_arn = events.put_rule(Name=rule_name, EventPattern=json.dumps(trigger["event_pattern"]), State="ENABLED")[
+            "RuleArn"
+        ]
         sqs = self.client("sqs")
         queue_url = sqs.create_queue(
             QueueName=f"{cfg.name_prefix}-uploads-dlq",
@@ -422,15 +462,26 @@ class Stack:
         )["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         policy = trigger["retry_policy"]
-        events.put_targets(Rule=rule_name, Targets=[{
-            "Id": "start-upload-analysis",
-            "Arn": self.functions["start_upload_analysis"],
-            "RetryPolicy": {"MaximumRetryAttempts": policy["maximum_retry_attempts"], "MaximumEventAgeInSeconds": policy["maximum_event_age_in_seconds"]},
-            "DeadLetterConfig": {"Arn": queue_arn},
-        }])
+        events.put_targets(
+            Rule=rule_name,
+            Targets=[
+                {
+                    "Id": "start-upload-analysis",
+                    "Arn": self.functions["start_upload_analysis"],
+                    "RetryPolicy": {
+                        "MaximumRetryAttempts": policy["maximum_retry_attempts"],
+                        "MaximumEventAgeInSeconds": policy["maximum_event_age_in_seconds"],
+                    },
+                    "DeadLetterConfig": {"Arn": queue_arn},
+                }
+            ],
+        )
         self.client("lambda").add_permission(
-            FunctionName=self.functions["start_upload_analysis"], StatementId="AllowEventBridgeUploads",
-            Action="lambda:InvokeFunction", Principal="events.amazonaws.com", SourceArn=rule_arn,
+            FunctionName=self.functions["start_upload_analysis"],
+            StatementId="AllowEventBridgeUploads",
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            SourceArn=rule_arn,
         )
         self.trigger_dlq_url = queue_url
 
@@ -453,7 +504,8 @@ class Stack:
 
     def _dead_letter(self, queue_arn: str, payload: str, attributes: dict[str, str]) -> None:
         self.client("sqs").send_message(
-            QueueUrl=self._queue_url(queue_arn), MessageBody=payload,
+            QueueUrl=self._queue_url(queue_arn),
+            MessageBody=payload,
             MessageAttributes={k: {"DataType": "String", "StringValue": v or "-"} for k, v in attributes.items()},
         )
 
@@ -468,13 +520,17 @@ class Stack:
         cfg = self.config
         apigateway = self.client("apigateway")
         self.api_id = declaration.create(
-            apigateway, name=f"{cfg.name_prefix}-api", stage=API_STAGE, region=REGION,
+            apigateway,
+            name=f"{cfg.name_prefix}-api",
+            stage=API_STAGE,
+            region=REGION,
             variables={"state_machine_arn": self.state_machines["image_analysis"], "table_name": cfg.table_name},
             function_arns=self.functions,
         )
         # What the templates build URLs from (on AWS: the stage's invoke URL, terraform/api.tf).
         apigateway.update_stage(
-            restApiId=self.api_id, stageName=API_STAGE,
+            restApiId=self.api_id,
+            stageName=API_STAGE,
             patchOperations=[{"op": "replace", "path": "/variables/baseUrl", "value": self.api_url}],
         )
 
@@ -500,13 +556,15 @@ class Stack:
     def template_variables(self) -> dict[str, str]:
         cfg = self.config
         variables = {f"{name}_function_arn": arn for name, arn in self.functions.items()}
-        variables.update({
-            # The integration ARNs are arn:${partition}:states:::... (Terraform: aws_partition).
-            "partition": "aws",
-            "results_table_name": cfg.table_name,
-            "results_bucket": cfg.results_bucket,
-            "images_bucket": cfg.images_bucket,
-        })
+        variables.update(
+            {
+                # The integration ARNs are arn:${partition}:states:::... (Terraform: aws_partition).
+                "partition": "aws",
+                "results_table_name": cfg.table_name,
+                "results_bucket": cfg.results_bucket,
+                "images_bucket": cfg.images_bucket,
+            }
+        )
         variables.update({f"{t}_state_machine_arn": arn for t, arn in self.state_machines.items()})
         return variables
 
@@ -567,7 +625,9 @@ class Stack:
 
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        headers = {
+            key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
+        }
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         if environ.get("CONTENT_LENGTH"):
@@ -577,8 +637,13 @@ class Stack:
         raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
         raw_path = raw_path.split("?", 1)[0]
         request = Request(
-            method=environ.get("REQUEST_METHOD", "GET"), path=match.group("path") or "/", query=parse_query(query_string),
-            headers=headers, body=body, host=host, url=f"http://{host}{raw_path}" + (f"?{query_string}" if query_string else ""),
+            method=environ.get("REQUEST_METHOD", "GET"),
+            path=match.group("path") or "/",
+            query=parse_query(query_string),
+            headers=headers,
+            body=body,
+            host=host,
+            url=f"http://{host}{raw_path}" + (f"?{query_string}" if query_string else ""),
             source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
         )
         response = self.api_executor.handle(match.group("api"), match.group("stage"), request)
@@ -599,7 +664,9 @@ class Stack:
         else:
             body = environ["wsgi.input"].read(length) if length else b""
             status, payload = answer(self.engine, target, body)
-        return _respond(start_response, status, payload, "application/x-amz-json-1.1", {"x-amzn-RequestId": str(uuid.uuid4())})
+        return _respond(
+            start_response, status, payload, "application/x-amz-json-1.1", {"x-amzn-RequestId": str(uuid.uuid4())}
+        )
 
     def _admin(self, environ: dict[str, Any], start_response: Callable[..., Any], route: str) -> Any:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -612,11 +679,17 @@ class Stack:
             if route == "wait" and method == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 request = json.loads(environ["wsgi.input"].read(length) or b"{}")
-                return _respond(start_response, 200, self.wait_for(request["executionArn"], float(request.get("timeoutSeconds", 20))))
+                return _respond(
+                    start_response,
+                    200,
+                    self.wait_for(request["executionArn"], float(request.get("timeoutSeconds", 20))),
+                )
             if route == "events" and query.get("after") == "latest":
                 return _respond(start_response, 200, {"events": [], "sequence": self.events.sequence})
             if route == "events":
-                found = self.events.since(int(query.get("after", 0)), min(float(query.get("timeout", 0)), 60.0), query.get("prefix", ""))
+                found = self.events.since(
+                    int(query.get("after", 0)), min(float(query.get("timeout", 0)), 60.0), query.get("prefix", "")
+                )
                 return _respond(start_response, 200, {"events": found, "sequence": self.events.sequence})
             if route == "console" or route.startswith("console/"):
                 return self._console(environ, start_response, route.removeprefix("console").lstrip("/"))
@@ -647,13 +720,19 @@ class Stack:
             return _respond(start_response, 200, console.execution_view(self, arn))
         if route == "api/image":
             data, content_type = console.image_bytes(self, query)
-            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data))), ("Cache-Control", "no-store")])
+            start_response(
+                "200 OK",
+                [("Content-Type", content_type), ("Content-Length", str(len(data))), ("Cache-Control", "no-store")],
+            )
             return [data]
         found = console.static_file(route)
         if found is None:
             return _respond(start_response, 404, {"message": f"no console file {route!r}"})
         data, content_type = found
-        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data))), ("Cache-Control", "no-cache")])
+        start_response(
+            "200 OK",
+            [("Content-Type", content_type), ("Content-Length", str(len(data))), ("Cache-Control", "no-cache")],
+        )
         return [data]
 
     def _shutdown_soon(self) -> None:
@@ -676,7 +755,10 @@ class Stack:
 
 
 def _respond(
-    start_response: Callable[..., Any], status: int, payload: dict[str, Any], content_type: str = "application/json",
+    start_response: Callable[..., Any],
+    status: int,
+    payload: dict[str, Any],
+    content_type: str = "application/json",
     headers: dict[str, str] | None = None,
 ) -> list[bytes]:
     from http import HTTPStatus

@@ -26,7 +26,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,7 @@ def _encode(value: Any) -> Any:
 def _decode(obj: dict[str, Any]) -> Any:
     if len(obj) == 1:
         if "__datetime__" in obj:
-            return datetime.fromtimestamp(obj["__datetime__"], tz=timezone.utc)
+            return datetime.fromtimestamp(obj["__datetime__"], tz=UTC)
         if "__bytes__" in obj:
             return base64.b64decode(obj["__bytes__"])
     return obj
@@ -212,7 +212,9 @@ class Store:
         self._write([("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?)", (name, region, versioning, created))])
 
     def delete_bucket(self, name: str) -> None:
-        self._write([("DELETE FROM objects WHERE bucket = ?", (name,)), ("DELETE FROM buckets WHERE name = ?", (name,))])
+        self._write(
+            [("DELETE FROM objects WHERE bucket = ?", (name,)), ("DELETE FROM buckets WHERE name = ?", (name,))]
+        )
 
     def buckets(self) -> list[tuple[str, str, str | None, float]]:
         return self._rows("SELECT name, region, versioning, created FROM buckets ORDER BY created")
@@ -265,11 +267,17 @@ class Store:
         return self._rows("SELECT count(*) FROM items")[0][0]
 
     # ----- Step Functions executions -----------------------------------------------------------------
-    def execution_started(self, arn: str, state_machine_arn: str, name: str, start_date: float, description: dict[str, Any]) -> None:
-        self._write([(
-            "INSERT OR REPLACE INTO executions (arn, state_machine_arn, name, status, start_date, description) VALUES (?, ?, ?, 'RUNNING', ?, ?)",
-            (arn, state_machine_arn, name, start_date, dumps(description)),
-        )])
+    def execution_started(
+        self, arn: str, state_machine_arn: str, name: str, start_date: float, description: dict[str, Any]
+    ) -> None:
+        self._write(
+            [
+                (
+                    "INSERT OR REPLACE INTO executions (arn, state_machine_arn, name, status, start_date, description) VALUES (?, ?, ?, 'RUNNING', ?, ?)",
+                    (arn, state_machine_arn, name, start_date, dumps(description)),
+                )
+            ]
+        )
 
     def execution_ended(
         self,
@@ -282,13 +290,15 @@ class Store:
         definition: str,
     ) -> None:
         sha = hashlib.sha256(definition.encode()).hexdigest()
-        self._write([
-            ("INSERT OR IGNORE INTO definitions VALUES (?, ?)", (sha, definition)),
-            (
-                "UPDATE executions SET status = ?, stop_date = ?, description = ?, history = ?, map_runs = ?, definition_sha = ? WHERE arn = ?",
-                (status, stop_date, dumps(description), dumps(history), dumps(map_runs), sha, arn),
-            ),
-        ])
+        self._write(
+            [
+                ("INSERT OR IGNORE INTO definitions VALUES (?, ?)", (sha, definition)),
+                (
+                    "UPDATE executions SET status = ?, stop_date = ?, description = ?, history = ?, map_runs = ?, definition_sha = ? WHERE arn = ?",
+                    (status, stop_date, dumps(description), dumps(history), dumps(map_runs), sha, arn),
+                ),
+            ]
+        )
 
     def mark_interrupted(self, stop_date: float, error: str, cause: str) -> list[str]:
         """Executions that were RUNNING when the stack stopped: now ABORTED, flagged, with a cause."""
@@ -296,11 +306,15 @@ class Store:
         statements = []
         for arn, text in running:
             description = loads(text)
-            description.update(status="ABORTED", stopDate=datetime.fromtimestamp(stop_date, tz=timezone.utc), error=error, cause=cause)
-            statements.append((
-                "UPDATE executions SET status = 'ABORTED', stop_date = ?, description = ?, interrupted = 1 WHERE arn = ?",
-                (stop_date, dumps(description), arn),
-            ))
+            description.update(
+                status="ABORTED", stopDate=datetime.fromtimestamp(stop_date, tz=UTC), error=error, cause=cause
+            )
+            statements.append(
+                (
+                    "UPDATE executions SET status = 'ABORTED', stop_date = ?, description = ?, interrupted = 1 WHERE arn = ?",
+                    (stop_date, dumps(description), arn),
+                )
+            )
         if statements:
             self._write(statements)
         return [arn for arn, _ in running]
@@ -342,7 +356,10 @@ class Store:
             return cursor.lastrowid
 
     def outbox_due(self, now: float, limit: int = 20) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT id, target, payload, attempts, not_before, created FROM outbox WHERE not_before <= ? ORDER BY id LIMIT ?", (now, limit))
+        rows = self._rows(
+            "SELECT id, target, payload, attempts, not_before, created FROM outbox WHERE not_before <= ? ORDER BY id LIMIT ?",
+            (now, limit),
+        )
         return [_outbox_row(row) for row in rows]
 
     def outbox_retry(self, entry_id: int, attempts: int, not_before: float) -> None:
@@ -359,7 +376,14 @@ class Store:
 
 
 def _outbox_row(row: tuple[Any, ...]) -> dict[str, Any]:
-    return {"id": row[0], "target": json.loads(row[1]), "payload": row[2], "attempts": row[3], "notBefore": row[4], "created": row[5]}
+    return {
+        "id": row[0],
+        "target": json.loads(row[1]),
+        "payload": row[2],
+        "attempts": row[3],
+        "notBefore": row[4],
+        "created": row[5],
+    }
 
 
 def _stored_execution(row: tuple[Any, ...]) -> StoredExecution:

@@ -32,20 +32,33 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from rekoflow.local import declarations, patches
-from rekoflow.records import TERMINAL_STATUSES
 from rekoflow.local.stack import REGION, Stack, StackConfig
 from rekoflow.paths import project_root
+from rekoflow.records import TERMINAL_STATUSES
 
 REPO_ROOT = project_root()
 # The services the Terraform root module uses; each gets an endpoint override (all the stack's one endpoint).
 TERRAFORM_SERVICES = (
-    "apigateway", "cloudwatch", "logs", "dynamodb", "events", "iam", "kms", "lambda",
-    "s3", "scheduler", "sfn", "sns", "sqs", "sts",
+    "apigateway",
+    "cloudwatch",
+    "logs",
+    "dynamodb",
+    "events",
+    "iam",
+    "kms",
+    "lambda",
+    "s3",
+    "scheduler",
+    "sfn",
+    "sns",
+    "sqs",
+    "sts",
 )
 
 TERRAFORM_DIR = REPO_ROOT / "terraform"
@@ -188,7 +201,9 @@ def run_execution(emulator: Stack, outputs: dict[str, Any], timeout_s: float = 1
     s3.put_object(Bucket=bucket, Key=key, Body=png_bytes(), ContentType="image/png")
     request = {"requestId": "tf-local-1", "image": {"bucket": bucket, "key": key}, "analyses": ["labels"]}
     started = sfn.start_execution(
-        stateMachineArn=outputs["image_analysis_state_machine_arn"], name=request["requestId"], input=json.dumps(request)
+        stateMachineArn=outputs["image_analysis_state_machine_arn"],
+        name=request["requestId"],
+        input=json.dumps(request),
     )
     described = _succeeded(sfn, started["executionArn"], timeout_s)
     item = ddb.get_item(TableName=outputs["results_table"], Key={"pk": {"S": request["requestId"]}}).get("Item")
@@ -210,9 +225,7 @@ def _succeeded(sfn: Any, execution_arn: str, timeout_s: float) -> dict[str, Any]
             raise TfLocalError(f"execution still {described['status']} after {timeout_s:.0f}s")
         time.sleep(0.2)
     if described["status"] != "SUCCEEDED":
-        raise TfLocalError(
-            f"execution {described['status']}: {described.get('error')} {described.get('cause')}"
-        )
+        raise TfLocalError(f"execution {described['status']}: {described.get('error')} {described.get('cause')}")
     return described
 
 
@@ -228,7 +241,9 @@ def run_sweep(emulator: Stack, outputs: dict[str, Any], timeout_s: float = 60.0)
     return output
 
 
-def use_the_api_and_the_trigger(emulator: Stack, outputs: dict[str, Any], stage: str = "v1", timeout_s: float = 120.0) -> dict[str, Any]:
+def use_the_api_and_the_trigger(
+    emulator: Stack, outputs: dict[str, Any], stage: str = "v1", timeout_s: float = 120.0
+) -> dict[str, Any]:
     """The API Terraform deployed, executed by the stack (signed upload, POST /analyses, GET) and the upload trigger."""
     import tempfile as _tempfile
 
@@ -258,11 +273,27 @@ def use_the_api_and_the_trigger(emulator: Stack, outputs: dict[str, Any], stage:
     if record["status"] != "SUCCEEDED":
         raise TfLocalError(f"the API's analysis ended {record['status']}: {record.get('error')} {record.get('cause')}")
     s3 = emulator.client("s3")
-    put = s3.put_object(Bucket=outputs["images_bucket"], Key=f"{outputs['upload_trigger_prefix']}tf-local.png", Body=png_bytes(), ContentType="image/png")
-    name = execution_name({"bucket": outputs["images_bucket"], "key": f"{outputs['upload_trigger_prefix']}tf-local.png", "versionId": put["VersionId"]})
+    put = s3.put_object(
+        Bucket=outputs["images_bucket"],
+        Key=f"{outputs['upload_trigger_prefix']}tf-local.png",
+        Body=png_bytes(),
+        ContentType="image/png",
+    )
+    name = execution_name(
+        {
+            "bucket": outputs["images_bucket"],
+            "key": f"{outputs['upload_trigger_prefix']}tf-local.png",
+            "versionId": put["VersionId"],
+        }
+    )
     deadline = time.monotonic() + timeout_s
     while True:
-        item = emulator.client("dynamodb").get_item(TableName=outputs["results_table"], Key={"pk": {"S": name}}).get("Item") or {}
+        item = (
+            emulator.client("dynamodb")
+            .get_item(TableName=outputs["results_table"], Key={"pk": {"S": name}})
+            .get("Item")
+            or {}
+        )
         if item.get("status", {}).get("S") in ("SUCCEEDED", "FAILED"):
             break
         if time.monotonic() > deadline:
@@ -297,9 +328,7 @@ def leftovers(emulator: Stack, name_prefix: str) -> list[str]:
     left += [f"topic {t['TopicArn']}" for t in emulator.client("sns").list_topics().get("Topics", [])]
     left += [f"queue {q}" for q in emulator.client("sqs").list_queues().get("QueueUrls", [])]
     left += [f"rest api {a['name']}" for a in emulator.client("apigateway").get_rest_apis().get("items", [])]
-    left += [
-        f"alarm {a['AlarmName']}" for a in emulator.client("cloudwatch").describe_alarms().get("MetricAlarms", [])
-    ]
+    left += [f"alarm {a['AlarmName']}" for a in emulator.client("cloudwatch").describe_alarms().get("MetricAlarms", [])]
     left += [f"schedule {s['Name']}" for s in emulator.client("scheduler").list_schedules().get("Schedules", [])]
     left += [f"event rule {r['Name']}" for r in emulator.client("events").list_rules().get("Rules", [])]
     kms = emulator.client("kms")
@@ -307,12 +336,17 @@ def leftovers(emulator: Stack, name_prefix: str) -> list[str]:
         metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
         # Only the stack's key (its description starts with the prefix); moto creates others itself,
         # e.g. the key behind the AWS-managed aws/s3 on the first SSE-KMS upload.
-        if metadata.get("Description", "").startswith(name_prefix) and metadata["KeyState"] not in ("PendingDeletion", "Disabled"):
+        if metadata.get("Description", "").startswith(name_prefix) and metadata["KeyState"] not in (
+            "PendingDeletion",
+            "Disabled",
+        ):
             left.append(f"kms key {key['KeyId']} ({metadata['KeyState']})")
     return left
 
 
-def check_function_environments(emulator: Stack, outputs: dict[str, Any], name_prefix: str, tf_vars: dict[str, Any]) -> int:
+def check_function_environments(
+    emulator: Stack, outputs: dict[str, Any], name_prefix: str, tf_vars: dict[str, Any]
+) -> int:
     """Each deployed function's environment equals the manifest's declaration with the module's values."""
     values = {
         **declarations.LOCAL_SETTINGS,
@@ -326,11 +360,15 @@ def check_function_environments(emulator: Stack, outputs: dict[str, Any], name_p
     wrong = []
     for name, spec in declarations.functions().items():
         function_name = f"{name_prefix}-{name.replace('_', '-')}"
-        deployed = lam.get_function_configuration(FunctionName=function_name).get("Environment", {}).get("Variables", {})
+        deployed = (
+            lam.get_function_configuration(FunctionName=function_name).get("Environment", {}).get("Variables", {})
+        )
         expected = declarations.function_environment(spec, {**values, "function_name": function_name})
         if deployed != expected:
             differs = sorted(k for k in set(deployed) | set(expected) if deployed.get(k) != expected.get(k))
-            wrong.append(f"{function_name}: {', '.join(f'{k}={deployed.get(k)!r} (declared {expected.get(k)!r})' for k in differs)}")
+            wrong.append(
+                f"{function_name}: {', '.join(f'{k}={deployed.get(k)!r} (declared {expected.get(k)!r})' for k in differs)}"
+            )
     if wrong:
         raise TfLocalError("deployed environments differ from functions/manifest.json: " + "; ".join(wrong))
     return len(declarations.functions())
@@ -343,7 +381,10 @@ def report_incidents(emulator: Stack, path: Path, verbose: bool) -> None:
     if not incidents and not replayed:
         return
     lines = [incident.describe() for incident in incidents]
-    lines += [f"CreateFunction {name}: retried by the client after it was created; answered with the function" for name in replayed]
+    lines += [
+        f"CreateFunction {name}: retried by the client after it was created; answered with the function"
+        for name in replayed
+    ]
     path.write_text("\n\n".join(lines) + "\n")
     print(f"    stack: {len(incidents)} server incident(s), {len(replayed)} replayed create(s); details in {path}")
     if verbose:
@@ -357,7 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the working copy and log (printed at the end)")
     parser.add_argument("--rekognition", choices=("engine", "fixed"), default="engine")
     parser.add_argument(
-        "--attempts", type=int, default=2,
+        "--attempts",
+        type=int,
+        default=2,
         help="full cycles to try before failing (default 2: a second, from scratch, after a failure; "
         "a fault in the module fails both, a lost response in the emulator under load does not)",
     )
@@ -399,14 +442,18 @@ def run_attempt(args: argparse.Namespace, build_dir: Path) -> bool:
 
                 fixed = FakeRekognition().start()
                 rekognition_url = fixed.url
-            emulator = Stack(StackConfig(state_dir=work / "state", port=0, resources=False, rekognition_endpoint=rekognition_url, fsync=False)).start()
+            emulator = Stack(
+                StackConfig(
+                    state_dir=work / "state", port=0, resources=False, rekognition_endpoint=rekognition_url, fsync=False
+                )
+            ).start()
             patches.REPLAYED_CREATES.clear()
             print(f"    stack {emulator.endpoint}, Rekognition: {emulator.rekognition_kind}")
         try:
             module = make_working_copy(work, build_dir)
             env = terraform_env(work)
             var_file = work / "endpoints.tfvars.json"
-            endpoints = {service: emulator.endpoint for service in TERRAFORM_SERVICES}
+            endpoints = dict.fromkeys(TERRAFORM_SERVICES, emulator.endpoint)
             var_file.write_text(json.dumps({"endpoint_overrides": endpoints, "build_dir": str(build_dir.resolve())}))
             local_vars_file = TERRAFORM_DIR / "local" / "tf-local.tfvars"
             tf_vars = ["-var-file", str(local_vars_file), "-var-file", str(var_file)]
@@ -416,29 +463,36 @@ def run_attempt(args: argparse.Namespace, build_dir: Path) -> bool:
                 terraform(module, env, "init", "-no-color", log=log)
             with timer.step("terraform apply"):
                 applied = True
-                output = terraform(module, env, "apply", "-auto-approve", "-no-color", "-parallelism=20", *tf_vars, log=log)
+                output = terraform(
+                    module, env, "apply", "-auto-approve", "-no-color", "-parallelism=20", *tf_vars, log=log
+                )
                 slow = slowest_resources(output)
                 if slow:
                     print(f"    slowest: {', '.join(slow)}")
-            outputs = {
-                k: v["value"]
-                for k, v in json.loads(terraform(module, env, "output", "-json", log=log)).items()
-            }
+            outputs = {k: v["value"] for k, v in json.loads(terraform(module, env, "output", "-json", log=log)).items()}
             with timer.step("function environments match the manifest"):
                 checked = check_function_environments(emulator, outputs, name_prefix, _tfvars(local_vars_file))
                 print(f"    {checked} functions: environment as declared in functions/manifest.json")
             with timer.step("execution (upload, start, wait, check)"):
                 result = run_execution(emulator, outputs)
                 item = result["item"]
-                print(f"    {outputs['image_analysis_state_machine_arn']}: SUCCEEDED; record status {item['status']['S']}")
+                print(
+                    f"    {outputs['image_analysis_state_machine_arn']}: SUCCEEDED; record status {item['status']['S']}"
+                )
             with timer.step("the deployed API and upload trigger"):
                 used = use_the_api_and_the_trigger(emulator, outputs)
-                print(f"    POST /uploads + S3 POST + POST /analyses + GET: {used['api']['status']}; upload trigger: {used['trigger']} SUCCEEDED")
+                print(
+                    f"    POST /uploads + S3 POST + POST /analyses + GET: {used['api']['status']}; upload trigger: {used['trigger']} SUCCEEDED"
+                )
             with timer.step("Custom Labels sweep (idle-stop machine)"):
                 run_sweep(emulator, outputs)
-                print(f"    {outputs['custom_labels_state_machine_arns']['custom_labels_idle_stop']}: SUCCEEDED, no model in use")
+                print(
+                    f"    {outputs['custom_labels_state_machine_arns']['custom_labels_idle_stop']}: SUCCEEDED, no model in use"
+                )
             with timer.step("terraform destroy"):
-                output = terraform(module, env, "destroy", "-auto-approve", "-no-color", "-parallelism=20", *tf_vars, log=log)
+                output = terraform(
+                    module, env, "destroy", "-auto-approve", "-no-color", "-parallelism=20", *tf_vars, log=log
+                )
                 applied = False
                 slow = slowest_resources(output)
                 if slow:

@@ -41,7 +41,7 @@ class SoftmaxHead:
         )
 
     @classmethod
-    def load(cls, path: Path) -> "SoftmaxHead":
+    def load(cls, path: Path) -> SoftmaxHead:
         with np.load(path, allow_pickle=False) as data:
             return cls(
                 labels=[str(x) for x in data["labels"]],
@@ -82,7 +82,14 @@ def train_softmax(
         grad = (p - onehot) * sample_weight / n
         w -= learning_rate * (x.T @ grad + l2 * w)
         b -= learning_rate * grad.sum(axis=0)
-    return SoftmaxHead(labels=list(labels), weights=(w * 10.0).astype(np.float32), bias=b.astype(np.float32), mean=mean.astype(np.float32), scale=10.0, backbone=backbone)
+    return SoftmaxHead(
+        labels=list(labels),
+        weights=(w * 10.0).astype(np.float32),
+        bias=b.astype(np.float32),
+        mean=mean.astype(np.float32),
+        scale=10.0,
+        backbone=backbone,
+    )
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,9 @@ class LabelMetrics:
     test_images: int
 
 
-def evaluate(head: SoftmaxHead, features: np.ndarray, targets: np.ndarray) -> tuple[float, float, float, list[LabelMetrics]]:
+def evaluate(
+    head: SoftmaxHead, features: np.ndarray, targets: np.ndarray
+) -> tuple[float, float, float, list[LabelMetrics]]:
     """Macro-averaged (F1, precision, recall) of the top label on a test set, and each label's metrics."""
     predicted = head.probabilities(features).argmax(axis=1)
     per_label = []
@@ -105,7 +114,9 @@ def evaluate(head: SoftmaxHead, features: np.ndarray, targets: np.ndarray) -> tu
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_label.append(LabelMetrics(label, round(precision, 4), round(recall, 4), round(f1, 4), int(np.sum(targets == index))))
+        per_label.append(
+            LabelMetrics(label, round(precision, 4), round(recall, 4), round(f1, 4), int(np.sum(targets == index)))
+        )
     present = [m for m in per_label if m.test_images] or per_label
     macro = lambda attr: round(float(np.mean([getattr(m, attr) for m in present])), 4)  # noqa: E731
     return macro("f1"), macro("precision"), macro("recall"), per_label

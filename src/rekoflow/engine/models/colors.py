@@ -144,7 +144,9 @@ def dominant_colors(bgr: np.ndarray, max_colors: int = 10, mask: np.ndarray | No
 
 def css_name(rgb: np.ndarray) -> str:
     """The CSS3 colour nearest in CIELAB (perceptual distance; RGB distance called a brown tabby "gray")."""
-    return _CSS_NAMES[int(np.argmin(((_CSS_LAB - _lab(np.asarray(rgb, dtype=np.float64)[None, :])[0]) ** 2).sum(axis=1)))]
+    return _CSS_NAMES[
+        int(np.argmin(((_CSS_LAB - _lab(np.asarray(rgb, dtype=np.float64)[None, :])[0]) ** 2).sum(axis=1)))
+    ]
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -229,4 +231,6 @@ def _downscale(image: np.ndarray, side: int) -> np.ndarray:
     scale = side / max(height, width)
     if scale >= 1:
         return image
-    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+    )

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rekoflow.engine.models._runtime import Lazy, ModelUnavailable, Pool, bundled_file, is_installed, litert_interpreter, pool_size
+from rekoflow.engine.models._runtime import (
+    Lazy,
+    ModelUnavailable,
+    Pool,
+    bundled_file,
+    is_installed,
+    litert_interpreter,
+    pool_size,
+)
 from rekoflow.engine.models.faces import Face
 
 # fer's class order, and the Rekognition EmotionName each class is reported as. Rekognition's
@@ -184,7 +192,9 @@ def mesh_features(points: np.ndarray) -> MeshFeatures:
     )
 
 
-def analyse(bgr: np.ndarray, faces: list[Face], *, with_emotions: bool = True, with_mesh: bool = True) -> list[Attributes]:
+def analyse(
+    bgr: np.ndarray, faces: list[Face], *, with_emotions: bool = True, with_mesh: bool = True
+) -> list[Attributes]:
     """Attributes for each face; parts whose model is not installed (or face is too small) are None."""
     import cv2
 

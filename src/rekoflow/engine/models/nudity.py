@@ -65,7 +65,11 @@ class _Detector:
         boxes = np.stack([x, y, w, h], axis=1)
         indices = cv2.dnn.NMSBoxes(boxes.tolist(), best_score.tolist(), _NMS_SCORE, _NMS_IOU)
         return [
-            Part(self._names[int(best[i])], float(best_score[i]), (float(boxes[i][0]), float(boxes[i][1]), float(boxes[i][2]), float(boxes[i][3])))
+            Part(
+                self._names[int(best[i])],
+                float(best_score[i]),
+                (float(boxes[i][0]), float(boxes[i][1]), float(boxes[i][2]), float(boxes[i][3])),
+            )
             for i in np.asarray(indices, dtype=int).reshape(-1)
         ]
 

@@ -142,8 +142,17 @@ def build_onnx(weights: dict[str, np.ndarray]) -> bytes:
     def conv(x: str, w: np.ndarray, b: np.ndarray, stride: int, groups: int, relu: bool) -> str:
         out = f"t{next(counter)}"
         k = w.shape[2]
-        nodes.append(helper.make_node("Conv", [x, const(w), const(b)], [out], kernel_shape=[k, k], strides=[stride, stride],
-                                      group=groups, auto_pad="SAME_UPPER"))
+        nodes.append(
+            helper.make_node(
+                "Conv",
+                [x, const(w), const(b)],
+                [out],
+                kernel_shape=[k, k],
+                strides=[stride, stride],
+                group=groups,
+                auto_pad="SAME_UPPER",
+            )
+        )
         if not relu:
             return out
         clipped = f"t{next(counter)}"
@@ -159,7 +168,9 @@ def build_onnx(weights: dict[str, np.ndarray]) -> bytes:
         w, b = _fold(weights, f"{p}._depthwise_conv", f"{p}._bn1")
         x = conv(x, w, b, stride, w.shape[0], True)
         w_out, b_out = _fold(weights, f"{p}._project_conv", f"{p}._bn2")
-        x_in_channels = weights[f"{p}._expand_conv.weight"].shape[1] if f"{p}._expand_conv.weight" in weights else w.shape[0]
+        x_in_channels = (
+            weights[f"{p}._expand_conv.weight"].shape[1] if f"{p}._expand_conv.weight" in weights else w.shape[0]
+        )
         x = conv(x, w_out, b_out, 1, 1, False)
         if stride == 1 and x_in_channels == w_out.shape[0]:
             added = f"t{next(counter)}"

@@ -78,14 +78,19 @@ class _Ocr:
             text = unicodedata.normalize("NFKC", text)
             pieces = [(unicodedata.normalize("NFKC", p_text), p_score, p_box) for p_text, p_score, p_box in pieces]
             polygon = np.asarray(box, dtype=np.float64) / scale
-            scaled = [(p_text, float(p_score), np.asarray(p_box, dtype=np.float64) / scale) for p_text, p_score, p_box in pieces]
+            scaled = [
+                (p_text, float(p_score), np.asarray(p_box, dtype=np.float64) / scale)
+                for p_text, p_score, p_box in pieces
+            ]
             words = split_words(text, float(score), polygon, scaled)
             if words:
                 lines.append(Line(" ".join(w.text for w in words), float(score), _union(polygon, words), words))
         return reading_order(lines)
 
 
-def split_words(text: str, line_score: float, polygon: np.ndarray, pieces: list[tuple[str, float, np.ndarray]]) -> list[Word]:
+def split_words(
+    text: str, line_score: float, polygon: np.ndarray, pieces: list[tuple[str, float, np.ndarray]]
+) -> list[Word]:
     """The line's space-separated words, each with the merged geometry of the pieces that spell it."""
     tokens = text.split()
     if not tokens:
@@ -231,7 +236,9 @@ def _join_row(row: list[Line]) -> list[Line]:
             l_height = float(np.ptp(last.polygon[:, 1]))
             height = float(np.ptp(line.polygon[:, 1]))
             gap = float(line.polygon[:, 0].min() - last.polygon[:, 0].max())
-            if -0.5 * min(height, l_height) < gap < 1.0 * min(height, l_height) and max(height, l_height) < 1.6 * min(height, l_height):
+            if -0.5 * min(height, l_height) < gap < 1.0 * min(height, l_height) and max(height, l_height) < 1.6 * min(
+                height, l_height
+            ):
                 words = last.words + line.words
                 points = np.vstack([last.polygon, line.polygon])
                 x1, y1 = points.min(axis=0)

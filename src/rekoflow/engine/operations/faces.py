@@ -76,7 +76,9 @@ def _compared(face: faces.Face, image, attributes: face_attributes.Attributes | 
     # ComparedFace carries Emotions and Smile in Rekognition's model; both come from the same models.
     if attributes is not None:
         if attributes.emotions is not None:
-            compared["Emotions"] = [{"Type": name, "Confidence": confidence} for name, confidence in attributes.emotions]
+            compared["Emotions"] = [
+                {"Type": name, "Confidence": confidence} for name, confidence in attributes.emotions
+            ]
         if attributes.smile is not None:
             compared["Smile"] = _binary(attributes.smile)
     return compared
@@ -88,7 +90,9 @@ def compare_faces(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     source_image = ctx.image(params, "SourceImage")
     target_image = ctx.image(params, "TargetImage")
     source_faces = [
-        f for f in face_attributes.real_faces(source_image.bgr, faces.detect(source_image.bgr)) if _passes_quality(f, source_image, level)
+        f
+        for f in face_attributes.real_faces(source_image.bgr, faces.detect(source_image.bgr))
+        if _passes_quality(f, source_image, level)
     ]
     if not source_faces:
         # What Rekognition answers when the source image has no usable face.
@@ -96,7 +100,9 @@ def compare_faces(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     source = source_faces[0]  # detect() orders by size; Rekognition compares the largest face
     source_vec = faces.embed(source_image.bgr, source)
     targets = [
-        f for f in face_attributes.real_faces(target_image.bgr, faces.detect(target_image.bgr)) if _passes_quality(f, target_image, level)
+        f
+        for f in face_attributes.real_faces(target_image.bgr, faces.detect(target_image.bgr))
+        if _passes_quality(f, target_image, level)
     ]
     attributes = face_attributes.analyse(target_image.bgr, targets)
     matches: list[dict[str, Any]] = []

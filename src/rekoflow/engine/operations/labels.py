@@ -150,9 +150,14 @@ def _label_json(label: _Label, image: DecodedImage, with_colors: bool) -> dict[s
     info = LABELS[label.name]
     instances = []
     for (x, y, w, h), conf in sorted(label.boxes, key=lambda b: -b[1]):
-        instance: dict[str, Any] = {"BoundingBox": bounding_box(x, y, w, h, image.width, image.height), "Confidence": round(conf, 4)}
+        instance: dict[str, Any] = {
+            "BoundingBox": bounding_box(x, y, w, h, image.width, image.height),
+            "Confidence": round(conf, 4),
+        }
         if with_colors:
-            instance["DominantColors"] = _colors_json(colors.dominant_colors(_crop(image.bgr, x, y, w, h), _INSTANCE_COLORS))
+            instance["DominantColors"] = _colors_json(
+                colors.dominant_colors(_crop(image.bgr, x, y, w, h), _INSTANCE_COLORS)
+            )
         instances.append(instance)
     return {
         "Name": label.name,

@@ -36,7 +36,10 @@ def detect_moderation_labels(params: dict[str, Any], ctx: Context) -> dict[str, 
     if nudity.available():
         for name, confidence in labels_from_parts(nudity.detect(image.bgr)).items():
             confidences[name] = max(confidences.get(name, 0.0), confidence)
-    return {"ModerationLabels": moderation_labels(confidences, min_confidence), "ModerationModelVersion": MODERATION_MODEL_VERSION}
+    return {
+        "ModerationLabels": moderation_labels(confidences, min_confidence),
+        "ModerationModelVersion": MODERATION_MODEL_VERSION,
+    }
 
 
 def labels_from_parts(parts: Iterable[nudity.Part]) -> dict[str, float]:
@@ -66,6 +69,11 @@ def moderation_labels(confidences: dict[str, float], min_confidence: float) -> l
     kept = [(name, conf) for name, conf in totals.items() if conf >= min_confidence]
     kept.sort(key=lambda item: (-item[1], -LABELS[item[0]].level, item[0]))
     return [
-        {"Confidence": round(conf, 4), "Name": name, "ParentName": LABELS[name].parent, "TaxonomyLevel": LABELS[name].level}
+        {
+            "Confidence": round(conf, 4),
+            "Name": name,
+            "ParentName": LABELS[name].parent,
+            "TaxonomyLevel": LABELS[name].level,
+        }
         for name, conf in kept
     ]

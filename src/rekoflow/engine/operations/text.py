@@ -54,7 +54,13 @@ def detect_text(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     for line_id, line_text, line, words in lines_out:
         points = line.polygon if len(words) == len(line.words) else np.vstack([w.polygon for w in words])
         detections.append(
-            {"DetectedText": line_text, "Type": "LINE", "Id": line_id, "Confidence": percent(line.confidence), "Geometry": geometry(points)}
+            {
+                "DetectedText": line_text,
+                "Type": "LINE",
+                "Id": line_id,
+                "Confidence": percent(line.confidence),
+                "Geometry": geometry(points),
+            }
         )
     next_id = len(lines_out)
     for line_id, _, _, words in lines_out:

@@ -22,8 +22,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from rekoflow.local.apigateway import schema_messages, sigv4, vtl
@@ -64,10 +65,14 @@ class Response:
 
 
 class GatewayError(Exception):
-    def __init__(self, response_type: str, message: str | None = None, error_type: str = "", validation: str = "") -> None:
+    def __init__(
+        self, response_type: str, message: str | None = None, error_type: str = "", validation: str = ""
+    ) -> None:
         super().__init__(message or response_type)
         self.response_type = response_type
-        self.message = message or GATEWAY_RESPONSES.get(response_type, (500, "Internal server error"))[1] or response_type
+        self.message = (
+            message or GATEWAY_RESPONSES.get(response_type, (500, "Internal server error"))[1] or response_type
+        )
         self.error_type = error_type
         self.validation = validation
 
@@ -104,17 +109,26 @@ class ApiExecutor:
             if api is None or stage is None:
                 raise GatewayError("MISSING_AUTHENTICATION_TOKEN")
             resource, path_parameters = self._match(api, request.path)
-            method = resource.resource_methods.get(request.method) or resource.resource_methods.get("ANY") if resource else None
+            method = (
+                resource.resource_methods.get(request.method) or resource.resource_methods.get("ANY")
+                if resource
+                else None
+            )
             if method is None:
                 raise GatewayError("MISSING_AUTHENTICATION_TOKEN")
             context["resourceId"] = resource.id
             context["resourcePath"] = resource.get_path()
             if method.authorization_type == "AWS_IAM":
-                caller = sigv4.verify(request.method, request.url, request.headers, request.body, self.credentials, self.region)
+                caller = sigv4.verify(
+                    request.method, request.url, request.headers, request.body, self.credentials, self.region
+                )
                 if isinstance(caller, sigv4.AuthFailure):
                     raise GatewayError(caller.response_type, caller.message, caller.error_type)
-                context["identity"].update(accessKey=caller.access_key, caller=caller.access_key,
-                                           userArn=f"arn:aws:iam::{self.account_id}:user/{caller.access_key}")
+                context["identity"].update(
+                    accessKey=caller.access_key,
+                    caller=caller.access_key,
+                    userArn=f"arn:aws:iam::{self.account_id}:user/{caller.access_key}",
+                )
             self._validate(api, method, request, path_parameters)
             stage_variables = dict(stage.variables or {})
             return self._integrate(api, method, request, path_parameters, context, stage_variables)
@@ -179,11 +193,16 @@ class ApiExecutor:
                     missing.append(key)
             if missing:
                 raise GatewayError(
-                    "BAD_REQUEST_PARAMETERS", f"Missing required request parameters: [{', '.join(missing)}]",
+                    "BAD_REQUEST_PARAMETERS",
+                    f"Missing required request parameters: [{', '.join(missing)}]",
                     validation=f"Missing required request parameters: [{', '.join(missing)}]",
                 )
         if validator.validate_request_body and method.request_models:
-            content_type = (request.headers.get("Content-Type") or request.headers.get("content-type") or "application/json").split(";")[0].strip()
+            content_type = (
+                (request.headers.get("Content-Type") or request.headers.get("content-type") or "application/json")
+                .split(";")[0]
+                .strip()
+            )
             model_name = method.request_models.get(content_type) or method.request_models.get("$default")
             model = next((m for m in api.models.values() if m.name == model_name), None) if model_name else None
             if model is not None and model.schema:
@@ -192,8 +211,15 @@ class ApiExecutor:
                     raise GatewayError("BAD_REQUEST_BODY", validation=problems)
 
     # ----- integrations -----------------------------------------------------------------------------------
-    def _integrate(self, api: Any, method: Any, request: Request, path_parameters: dict[str, str], context: dict[str, Any],
-                   stage_variables: dict[str, str]) -> Response:
+    def _integrate(
+        self,
+        api: Any,
+        method: Any,
+        request: Request,
+        path_parameters: dict[str, str],
+        context: dict[str, Any],
+        stage_variables: dict[str, str],
+    ) -> Response:
         integration = method.method_integration
         if integration is None:
             raise GatewayError("DEFAULT_5XX", "Internal server error")
@@ -201,7 +227,11 @@ class ApiExecutor:
         if integration.integration_type == "AWS_PROXY":
             return self._lambda_proxy(integration, request, path_parameters, context, stage_variables, text_body)
         input_ = vtl.Input(text_body, path_parameters, request.query, request.headers)
-        content_type = (request.headers.get("Content-Type") or request.headers.get("content-type") or "application/json").split(";")[0].strip()
+        content_type = (
+            (request.headers.get("Content-Type") or request.headers.get("content-type") or "application/json")
+            .split(";")[0]
+            .strip()
+        )
         templates = integration.request_templates or {}
         template = templates.get(content_type)
         if template is None:
@@ -227,8 +257,17 @@ class ApiExecutor:
         else:
             self.log(f"integration type {integration.integration_type} is not emulated locally")
             raise GatewayError("DEFAULT_5XX", "Internal server error")
-        return self._integration_response(method, integration, backend_status, backend_body, backend_headers, request, path_parameters,
-                                          context, stage_variables)
+        return self._integration_response(
+            method,
+            integration,
+            backend_status,
+            backend_body,
+            backend_headers,
+            request,
+            path_parameters,
+            context,
+            stage_variables,
+        )
 
     def _aws_service(self, uri: str, body: str) -> tuple[int, bytes, dict[str, str]]:
         """Call an AWS JSON-protocol service action (``arn:aws:apigateway:<region>:<service>:action/<Action>``)."""
@@ -238,9 +277,14 @@ class ApiExecutor:
             raise GatewayError("DEFAULT_5XX", "Internal server error")
         target, content_type = _json_target(match.group("service"), match.group("action"))
         request = urllib.request.Request(
-            self.service_endpoint + "/", data=body.encode(), method="POST",
-            headers={"X-Amz-Target": target, "Content-Type": content_type,
-                     "Authorization": f"AWS4-HMAC-SHA256 Credential=apigateway/{time.strftime('%Y%m%d')}/{self.region}/{match.group('service')}/aws4_request"},
+            self.service_endpoint + "/",
+            data=body.encode(),
+            method="POST",
+            headers={
+                "X-Amz-Target": target,
+                "Content-Type": content_type,
+                "Authorization": f"AWS4-HMAC-SHA256 Credential=apigateway/{time.strftime('%Y%m%d')}/{self.region}/{match.group('service')}/aws4_request",
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=29) as answer:  # noqa: S310 - the stack's own endpoint
@@ -251,8 +295,18 @@ class ApiExecutor:
             self.log(f"integration call failed: {error}")
             raise GatewayError("INTEGRATION_FAILURE", "Internal server error") from error
 
-    def _integration_response(self, method: Any, integration: Any, status: int, body: bytes, backend_headers: dict[str, str], request: Request,
-                              path_parameters: dict[str, str], context: dict[str, Any], stage_variables: dict[str, str]) -> Response:
+    def _integration_response(
+        self,
+        method: Any,
+        integration: Any,
+        status: int,
+        body: bytes,
+        backend_headers: dict[str, str],
+        request: Request,
+        path_parameters: dict[str, str],
+        context: dict[str, Any],
+        stage_variables: dict[str, str],
+    ) -> Response:
         responses = integration.integration_responses or {}
         chosen = None
         default = None
@@ -272,7 +326,9 @@ class ApiExecutor:
         context["integration"] = {"status": status}
         if template:
             try:
-                output = vtl.render(template, vtl.Input(text, path_parameters, request.query, request.headers), context, stage_variables)
+                output = vtl.render(
+                    template, vtl.Input(text, path_parameters, request.query, request.headers), context, stage_variables
+                )
             except vtl.TemplateError as error:
                 self.log(f"response template of {request.method} {context['resourcePath']} failed: {error}")
                 raise GatewayError("DEFAULT_5XX", "Internal server error") from error
@@ -292,8 +348,15 @@ class ApiExecutor:
         headers.update((context.get("responseOverride") or {}).get("header") or {})
         return Response(final_status, output.encode(), headers)
 
-    def _lambda_proxy(self, integration: Any, request: Request, path_parameters: dict[str, str], context: dict[str, Any],
-                      stage_variables: dict[str, str], text_body: str) -> Response:
+    def _lambda_proxy(
+        self,
+        integration: Any,
+        request: Request,
+        path_parameters: dict[str, str],
+        context: dict[str, Any],
+        stage_variables: dict[str, str],
+        text_body: str,
+    ) -> Response:
         match = re.search(r"functions/(?P<arn>arn:[^/]+)/invocations", integration.uri or "")
         if not match:
             self.log(f"AWS_PROXY URI {integration.uri!r} names no Lambda function")
@@ -309,11 +372,21 @@ class ApiExecutor:
             "pathParameters": dict(path_parameters) or None,
             "stageVariables": dict(stage_variables) or None,
             "requestContext": {
-                "resourceId": context["resourceId"], "resourcePath": context["resourcePath"], "httpMethod": request.method,
-                "extendedRequestId": context["extendedRequestId"], "requestTime": context["requestTime"], "path": context["path"],
-                "accountId": self.account_id, "protocol": "HTTP/1.1", "stage": context["stage"], "domainPrefix": context["domainPrefix"],
-                "requestTimeEpoch": context["requestTimeEpoch"], "requestId": context["requestId"], "identity": dict(context["identity"]),
-                "domainName": context["domainName"], "apiId": context["apiId"],
+                "resourceId": context["resourceId"],
+                "resourcePath": context["resourcePath"],
+                "httpMethod": request.method,
+                "extendedRequestId": context["extendedRequestId"],
+                "requestTime": context["requestTime"],
+                "path": context["path"],
+                "accountId": self.account_id,
+                "protocol": "HTTP/1.1",
+                "stage": context["stage"],
+                "domainPrefix": context["domainPrefix"],
+                "requestTimeEpoch": context["requestTimeEpoch"],
+                "requestId": context["requestId"],
+                "identity": dict(context["identity"]),
+                "domainName": context["domainName"],
+                "apiId": context["apiId"],
             },
             "body": text_body or None,
             "isBase64Encoded": False,
@@ -332,10 +405,16 @@ class ApiExecutor:
             return Response(status, data, headers)
         except (ValueError, TypeError) as error:
             self.log(f"Lambda proxy answer is malformed or an error ({error}): {payload[:500]!r}")
-            return Response(502, json.dumps({"message": "Internal server error"}).encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": "InternalServerErrorException"})
+            return Response(
+                502,
+                json.dumps({"message": "Internal server error"}).encode(),
+                {"Content-Type": "application/json", "x-amzn-ErrorType": "InternalServerErrorException"},
+            )
 
     # ----- errors -------------------------------------------------------------------------------------------
-    def _gateway_response(self, api: Any, error: GatewayError, context: dict[str, Any], stage_variables: dict[str, str]) -> Response:
+    def _gateway_response(
+        self, api: Any, error: GatewayError, context: dict[str, Any], stage_variables: dict[str, str]
+    ) -> Response:
         status, _ = GATEWAY_RESPONSES.get(error.response_type, (500, None))
         context["error"] = {
             "message": error.message,
@@ -353,11 +432,14 @@ class ApiExecutor:
             template = (configured.response_templates or {}).get("application/json")
             if template:
                 body = vtl.substitute(template, context, stage_variables)
-        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": error.error_type or _error_type(error.response_type)}
+        headers = {
+            "Content-Type": "application/json",
+            "x-amzn-ErrorType": error.error_type or _error_type(error.response_type),
+        }
         return Response(status, body.encode(), headers)
 
     def _context(self, api_id: str, stage: str, request: Request, request_id: str) -> dict[str, Any]:
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         return {
             "requestId": request_id,
             "extendedRequestId": request_id,
@@ -373,7 +455,13 @@ class ApiExecutor:
             "protocol": "HTTP/1.1",
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": int(now.timestamp() * 1000),
-            "identity": {"sourceIp": request.source_ip, "userAgent": request.headers.get("User-Agent", ""), "accessKey": "", "caller": "", "userArn": ""},
+            "identity": {
+                "sourceIp": request.source_ip,
+                "userAgent": request.headers.get("User-Agent", ""),
+                "accessKey": "",
+                "caller": "",
+                "userArn": "",
+            },
             "responseOverride": {"status": None, "header": {}},
         }
 

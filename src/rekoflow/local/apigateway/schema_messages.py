@@ -39,7 +39,7 @@ def message(error: ValidationError) -> str:
         allowed = sorted(value if isinstance(value, list) else [value])
         return f"instance type ({_type_name(instance)}) does not match any allowed primitive type (allowed: {_json(allowed)})"
     if keyword == "additionalProperties":
-        extra = sorted(set(instance) - set((error.schema.get("properties") or {}))) if isinstance(instance, dict) else []
+        extra = sorted(set(instance) - set(error.schema.get("properties") or {})) if isinstance(instance, dict) else []
         return f"object instance has properties which are not allowed by the schema: {_json(extra)}"
     if keyword == "maxLength":
         return f"string {_json(instance)} is too long (length: {len(instance)}, maximum allowed: {value})"
@@ -70,6 +70,7 @@ def message(error: ValidationError) -> str:
 
 def validate(schema: dict[str, Any], body: bytes) -> str:
     """``""`` when ``body`` is valid, else API Gateway's ``validationErrorString``."""
+
     def reject(constant: str) -> Any:
         raise ValueError(f"{constant} is not a JSON number")
 
@@ -79,7 +80,9 @@ def validate(schema: dict[str, Any], body: bytes) -> str:
     except (ValueError, UnicodeDecodeError) as error:
         return f"[Invalid JSON in the request body: {error}]"
     schema = {k: v for k, v in schema.items() if k != "$schema"}
-    errors = sorted(Draft4Validator(schema).iter_errors(document), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    errors = sorted(
+        Draft4Validator(schema).iter_errors(document), key=lambda e: (list(map(str, e.absolute_path)), e.validator)
+    )
     if not errors:
         return ""
     return "[" + ", ".join(message(error) for error in errors) + "]"

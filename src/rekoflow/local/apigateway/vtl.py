@@ -77,7 +77,7 @@ def json_path(document: Any, path: str) -> Any:
             value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else None
         else:
             value = value.get(name if name is not None else quoted) if isinstance(value, dict) else None
-        rest = rest[match.end():]
+        rest = rest[match.end() :]
     return value
 
 

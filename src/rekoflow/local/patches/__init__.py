@@ -35,8 +35,8 @@ from rekoflow.local.patches.distributed_map import install_distributed_map_fidel
 from rekoflow.local.patches.durability import ExecutionEvents, install_durability, restore
 from rekoflow.local.patches.eventbridge_targets import EventDelivery, install_eventbridge_targets
 from rekoflow.local.patches.in_process_lambda import (
-    INVOCATION_STREAM,
     IMPORT_LOCK,
+    INVOCATION_STREAM,
     InProcessLambdaRuntime,
     InvocationRecord,
     LambdaContext,

@@ -44,7 +44,9 @@ def install_region_memo() -> Undo:
                     COMPUTED[key[0]] += 1
             return list(answer)
 
-        def get_available_regions(self: Any, service_name: str, partition_name: str = "aws", allow_non_regional: bool = False) -> list[str]:
+        def get_available_regions(
+            self: Any, service_name: str, partition_name: str = "aws", allow_non_regional: bool = False
+        ) -> list[str]:
             return remembered(
                 ("regions", service_name, partition_name, bool(allow_non_regional)),
                 lambda: original_regions(self, service_name, partition_name, allow_non_regional),

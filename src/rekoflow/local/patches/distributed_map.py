@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
+from datetime import UTC
+
 from rekoflow.local.patches._base import Patcher, Undo, install
 
 _RESULTS_LOCK = threading.Lock()
 
 
 def _iso_now() -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def install_distributed_map_fidelity() -> Undo:
@@ -62,13 +64,20 @@ def _apply_distributed_map_fidelity(patcher: Patcher) -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
         ResourceEvalS3,
     )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import ResultWriter
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import (
+        ResultWriter,
+    )
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.tolerated_failure import (
         ToleratedFailureCountDecl,
         ToleratedFailurePercentageDecl,
     )
-    from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramError, ProgramStopped, ProgramTimedOut
+    from moto.stepfunctions.parser.asl.eval.program_state import (
+        ProgramEnded,
+        ProgramError,
+        ProgramStopped,
+        ProgramTimedOut,
+    )
     from moto.stepfunctions.parser.asl.utils import boto_client
 
     original_from_state_props = StateMap.from_state_props
@@ -105,8 +114,12 @@ def _apply_distributed_map_fidelity(patcher: Patcher) -> None:
             entry.update(Status="TIMED_OUT", Error="States.Timeout")
         else:
             details = (state.error if isinstance(state, ProgramError) else None) or {}
-            entry.update(Status="FAILED", Error=details.get("error") or "States.Runtime", Cause=details.get("cause") or "")
-        entry["Input"] = json.dumps(getattr(env, "_rekoflow_item_input", job.job_input), separators=(",", ":"), default=str)
+            entry.update(
+                Status="FAILED", Error=details.get("error") or "States.Runtime", Cause=details.get("cause") or ""
+            )
+        entry["Input"] = json.dumps(
+            getattr(env, "_rekoflow_item_input", job.job_input), separators=(",", ":"), default=str
+        )
         entry["Index"] = job.job_index
         with _RESULTS_LOCK:
             self._map_run_record.__dict__.setdefault("_rekoflow_results", []).append(entry)
@@ -141,7 +154,10 @@ def _apply_distributed_map_fidelity(patcher: Patcher) -> None:
                     error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
                     event_type=HistoryEventType.ExecutionFailed,
                     # EventDetails is a total TypedDict of every kind of details; an event carries one kind.
-                    event_details=cast("EventDetails", {"executionFailedEventDetails": ExecutionFailedEventDetails(error=error, cause=cause)}),
+                    event_details=cast(
+                        "EventDetails",
+                        {"executionFailedEventDetails": ExecutionFailedEventDetails(error=error, cause=cause)},
+                    ),
                 )
             )
 
@@ -149,7 +165,9 @@ def _apply_distributed_map_fidelity(patcher: Patcher) -> None:
         parameters = env.stack.pop()
         env.stack.pop()  # the Map's outputs: replaced by the result files below, as on AWS
         # Looked up at call time: the stack shares one client per service (interpreter_clients).
-        s3 = boto_client.boto_client_for(service="s3", region=resource_runtime_part.region, state_credentials=state_credentials)
+        s3 = boto_client.boto_client_for(
+            service="s3", region=resource_runtime_part.region, state_credentials=state_credentials
+        )
         map_run_record = env.map_run_record_pool_manager.get_all().pop()
         map_run_arn = map_run_record.map_run_arn
         map_run_id = map_run_arn.split(":")[-1]

@@ -28,8 +28,9 @@ import contextlib
 import json
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, TypeGuard
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeGuard
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 from rekoflow.local.store import Store, item_key_text
@@ -304,10 +305,22 @@ def _apply_dynamodb(patcher: Patcher, store: Store | None) -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
-    originals = {name: getattr(DynamoDBBackend, name) for name in (
-        "put_item", "update_item", "delete_item", "transact_write_items", "create_table", "delete_table",
-        "update_table", "update_time_to_live", "execute_statement", "execute_transaction", "batch_execute_statement",
-    )}
+    originals = {
+        name: getattr(DynamoDBBackend, name)
+        for name in (
+            "put_item",
+            "update_item",
+            "delete_item",
+            "transact_write_items",
+            "create_table",
+            "delete_table",
+            "update_table",
+            "update_time_to_live",
+            "execute_statement",
+            "execute_transaction",
+            "batch_execute_statement",
+        )
+    }
 
     def writes_item(name: str, keys_of: Callable[..., tuple[str, list[dict[str, Any]]]]) -> Callable[..., Any]:
         original = originals[name]
@@ -322,10 +335,14 @@ def _apply_dynamodb(patcher: Patcher, store: Store | None) -> None:
 
         return method
 
-    def put_keys(self: Any, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> tuple[str, list[dict[str, Any]]]:
+    def put_keys(
+        self: Any, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> tuple[str, list[dict[str, Any]]]:
         return table_name, [item_attrs]
 
-    def key_keys(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> tuple[str, list[dict[str, Any]]]:
+    def key_keys(
+        self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> tuple[str, list[dict[str, Any]]]:
         return table_name, [key]
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
@@ -466,12 +483,21 @@ class PersistedExecution:
 def _interrupted_history(execution: PersistedExecution) -> list[dict[str, Any]]:
     return [
         {
-            "timestamp": execution.start_date, "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
+            "timestamp": execution.start_date,
+            "type": "ExecutionStarted",
+            "id": 1,
+            "previousEventId": 0,
             "executionStartedEventDetails": {"input": execution.execution_input, "inputDetails": {"truncated": False}},
         },
         {
-            "timestamp": execution.stop_date or execution.start_date, "type": "ExecutionAborted", "id": 2, "previousEventId": 1,
-            "executionAbortedEventDetails": {"error": execution.error or INTERRUPTED_ERROR, "cause": execution.cause or INTERRUPTED_CAUSE},
+            "timestamp": execution.stop_date or execution.start_date,
+            "type": "ExecutionAborted",
+            "id": 2,
+            "previousEventId": 1,
+            "executionAbortedEventDetails": {
+                "error": execution.error or INTERRUPTED_ERROR,
+                "cause": execution.cause or INTERRUPTED_CAUSE,
+            },
         },
     ]
 
@@ -508,10 +534,16 @@ def _apply_executions(patcher: Patcher, store: Store | None, events: ExecutionEv
     def start(self: Any) -> None:
         if store is not None and standard(self):
             description = {
-                "executionArn": self.exec_arn, "stateMachineArn": self.state_machine.arn, "name": self.name,
-                "status": "RUNNING", "startDate": self.start_date, "input": self.execution_input,
+                "executionArn": self.exec_arn,
+                "stateMachineArn": self.state_machine.arn,
+                "name": self.name,
+                "status": "RUNNING",
+                "startDate": self.start_date,
+                "input": self.execution_input,
             }
-            store.execution_started(self.exec_arn, self.state_machine_arn, self.name, self.start_date.timestamp(), description)
+            store.execution_started(
+                self.exec_arn, self.state_machine_arn, self.name, self.start_date.timestamp(), description
+            )
         original_start(self)
 
     def terminated(self: Any) -> None:
@@ -521,12 +553,17 @@ def _apply_executions(patcher: Patcher, store: Store | None, events: ExecutionEv
             return
         if store is not None:
             _store_ended(store, execution)
-        events.publish({
-            "executionArn": execution.exec_arn, "name": execution.name, "stateMachineArn": execution.state_machine_arn,
-            "status": execution.status, "output": execution.output if isinstance(execution.output, str) else (
-                json.dumps(execution.output, separators=(",", ":")) if execution.output is not None else None
-            ),
-        })
+        events.publish(
+            {
+                "executionArn": execution.exec_arn,
+                "name": execution.name,
+                "stateMachineArn": execution.state_machine_arn,
+                "status": execution.status,
+                "output": execution.output
+                if isinstance(execution.output, str)
+                else (json.dumps(execution.output, separators=(",", ":")) if execution.output is not None else None),
+            }
+        )
 
     patcher.set(Execution, "start", start)
     patcher.set(BaseExecutionWorkerCommunication, "terminated", terminated)
@@ -543,7 +580,12 @@ def _store_ended(store: Store, execution: Any) -> None:
         for record in env.map_run_record_pool_manager.get_all():
             map_runs.append({"describe": dict(record.describe()), "list_item": dict(record.list_item())})
     store.execution_ended(
-        execution.exec_arn, execution.status, _epoch(execution.stop_date), description, history, map_runs,
+        execution.exec_arn,
+        execution.status,
+        _epoch(execution.stop_date),
+        description,
+        history,
+        map_runs,
         execution.state_machine.definition,
     )
     stored = store.execution(execution.exec_arn)
@@ -587,17 +629,28 @@ def restore(store: Store, account_id: str, region: str) -> dict[str, Any]:
                 restored: list[Any] = []  # FakeKey and FakeDeleteMarker versions, oldest first
                 for version in versions:
                     if version.get("deleteMarker"):
-                        marker = FakeDeleteMarker(key=restored[-1] if restored else FakeKey(key_name, b"", account_id, bucket.region_name))
+                        marker = FakeDeleteMarker(
+                            key=restored[-1] if restored else FakeKey(key_name, b"", account_id, bucket.region_name)
+                        )
                         marker._version_id = version["versionId"]
                         marker.last_modified = _naive(version["lastModified"])
                         restored.append(marker)
                         continue
                     key = FakeKey(
-                        name=key_name, value=b"", account_id=account_id, region_name=bucket.region_name,
-                        storage=version.get("storageClass"), etag=version["etag"], is_versioned=bucket.is_versioned,
-                        version_id=version["versionId"], bucket_name=name, encryption=version.get("encryption"),
-                        kms_key_id=version.get("kmsKeyId"), bucket_key_enabled=version.get("bucketKeyEnabled"),
-                        checksum_value=version.get("checksumValue"), checksum_type=version.get("checksumType"),
+                        name=key_name,
+                        value=b"",
+                        account_id=account_id,
+                        region_name=bucket.region_name,
+                        storage=version.get("storageClass"),
+                        etag=version["etag"],
+                        is_versioned=bucket.is_versioned,
+                        version_id=version["versionId"],
+                        bucket_name=name,
+                        encryption=version.get("encryption"),
+                        kms_key_id=version.get("kmsKeyId"),
+                        bucket_key_enabled=version.get("bucketKeyEnabled"),
+                        checksum_value=version.get("checksumValue"),
+                        checksum_type=version.get("checksumType"),
                     )
                     key._value_buffer.close()
                     # Read from the blob file when asked: moto reads the buffer like a file.
@@ -641,5 +694,5 @@ def restore(store: Store, account_id: str, region: str) -> dict[str, Any]:
 def _naive(value: Any) -> Any:
     """moto keeps S3 times as naive UTC datetimes."""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
     return value

@@ -20,7 +20,8 @@ import json
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from moto.events.utils import EventMessageType
@@ -63,7 +64,7 @@ class EventDelivery:
         self.delivered = 0
         self.dead_lettered = 0
 
-    def start(self) -> "EventDelivery":
+    def start(self) -> EventDelivery:
         self._thread.start()
         return self
 
@@ -79,7 +80,16 @@ class EventDelivery:
         else:
             with self._lock:
                 self._next_id += 1
-                self._memory.append({"id": self._next_id, "target": target, "payload": payload, "attempts": 0, "notBefore": now, "created": now})
+                self._memory.append(
+                    {
+                        "id": self._next_id,
+                        "target": target,
+                        "payload": payload,
+                        "attempts": 0,
+                        "notBefore": now,
+                        "created": now,
+                    }
+                )
         self._wake.set()
 
     def pending(self) -> int:
@@ -137,7 +147,9 @@ class EventDelivery:
             if attempts > max_attempts or time.time() + delay - entry["created"] > max_age:
                 self._give_up(entry, code, str(error), attempts)
             else:
-                log.info("event to %s failed (%s: %s); retry %d in %.3f s", target.get("Arn"), code, error, attempts, delay)
+                log.info(
+                    "event to %s failed (%s: %s); retry %d in %.3f s", target.get("Arn"), code, error, attempts, delay
+                )
                 self._retry(entry, attempts, time.time() + delay)
             return
         self.delivered += 1
@@ -148,8 +160,11 @@ class EventDelivery:
         queue = (target.get("DeadLetterConfig") or {}).get("Arn")
         if queue:
             attributes = {
-                "RULE_ARN": target.get("RuleArn", ""), "TARGET_ARN": target.get("Arn", ""),
-                "ERROR_CODE": code, "ERROR_MESSAGE": message[:1000], "RETRY_ATTEMPTS": str(attempts - 1),
+                "RULE_ARN": target.get("RuleArn", ""),
+                "TARGET_ARN": target.get("Arn", ""),
+                "ERROR_CODE": code,
+                "ERROR_MESSAGE": message[:1000],
+                "RETRY_ATTEMPTS": str(attempts - 1),
             }
             try:
                 self.dead_letter(queue, entry["payload"], attributes)
@@ -157,8 +172,13 @@ class EventDelivery:
             except Exception:  # noqa: BLE001 - then the event is lost, as on AWS; say so loudly
                 log.exception("could not send an undeliverable event to its dead-letter queue %s", queue)
         else:
-            log.warning("event to %s dropped after %d attempts (%s: %s); the target has no dead-letter queue",
-                        target.get("Arn"), attempts, code, message)
+            log.warning(
+                "event to %s dropped after %d attempts (%s: %s); the target has no dead-letter queue",
+                target.get("Arn"),
+                attempts,
+                code,
+                message,
+            )
         self._done(entry)
 
 
@@ -176,7 +196,8 @@ def _payload(target: dict[str, Any], event: dict[str, Any]) -> str:
     transformer = target.get("InputTransformer")
     if transformer:
         rendered = EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"), input_paths_map=transformer.get("InputPathsMap", {}),
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
             event=cast("EventMessageType", event),  # the event as the rule matched it: that TypedDict's fields
         )
         return rendered if isinstance(rendered, str) else json.dumps(rendered)

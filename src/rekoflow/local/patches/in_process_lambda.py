@@ -22,9 +22,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 
@@ -254,7 +255,9 @@ class InProcessLambdaRuntime:
 
         def run() -> None:
             environ = os.environ
-            overlay = environ.overlay(environment) if isinstance(environ, ThreadEnviron) else _patched_environ(environment)
+            overlay = (
+                environ.overlay(environment) if isinstance(environ, ThreadEnviron) else _patched_environ(environment)
+            )
             _own_stdout(self.stream)
             with overlay:
                 self.stream.current = buffer
@@ -284,12 +287,15 @@ class InProcessLambdaRuntime:
         if "payload" in outcome:
             payload, errored = outcome["payload"], outcome["errored"]
         else:
-            payload, errored = json.dumps(
-                {
-                    "errorType": "Sandbox.Timedout",
-                    "errorMessage": f"RequestId: {context.aws_request_id} Error: Task timed out after {context.timeout_seconds:.2f} seconds",
-                }
-            ), True
+            payload, errored = (
+                json.dumps(
+                    {
+                        "errorType": "Sandbox.Timedout",
+                        "errorMessage": f"RequestId: {context.aws_request_id} Error: Task timed out after {context.timeout_seconds:.2f} seconds",
+                    }
+                ),
+                True,
+            )
         record = InvocationRecord(
             function_name=fn.function_name,
             event=event,

@@ -26,7 +26,8 @@ import io
 import os
 import sys
 import threading
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from rekoflow.local.patches._base import Patcher, Undo, install
@@ -115,7 +116,9 @@ class InProcessTransport:
 
         answer: dict[str, Any] = {}
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             answer["status"] = int(status.split(" ", 1)[0])
             answer["headers"] = headers
             return lambda data: None
@@ -138,7 +141,9 @@ class InProcessTransport:
 def route_in_process(client: Any, app: WSGIApp) -> Any:
     """Send every request of the botocore ``client`` to ``app`` in this process; returns the client."""
     service = client.meta.service_model.service_name
-    client.meta.events.register("before-send", InProcessTransport(app, service), unique_id="rekoflow-in-process-transport")
+    client.meta.events.register(
+        "before-send", InProcessTransport(app, service), unique_id="rekoflow-in-process-transport"
+    )
     return client
 
 
@@ -154,7 +159,10 @@ def install_in_process_function_clients(endpoint_url: str, app: WSGIApp) -> Undo
         def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
             client = create(self, *args, **kwargs)
             # os.environ is the invocation's own (per thread) while a function runs in this process.
-            if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and (client.meta.endpoint_url or "").rstrip("/") == stack_endpoint:
+            if (
+                os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+                and (client.meta.endpoint_url or "").rstrip("/") == stack_endpoint
+            ):
                 route_in_process(client, app)
             return client
 

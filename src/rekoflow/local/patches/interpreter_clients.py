@@ -78,11 +78,13 @@ def install_shared_interpreter_clients(endpoint_url: str, app: WSGIApp | None = 
 
         def restore_late_importers() -> None:
             for name, module in list(sys.modules.items()):
-                if name.startswith("moto.stepfunctions.") and getattr(module, "boto_client_for", None) is boto_client_for:
+                if (
+                    name.startswith("moto.stepfunctions.")
+                    and getattr(module, "boto_client_for", None) is boto_client_for
+                ):
                     setattr(module, "boto_client_for", original)
             clients.clear()
 
         patcher.on_undo(restore_late_importers)
 
     return install(apply)
-

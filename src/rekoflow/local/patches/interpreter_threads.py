@@ -40,7 +40,11 @@ def install_live_thread_registry() -> Undo:
         live = LiveThreads()
         patcher.set(utils, "TMP_THREADS", live)
         for name, module in list(sys.modules.items()):
-            if name.startswith("moto.stepfunctions.") and module is not utils and getattr(module, "TMP_THREADS", None) is original:
+            if (
+                name.startswith("moto.stepfunctions.")
+                and module is not utils
+                and getattr(module, "TMP_THREADS", None) is original
+            ):
                 patcher.set(module, "TMP_THREADS", live)
 
         def restore_late_importers() -> None:

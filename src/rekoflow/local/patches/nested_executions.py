@@ -45,7 +45,9 @@ class _WakeOnChildEnd:
         # arn:<partition>:states:<region>:<account>:execution:<machine>:<name>
         parts = execution_arn.split(":")
         try:
-            return stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn).status != "RUNNING"
+            return (
+                stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn).status != "RUNNING"
+            )
         except Exception:  # noqa: BLE001 - unknown to the backend: let the resolver describe (and report) it
             return True
 
@@ -121,13 +123,17 @@ def install_nested_executions(events: Any = None) -> Undo:
 
         original_parameters = StateTaskServiceSfn.__dict__["_normalise_parameters"]
 
-        def _normalise_parameters(self: Any, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None) -> None:
+        def _normalise_parameters(
+            self: Any, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None
+        ) -> None:
             original_parameters(self, parameters, boto_service_name, service_action_name)  # Input -> JSON string
             shape = _sfn_operation_model(self._get_boto_service_action(service_action_name)).input_shape
             if shape is not None:
                 self._to_boto_request(parameters, shape)
 
-        def _normalise_response(self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None) -> None:
+        def _normalise_response(
+            self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+        ) -> None:
             if not isinstance(response, dict):
                 return
             shape = _sfn_operation_model(self._get_boto_service_action(service_action_name)).output_shape
@@ -139,7 +145,11 @@ def install_nested_executions(events: Any = None) -> Undo:
 
         patcher.set(StateTaskServiceSfn, "_normalise_parameters", _normalise_parameters)
         patcher.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)
-        patcher.set(callback_module, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", _SYNC_POLL_SECONDS if events is None else _SYNC_FALLBACK_SECONDS)
+        patcher.set(
+            callback_module,
+            "_DELAY_SECONDS_SYNC_CONDITION_CHECK",
+            _SYNC_POLL_SECONDS if events is None else _SYNC_FALLBACK_SECONDS,
+        )
         if events is not None:
             waker = _WakeOnChildEnd(events)
 

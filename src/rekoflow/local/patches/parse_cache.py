@@ -38,7 +38,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 

@@ -16,7 +16,8 @@ import datetime
 import hashlib
 import hmac
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rekoflow.local.patches import durability
 from rekoflow.local.patches._base import Patcher, Undo, install
@@ -40,28 +41,43 @@ def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return key
 
 
-def check_post(fields: Mapping[str, str], bucket: str, size: int, credentials: Mapping[str, str],
-               now: datetime.datetime | None = None) -> tuple[int, dict[str, str], str] | None:
+def check_post(
+    fields: Mapping[str, str],
+    bucket: str,
+    size: int,
+    credentials: Mapping[str, str],
+    now: datetime.datetime | None = None,
+) -> tuple[int, dict[str, str], str] | None:
     """None when the POST may be stored; else S3's error answer. ``fields``: form fields, names as sent."""
     lowered = {k.lower(): v for k, v in fields.items()}
     encoded = lowered.get("policy")
     if not encoded:
-        return _error(403, "AccessDenied", "Bucket POST must contain a field named 'policy'. If it is specified, please check the order of the fields.")
+        return _error(
+            403,
+            "AccessDenied",
+            "Bucket POST must contain a field named 'policy'. If it is specified, please check the order of the fields.",
+        )
     credential = lowered.get("x-amz-credential", "").split("/")
     if lowered.get("x-amz-algorithm") != "AWS4-HMAC-SHA256" or len(credential) != 5:
         return _error(400, "InvalidArgument", "POST requires x-amz-algorithm AWS4-HMAC-SHA256 and x-amz-credential")
     secret = credentials.get(credential[0])
     if secret is None:
         return _error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-    expected = hmac.new(_signing_key(secret, credential[1], credential[2], credential[3]), encoded.encode(), hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        _signing_key(secret, credential[1], credential[2], credential[3]), encoded.encode(), hashlib.sha256
+    ).hexdigest()
     if not hmac.compare_digest(expected, lowered.get("x-amz-signature", "")):
-        return _error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+        return _error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        )
     try:
         policy = json.loads(base64.b64decode(encoded))
         expiration = datetime.datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
     except (ValueError, KeyError, TypeError):
         return _error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
-    if (now or datetime.datetime.now(datetime.timezone.utc)) > expiration:
+    if (now or datetime.datetime.now(datetime.UTC)) > expiration:
         return _error(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
     values = {**lowered, "bucket": bucket}
     covered = set()
@@ -73,21 +89,45 @@ def check_post(fields: Mapping[str, str], bucket: str, size: int, credentials: M
         if operator == "content-length-range":
             low, high = int(arguments[0]), int(arguments[1])
             if size > high:
-                return _error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", ProposedSize=size, MaxSizeAllowed=high)
+                return _error(
+                    400,
+                    "EntityTooLarge",
+                    "Your proposed upload exceeds the maximum allowed size",
+                    ProposedSize=size,
+                    MaxSizeAllowed=high,
+                )
             if size < low:
-                return _error(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", ProposedSize=size, MinSizeAllowed=low)
+                return _error(
+                    400,
+                    "EntityTooSmall",
+                    "Your proposed upload is smaller than the minimum allowed size",
+                    ProposedSize=size,
+                    MinSizeAllowed=low,
+                )
             continue
         name = str(arguments[0]).lstrip("$").lower()
         covered.add(name)
         actual = values.get(name, "")
-        ok = actual == arguments[1] if operator == "eq" else actual.startswith(str(arguments[1])) if operator == "starts-with" else False
+        ok = (
+            actual == arguments[1]
+            if operator == "eq"
+            else actual.startswith(str(arguments[1]))
+            if operator == "starts-with"
+            else False
+        )
         if not ok:
             shown = json.dumps([operator, arguments[0], arguments[1]])
             return _error(403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {shown}")
-    extra = sorted(name for name in lowered if name not in covered and name not in _EXEMPT and not name.startswith("x-ignore-")
-                   and name not in ("x-amz-algorithm", "x-amz-credential", "x-amz-date"))
+    extra = sorted(
+        name
+        for name in lowered
+        if name not in covered
+        and name not in _EXEMPT
+        and not name.startswith("x-ignore-")
+        and name not in ("x-amz-algorithm", "x-amz-credential", "x-amz-date")
+    )
     if extra:
-        return _error(403, "AccessDenied", f'Invalid according to Policy: Extra input fields: {", ".join(extra)}')
+        return _error(403, "AccessDenied", f"Invalid according to Policy: Extra input fields: {', '.join(extra)}")
     return None
 
 
@@ -111,7 +151,11 @@ def install_post_policy_checks(credentials: Mapping[str, str]) -> Undo:
             return status, {**(headers or {}), **cors}, body
 
         def checked_post(self: Any, request: Any, bucket_name: str) -> Any:
-            fields = {name: values[0] for name, values in self.querystring.items() if values and name.lower() not in _MOTO_FIELDS}
+            fields = {
+                name: values[0]
+                for name, values in self.querystring.items()
+                if values and name.lower() not in _MOTO_FIELDS
+            }
             body = self.body or b""
             refused = check_post(fields, bucket_name, len(body), credentials)
             if refused is not None:

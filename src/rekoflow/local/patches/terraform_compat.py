@@ -7,7 +7,8 @@ Used by ``make tf-local`` (Terraform applies into the local stack). Tested in
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rekoflow.local.patches._base import Patcher, Undo, install
 
@@ -20,11 +21,7 @@ def _sfn_list_state_machine_versions(self: Any) -> Any:
     state_machine = self.stepfunction_backend.describe_state_machine(arn)
     versions = sorted(getattr(state_machine, "versions", {}).values(), key=lambda v: v.version, reverse=True)
     return ActionResult(
-        {
-            "stateMachineVersions": [
-                {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions
-            ]
-        }
+        {"stateMachineVersions": [{"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions]}
     )
 
 
@@ -37,10 +34,18 @@ def _sfn_validate_state_machine_definition(self: Any) -> Any:
     try:
         parsed = json.loads(definition)
         if not isinstance(parsed, dict) or "StartAt" not in parsed or "States" not in parsed:
-            diagnostics.append({"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED",
-                                "message": "definition must be an object with StartAt and States", "location": "/"})
+            diagnostics.append(
+                {
+                    "severity": "ERROR",
+                    "code": "SCHEMA_VALIDATION_FAILED",
+                    "message": "definition must be an object with StartAt and States",
+                    "location": "/",
+                }
+            )
     except ValueError as error:
-        diagnostics.append({"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": str(error), "location": "/"})
+        diagnostics.append(
+            {"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": str(error), "location": "/"}
+        )
     return ActionResult({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
 
 
@@ -143,6 +148,8 @@ def install_terraform_compat() -> Undo:
         patcher.set(StepFunctionResponse, "list_state_machine_versions", _sfn_list_state_machine_versions)
         patcher.set(StepFunctionResponse, "validate_state_machine_definition", _sfn_validate_state_machine_definition)
         patcher.set(FakeBucket, "get_permission", _s3_bucket_get_permission)
-        patcher.set(LambdaResponse, "create_function", _lambda_create_function_replayable(LambdaResponse.create_function))
+        patcher.set(
+            LambdaResponse, "create_function", _lambda_create_function_replayable(LambdaResponse.create_function)
+        )
 
     return install(apply)
