@@ -226,38 +226,25 @@ def summarize(s3: Any, dynamodb: Any, table: str, event: Mapping[str, Any]) -> d
         summary["error"] = fail_state_error(str(failure.get("Error") or "States.Unknown"))
         summary["cause"] = readable_cause(failure.get("Cause"), MAX_CAUSE_CHARS)
 
+    # The record is the summary (its lists and maps as compact JSON) with the table's own fields.
+    record = {name: value for name, value in summary.items() if name not in _NOT_STORED}
+    record.update({name: compact_json(summary[name]) for name in _STORED_AS_JSON})
     item = to_dynamodb_item(
         {
+            **record,
             "pk": batch_pk(batch_id),
             "recordType": RECORD_TYPE_BATCH,
-            "batchId": batch_id,
-            "status": status,
-            "source": summary["source"],
             "analyses": summary["analyses"] or None,
-            "total": tally.total,
-            "analysed": tally.analysed,
-            "succeeded": tally.succeeded,
-            "failed": tally.failed,
-            "cached": tally.cached,
-            "skipped": tally.skipped,
-            "skippedReasons": compact_json(tally.skipped_reasons),
-            "failures": compact_json(tally.failures),
-            "billing": compact_json(summary["billing"]),
-            "countsFrom": source,
-            "resultManifest": summary["resultManifest"],
-            "mapRunArn": summary["mapRunArn"],
-            "executionArn": summary["executionArn"],
-            "durationSeconds": summary["durationSeconds"],
             "createdAt": summary["startedAt"] or completed,
             "updatedAt": completed,
-            "error": summary.get("error"),
-            "cause": summary.get("cause"),
         }
     )
     dynamodb.put_item(TableName=table, Item=item)
     return summary
 
 
+_STORED_AS_JSON = ("skippedReasons", "failures", "billing")
+_NOT_STORED = ("startedAt", "completedAt")  # the record keeps createdAt and updatedAt instead
 _LOGGED = ("batchId", "status", "total", "succeeded", "failed", "cached", "skipped", "durationSeconds")
 
 

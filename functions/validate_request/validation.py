@@ -104,7 +104,7 @@ def check_image(s3: Any, reference: Mapping[str, str], field: str, limits: Image
         # (the ETag of an SSE-KMS object is not a hash of its content). docs/architecture.md, "Cache".
         head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED", **extra)
     except ClientError as error:
-        raise _s3_error(error, where) from error
+        raise _missing(s3, error, bucket, key, version, where) from error
     size = int(head.get("ContentLength", 0))
     if size == 0:
         raise ImageValidationError(f"{where}: image is empty (0 bytes)")
@@ -137,6 +137,25 @@ def _read_info(s3: Any, bucket: str, key: str, extra: dict, size: int, where: st
         raise ImageValidationError(f"{where}: {message}") from error
 
 
+def _missing(s3: Any, error: ClientError, bucket: str, key: str, version: str | None, where: str) -> Exception:
+    """HeadObject answers a bare 404 (a HEAD has no body): which of bucket, version or key is missing."""
+    if error.response.get("Error", {}).get("Code") not in ("404", "NotFound", "NoSuchKey"):
+        return _s3_error(error, where)
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as bucket_error:
+        if bucket_error.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
+            return ImageValidationError(f"{where}: bucket does not exist")
+        return _s3_error(error, where)
+    if version:
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+        except ClientError:
+            return ImageValidationError(f"{where}: object does not exist")
+        return ImageValidationError(f"{where}: version does not exist")
+    return ImageValidationError(f"{where}: object does not exist")
+
+
 def _s3_error(error: ClientError, where: str) -> Exception:
     code, status = error_code(error), http_status(error)
     if code in ("NoSuchKey", "404", "NotFound"):
@@ -146,9 +165,11 @@ def _s3_error(error: ClientError, where: str) -> Exception:
     if code in ("NoSuchVersion", "InvalidArgument") and "ersion" in str(error):
         return ImageValidationError(f"{where}: version does not exist")
     if code in ("AccessDenied", "403", "Forbidden"):
-        return ImageValidationError(f"{where}: access denied (the workflow may only read its images bucket)")
+        # Without s3:ListBucket, S3 answers 403 for a key that does not exist too.
+        return ImageValidationError(f"{where}: access denied: the object does not exist, or the workflow may not read it (it reads its images bucket only)")
     if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
-        return TransientServiceError(f"{where}: S3 failed: {code}")
+        detail = f"HTTP {status}" + (f" {code}" if code and not code.isdigit() else "")
+        return TransientServiceError(f"{where}: S3 failed: {detail}")
     return ImageValidationError(f"{where}: cannot be read: {code or error}")
 
 
