@@ -30,10 +30,16 @@ RENAMED_BEFORE = {
         "the child's error, raised by the child's own Fail state",
     ),
     ("batch_analysis", "Image not analysed"): ("$.failure.Error", "'Reserved error name?' renames States.* first"),
+    ("image_analysis", "Custom labels failed"): (
+        "$.custom.failure.Error",
+        "'Read the custom labels failure' raises a child's own error and renames other States.* names",
+    ),
+    ("custom_labels_lease", "Model not leased"): ("$.failure.Error", "'Reserved error name?' renames States.* first"),
+    ("custom_labels_training", "Training unsuccessful"): (
+        "$.failure.Error",
+        "'Reserved error name?' renames States.* first",
+    ),
 }
-# The Custom Labels branch is restructured by its own issue (docs/custom-labels.md); its Fail state
-# re-raises errors of its Tasks, among them States.Timeout. Listed here so a new one cannot slip in.
-NOT_YET_RENAMED = {("image_analysis", "Custom labels failed")}
 
 
 def fail_states():
@@ -48,7 +54,7 @@ def fail_states():
 def test_no_fail_state_raises_a_reserved_name(machine, name, state):
     if "Error" in state:
         assert not state["Error"].startswith("States."), f"{machine}/{name} raises {state['Error']}"
-    elif (machine, name) not in NOT_YET_RENAMED:
+    else:
         assert (machine, name) in RENAMED_BEFORE, (
             f"{machine}/{name}: where is its ErrorPath {state.get('ErrorPath')} renamed?"
         )
@@ -89,18 +95,45 @@ def _renaming_machine() -> dict:
     ],
 )
 def test_a_reserved_start_failure_is_raised_under_a_workflow_name(error, expected):
+    described = _run_failure(_renaming_machine(), {"Error": error, "Cause": "the cause"})
+    assert described["status"] == "FAILED"
+    assert (described["error"], described["cause"]) == (expected, "the cause")
+
+
+def _run_failure(definition: dict, failure: dict) -> dict:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         machine = sfn.create_state_machine(
-            name="rename", roleArn="arn:aws:iam::123456789012:role/t", definition=json.dumps(_renaming_machine())
+            name="rename", roleArn="arn:aws:iam::123456789012:role/t", definition=json.dumps(definition)
         )["stateMachineArn"]
-        arn = sfn.start_execution(
-            stateMachineArn=machine, input=json.dumps({"failure": {"Error": error, "Cause": "the cause"}})
-        )["executionArn"]
+        arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"failure": failure}))["executionArn"]
         deadline = time.monotonic() + 600  # a hang guard only
-        while (described := sfn.describe_execution(executionArn=arn))[
-            "status"
-        ] == "RUNNING" and time.monotonic() < deadline:
+        while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING" and (
+            time.monotonic() < deadline
+        ):
             time.sleep(0.02)
+    return described
+
+
+@pytest.mark.parametrize(
+    "machine,fail_state",
+    [("custom_labels_lease", "Model not leased"), ("custom_labels_training", "Training unsuccessful")],
+)
+@pytest.mark.parametrize(
+    "error,expected_error,expected_cause",
+    [
+        ("States.Timeout", "Workflow.StepFailed", "States.Timeout: the cause"),
+        ("ModelNotReadyError", "ModelNotReadyError", "the cause"),
+    ],
+)
+def test_the_custom_labels_machines_raise_a_reserved_failure_under_a_workflow_name(
+    machine, fail_state, error, expected_error, expected_cause
+):
+    states = json.loads((ROOT / f"statemachines/{machine}.asl.json").read_text())["States"]
+    definition = {
+        "StartAt": "Reserved error name?",
+        "States": {n: states[n] for n in ("Reserved error name?", "Rename the service error", fail_state)},
+    }
+    described = _run_failure(definition, {"Error": error, "Cause": "the cause"})
     assert described["status"] == "FAILED"
-    assert (described["error"], described["cause"]) == (expected, "the cause")
+    assert (described["error"], described["cause"]) == (expected_error, expected_cause)
