@@ -339,7 +339,7 @@ def _png(width: int, height: int, rows: int) -> bytes:
 def test_decompression_bomb_is_a_400_from_the_header(engine_server, side):
     import base64
 
-    from test_engine_errors import _raw_post
+    from .test_engine_errors import _raw_post
 
     bomb = _png(side, side, rows=16)  # a few KB that declare side x side pixels
     body = json.dumps({"Image": {"Bytes": base64.b64encode(bomb).decode()}}).encode()
@@ -358,21 +358,22 @@ def test_declared_dimensions_are_checked_before_decoding():
     assert info.value.code == "InvalidParameterException" and "12000 x 200" in info.value.message
 
 
-def test_bomb_costs_little_memory():
+def test_bomb_costs_little_memory(tmp_path):
     # A fresh interpreter, so ru_maxrss measures this request and not the test session.
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(_png(20000, 20000, rows=20000))
     code = (
-        "import resource,struct,zlib,sys\n"
-        "sys.path.insert(0, %r)\n"
-        "from test_engine_fidelity import _png\n"
+        "import resource,sys\n"
         "from rekoflow.engine.images import decode\n"
         "from rekoflow.engine.errors import RekognitionError\n"
-        "data=_png(20000,20000,rows=20000)\n"
+        "data=open(sys.argv[1],'rb').read()\n"
         "base=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "try: decode(data)\n"
         "except RekognitionError as e: print(e.code)\n"
         "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss-base)//1024)\n"
-    ) % str(Path(__file__).parent)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, check=True)
+    out = run.stdout.split()
     assert out[0] in {"ImageTooLargeException", "InvalidParameterException"}
     assert int(out[1]) < 300  # MB beyond the process's baseline
 
