@@ -77,7 +77,10 @@ def build_key(request: dict[str, Any], settings: UploadSettings) -> tuple[str, s
 def checksum_sha256(request: dict[str, Any]) -> str:
     """Validate ``checksumSHA256``: the base64 of the image's 32-byte SHA-256 digest."""
     value = request.get("checksumSHA256")
-    hint = "checksumSHA256 is required: the base64 of the image's SHA-256 digest (e.g. openssl dgst -sha256 -binary image.png | base64)"
+    hint = (
+        "checksumSHA256 is required: the base64 of the image's SHA-256 digest "
+        "(e.g. openssl dgst -sha256 -binary image.png | base64)"
+    )
     if not isinstance(value, str) or not value:
         raise UploadRequestError(hint)
     try:

@@ -85,7 +85,8 @@ def training_request(event: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     request = event.get("request") or {}
     if not isinstance(request, Mapping) or "training" not in request:
         raise RequestValidationError(
-            "the training input needs training: {projectName, versionName, trainingManifest, ...} (options.custom.training of the request schema)"
+            "the training input needs training: {projectName, versionName, trainingManifest, ...} "
+            "(options.custom.training of the request schema)"
         )
     validate_definition("customTraining", request["training"], "training")
     check_training_rules(request["training"], "training")

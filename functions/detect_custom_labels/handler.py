@@ -1,4 +1,7 @@
-"""Lambda: Rekognition DetectCustomLabels with a running model version; full response to S3, summary to the state machine."""
+"""Lambda: Rekognition DetectCustomLabels with a running model version.
+
+Full response to S3, summary to the state machine.
+"""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -1,4 +1,7 @@
-"""Lambda: Rekognition DetectModerationLabels for one planned analysis; full response to S3, summary to the state machine."""
+"""Lambda: Rekognition DetectModerationLabels for one planned analysis.
+
+Full response to S3, summary to the state machine.
+"""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext

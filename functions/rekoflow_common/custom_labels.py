@@ -46,7 +46,8 @@ def wait_until(
 ) -> Any:
     """Call ``check`` until ``done(result)`` or the Lambda's time runs short; returns the last result.
 
-    Only for short waits (dataset creation, seconds); long waits are loops in the state machine (docs/architecture.md, ADR-8).
+    Only for short waits (dataset creation, seconds); long waits are loops in the state machine
+    (docs/architecture.md, ADR-8).
     """
     result = check()
     while not done(result) and remaining_s() > margin_s + interval_s:

@@ -108,7 +108,10 @@ class Lease:
 
     # ----- reading the state ----------------------------------------------------------------------
     def prune(self, now: float) -> None:
-        """Drop expired holders, waiters and claims. One that expired counts as having used the model until its expiry."""
+        """Drop expired holders, waiters and claims.
+
+        One that expired counts as having used the model until its expiry.
+        """
         for holder, entry in list(self.holders.items()):
             if entry["until"] <= now:
                 self.last_used_at = max(self.last_used_at, entry["until"])
@@ -213,7 +216,10 @@ def acquire(lease: Lease, ask: LeaseSettings, now: float) -> dict[str, Any]:
     if lease.stop_claim:
         refusal = "the model is being stopped; it is started again afterwards"
     elif not renewing and ask.detects and lease.detecting_holders() >= limit:
-        refusal = f"{lease.detecting_holders()} requests hold the model, its limit is {limit} ({ask.requests_per_inference_unit} per inference unit)"
+        refusal = (
+            f"{lease.detecting_holders()} requests hold the model, its limit is {limit} "
+            f"({ask.requests_per_inference_unit} per inference unit)"
+        )
     elif not renewing and len(lease.holders) >= MAX_HOLDERS:
         refusal = f"{len(lease.holders)} holders, the most one lease item records"
     lease.last_used_at = max(lease.last_used_at, now)

@@ -102,7 +102,8 @@ def _start_project_version(rekognition: Any, event: Mapping[str, Any], arn: str,
             current = describe(rekognition, event)
             if current["status"] not in RUNNING_STATUSES:
                 raise ModelNotReadyError(
-                    f"StartProjectVersion: the model can't be started while it is {current['status']}: {current['statusMessage']}"
+                    "StartProjectVersion: the model can't be started "
+                    f"while it is {current['status']}: {current['statusMessage']}"
                 ) from error
             return current["status"], False
 

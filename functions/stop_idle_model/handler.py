@@ -1,4 +1,7 @@
-"""Lambda: one check of the idle watcher: StopProjectVersion once no lease is held and the model has idled idleStopSeconds (ADR-19)."""
+"""Lambda: one check of the idle watcher.
+
+StopProjectVersion once no lease is held and the model has idled idleStopSeconds (ADR-19).
+"""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext

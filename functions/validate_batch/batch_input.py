@@ -54,10 +54,12 @@ def custom_model(batch: Mapping[str, Any]) -> dict[str, Any] | None:
     custom = options.get("custom") if isinstance(options, Mapping) else None
     if not isinstance(custom, Mapping) or not isinstance(custom.get("projectVersionArn"), str):
         raise InvalidBatchInput(
-            "a batch with 'custom' needs options.custom.projectVersionArn: the model version every image is analysed with"
+            "a batch with 'custom' needs options.custom.projectVersionArn: "
+            "the model version every image is analysed with"
         )
     if "training" in custom:
         raise InvalidBatchInput(
-            "options.custom.training is not allowed in a batch (it would train one model per image): train first, then pass options.custom.projectVersionArn"
+            "options.custom.training is not allowed in a batch (it would train one model per image): "
+            "train first, then pass options.custom.projectVersionArn"
         )
     return {"projectVersionArn": custom["projectVersionArn"], "options": with_defaults("custom", custom)}

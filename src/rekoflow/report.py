@@ -94,8 +94,9 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
     compare = results.get("compare")
     if compare:
         verdict = f"match, similarity {compare['bestSimilarity']:.1f}%" if compare["matched"] else "no match"
+        target = _safe("s3://" + compare["target"]["bucket"] + "/" + compare["target"]["key"])
         console.print(
-            f"[bold]{title('compare', 'Face comparison')}[/bold] with {_safe('s3://' + compare['target']['bucket'] + '/' + compare['target']['key'])}: "
+            f"[bold]{title('compare', 'Face comparison')}[/bold] with {target}: "
             f"{verdict} (threshold {compare['similarityThreshold']:g}%, {compare['unmatchedCount']} other face(s))"
         )
     moderation = results.get("moderation")
@@ -111,13 +112,15 @@ def print_record(console: Console, record: Mapping[str, Any], duration_s: float 
         if custom.get("projectVersionArn"):
             # soft_wrap: the ARN stays whole when the output is not a terminal.
             console.print(
-                f"  model {_safe(custom['projectVersionArn'])}: shared by a lease, stopped once idle (docs/custom-labels.md)",
+                f"  model {_safe(custom['projectVersionArn'])}: "
+                "shared by a lease, stopped once idle (docs/custom-labels.md)",
                 soft_wrap=True,
             )
         if custom.get("training"):
             t = custom["training"]
             console.print(
-                f"  trained in this run: F1 {t['f1Score']:.3f} on {t['testImages']} test images ({t['trainingImages']} training), {t['trainingPolls']} polls"
+                f"  trained in this run: F1 {t['f1Score']:.3f} on {t['testImages']} test images "
+                f"({t['trainingImages']} training), {t['trainingPolls']} polls"
             )
     footer = f"[dim]status {record['status']}"
     if duration_s is not None:
@@ -136,7 +139,8 @@ def describe_cost(billing: Mapping[str, Any] | None) -> str:
         return ""
     pricing = billing.get("pricing") or {}
     calls = int(billing.get("billableCallCount") or 0)
-    line = f"Rekognition: {calls} billable call{'s' if calls != 1 else ''}, estimated ${float(billing.get('estimatedCostUSD') or 0):.4f}"
+    estimated = float(billing.get("estimatedCostUSD") or 0)
+    line = f"Rekognition: {calls} billable call{'s' if calls != 1 else ''}, estimated ${estimated:.4f}"
     saved = float(billing.get("savedByCacheUSD") or 0)
     if saved:
         line += f"; the cache saved ${saved:.4f}"

@@ -8,6 +8,7 @@ record.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,7 +104,7 @@ class Trace:
         for row in self.rows:
             by_context.setdefault(row.context, []).append(row)
         for context, rows in by_context.items():
-            for before, after in zip(rows, rows[1:]):
+            for before, after in itertools.pairwise(rows):
                 edges.add((before.name, after.name))
             if context != ROOT and rows:
                 parent = context.rsplit("/", 1)[-1].split("[", 1)[0]
@@ -426,7 +427,8 @@ def print_trace(console: Console, trace: Trace) -> None:
     total = (trace.stopped - trace.started).total_seconds() if trace.stopped else None
     console.print(f"[bold]{trace.name}[/bold]  {trace.arn}")
     console.print(
-        f"status [bold]{trace.status}[/bold]  started {trace.started.isoformat(timespec='milliseconds')}  duration {_seconds(total)}"
+        f"status [bold]{trace.status}[/bold]  started {trace.started.isoformat(timespec='milliseconds')}  "
+        f"duration {_seconds(total)}"
     )
     if trace.error:
         console.print(f"[red]{trace.error}[/red]: {_short(trace.cause, 300)}")
@@ -583,6 +585,7 @@ def write_graph(trace: Trace, path: Path) -> Path:
         path.write_bytes(graph.pipe(format=fmt))
     except graphviz.ExecutableNotFound as error:
         raise TraceError(
-            "the graphviz `dot` binary is missing (make install, or apt-get install graphviz); write a .dot file instead"
+            "the graphviz `dot` binary is missing (make install, or apt-get install graphviz); "
+            "write a .dot file instead"
         ) from error
     return path

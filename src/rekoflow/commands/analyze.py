@@ -198,7 +198,8 @@ def analyze_file(args: argparse.Namespace, console: Console | None) -> int:
         console = console or make_console()
         print_record(console, record, result.duration_s)
         console.print(
-            f"[dim]record: {escape(printable(str(out_dir / 'record.json')))}  annotated image: {escape(printable(str(annotated)))}[/dim]"
+            f"[dim]record: {escape(printable(str(out_dir / 'record.json')))}  "
+            f"annotated image: {escape(printable(str(annotated)))}[/dim]"
         )
     return 0
 

@@ -51,7 +51,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--analyses",
         default=DEFAULT_ANALYSES,
-        help=f"comma-separated: {', '.join(a for a in analysis_types() if a != 'compare')} (default {DEFAULT_ANALYSES}; custom needs --model)",
+        help=f"comma-separated: {', '.join(a for a in analysis_types() if a != 'compare')} "
+        f"(default {DEFAULT_ANALYSES}; custom needs --model)",
     )
     parser.add_argument(
         "--model",
@@ -61,7 +62,8 @@ def register(subparsers: Any) -> None:
     add_model_arguments(parser)
     parser.add_argument(
         "--batch-id",
-        help="batch id (1-47 letters, digits, '-' or '_'), also the execution name and the prefix of every child execution (default: generated)",
+        help="batch id (1-47 letters, digits, '-' or '_'), also the execution name and the prefix "
+        "of every child execution (default: generated)",
     )
     parser.add_argument(
         "--max-concurrency",
@@ -92,7 +94,10 @@ def folder_files(folder: Path) -> list[Path]:
 
 
 def upload_folder(stack: StackClient, folder: Path) -> tuple[str, str, int]:
-    """Upload every file of the folder under a prefix keyed by the folder's content: the same photos, the same objects."""
+    """Upload every file of the folder under a prefix keyed by the folder's content.
+
+    The same photos, the same objects.
+    """
     files = folder_files(folder)
     if not files:
         raise CommandError(f"{folder} holds no files")
@@ -229,8 +234,9 @@ def print_summary(console: Console, summary: dict[str, Any], records: list[dict[
     analysed = summary.get("analysed", 0)
     rate = analysed / elapsed if elapsed > 0 else 0.0
     console.print(
-        f"[bold]{summary.get('status')}[/bold]: {summary.get('succeeded', 0)} succeeded, {summary.get('failed', 0)} failed, "
-        f"{summary.get('skipped', 0)} skipped of {summary.get('total', 0)} objects in {elapsed:.1f} s ({rate:.1f} images/s)"
+        f"[bold]{summary.get('status')}[/bold]: {summary.get('succeeded', 0)} succeeded, "
+        f"{summary.get('failed', 0)} failed, {summary.get('skipped', 0)} skipped of {summary.get('total', 0)} objects "
+        f"in {elapsed:.1f} s ({rate:.1f} images/s)"
     )
     if summary.get("succeeded"):
         note = " (no Rekognition calls)" if summary.get("cached") == summary.get("succeeded") else ""
@@ -312,7 +318,8 @@ def run(args: argparse.Namespace) -> int:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn(
-            "[green]{task.fields[succeeded]} ok[/green] [red]{task.fields[failed]} failed[/red] [cyan]{task.fields[cached]} cached[/cyan]"
+            "[green]{task.fields[succeeded]} ok[/green] [red]{task.fields[failed]} failed[/red] "
+            "[cyan]{task.fields[cached]} cached[/cyan]"
         ),
         rate_column(),
         TimeElapsedColumn(),
@@ -338,7 +345,8 @@ def run(args: argparse.Namespace) -> int:
                 break
     if timed_out:
         raise CommandError(
-            f"batch {batch_id} is still running after {args.timeout:g} s (--timeout): {tracker.add([])['done']} of {expected} images done; "
+            f"batch {batch_id} is still running after {args.timeout:g} s (--timeout): "
+            f"{tracker.add([])['done']} of {expected} images done; "
             f"it goes on in the local stack: follow it with `rekoflow trace {batch_id}`"
         )
     result = stack.describe(arn)

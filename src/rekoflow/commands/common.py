@@ -23,7 +23,8 @@ def add_stack_arguments(parser: argparse.ArgumentParser, timeout: bool = True) -
         "--state-dir",
         type=Path,
         default=None,
-        help="the local stack's state folder: buckets, table, executions, models (default: $REKOFLOW_HOME or ./.rekoflow); "
+        help="the local stack's state folder: buckets, table, executions, models "
+        "(default: $REKOFLOW_HOME or ./.rekoflow); "
         "a stack is started for it when none runs ($REKOFLOW_ENDPOINT names a running stack instead)",
     )
     if timeout:
@@ -85,7 +86,8 @@ def parse_analyses(text: str, *, target: object = None, model: str | None = None
     if unknown or not chosen:
         scope = " for a batch" if batch else ""
         raise CommandError(
-            f"unknown analysis {', '.join(map(printable, unknown)) or '(none)'}{scope} (choose from {', '.join(allowed)})"
+            f"unknown analysis {', '.join(map(printable, unknown)) or '(none)'}{scope} "
+            f"(choose from {', '.join(allowed)})"
         )
     if "compare" in chosen and not target:
         raise CommandError("'compare' needs --target IMAGE")
@@ -102,8 +104,8 @@ def check_identifier(value: str, field: str, option: str) -> str:
     if not re.fullmatch(pattern, value):
         shown = printable(value if len(value) <= 60 else value[:60] + "...")
         raise CommandError(
-            f"{option} {shown!s} ({len(value):,} characters): use 1-{_max_length(pattern)} letters, digits, '-' or '_', "
-            f"starting with a letter or digit"
+            f"{option} {shown!s} ({len(value):,} characters): "
+            f"use 1-{_max_length(pattern)} letters, digits, '-' or '_', starting with a letter or digit"
         )
     return value
 

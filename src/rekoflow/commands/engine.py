@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from rekoflow.engine import serve
 
     print(
-        f"rekoflow engine: Rekognition API on http://{args.host}:{args.port} (AWS_ENDPOINT_URL_REKOGNITION=http://{args.host}:{args.port}); Ctrl-C stops it"
+        f"rekoflow engine: Rekognition API on http://{args.host}:{args.port} "
+        f"(AWS_ENDPOINT_URL_REKOGNITION=http://{args.host}:{args.port}); Ctrl-C stops it"
     )
     serve(host=args.host, port=args.port)
     return 0

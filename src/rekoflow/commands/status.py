@@ -31,13 +31,15 @@ def run(args: argparse.Namespace) -> int:
         return 0 if status else 1
     if status is None:
         print(
-            f"no local stack runs for {state_dir} (`rekoflow up` starts one; the workflow commands start one themselves)"
+            f"no local stack runs for {state_dir} "
+            "(`rekoflow up` starts one; the workflow commands start one themselves)"
         )
         return 1
     print(describe(status))
     stored = status.get("stored") or {}
     uptime = time.time() - float(status.get("startedAt") or time.time())
     print(
-        f"  up {uptime:.0f} s; stored: {stored.get('objects', 0)} objects, {stored.get('items', 0)} items, {stored.get('executions', 0)} executions"
+        f"  up {uptime:.0f} s; stored: {stored.get('objects', 0)} objects, {stored.get('items', 0)} items, "
+        f"{stored.get('executions', 0)} executions"
     )
     return 0

@@ -61,7 +61,8 @@ def register(subparsers: Any) -> None:
         type=int,
         default=1,
         metavar="SECONDS",
-        help="seconds between status polls (default 1 locally; the workflow's production default is 120 s for training, 60 s for start)",
+        help="seconds between status polls "
+        "(default 1 locally; the workflow's production default is 120 s for training, 60 s for start)",
     )
     parser.add_argument(
         "--max-training-polls", type=int, default=600, help="give up on training after this many polls (default 600)"
@@ -155,10 +156,8 @@ def progress(stack: Any, arn: str) -> tuple[str, str, int, str | None]:
             polls += state == "Check training status"
         exited = event.get("stateExitedEventDetails")
         if exited and exited["name"] == "Check training status":
-            try:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
                 status = json.loads(exited.get("output") or "{}")["model"]["status"]
-            except (KeyError, TypeError, ValueError):
-                pass
     return execution, state, polls, status
 
 
@@ -194,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
     split = f"{test_count} test images" if test_manifest else "auto-split ~20% for testing"
     if not args.json:
         console.print(
-            f"project [bold]{args.project}[/bold], version [bold]{args.version}[/bold]: {len(labels)} labels ({', '.join(labels)}), {train_count} training images, {split}"
+            f"project [bold]{args.project}[/bold], version [bold]{args.version}[/bold]: "
+            f"{len(labels)} labels ({', '.join(labels)}), {train_count} training images, {split}"
         )
     name = new_training_id()
     started = time.monotonic()
@@ -253,7 +253,8 @@ def print_training(
     # Plain lines for what a script reads: never wrapped, never styled.
     print(f"model ARN: {model['projectVersionArn']}", flush=True)
     console.print(
-        f"F1 score on the test split: [bold]{model['f1Score']:.3f}[/bold] ({model['testImages']} test images, {model['trainingImages']} training images)"
+        f"F1 score on the test split: [bold]{model['f1Score']:.3f}[/bold] "
+        f"({model['testImages']} test images, {model['trainingImages']} training images)"
     )
     if evaluation:
         from rich.table import Table

@@ -30,7 +30,10 @@ def describe(status: dict[str, Any]) -> str:
     endpoint = status["endpoint"]
     lines = [
         f"local stack at {endpoint} (pid {status['pid']}), state in {status.get('stateDir')}",
-        f"  AWS clients: export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={status['region']}",
+        (
+            f"  AWS clients: export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing "
+            f"AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={status['region']}"
+        ),
     ]
     resources = status.get("resources") or {}
     if resources:
@@ -42,7 +45,8 @@ def describe(status: dict[str, Any]) -> str:
     interrupted = (status.get("restored") or {}).get("interrupted") or []
     if interrupted:
         lines.append(
-            f"  {len(interrupted)} execution(s) were cut off when the stack last stopped; they are ABORTED (Local.StackStopped)"
+            f"  {len(interrupted)} execution(s) were cut off when the stack last stopped; "
+            "they are ABORTED (Local.StackStopped)"
         )
     return "\n".join(lines)
 

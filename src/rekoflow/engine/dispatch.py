@@ -110,7 +110,6 @@ def _above_max(value: Any, shape, path: str) -> str | None:
     elif shape.type_name in ("integer", "long", "float", "double") and isinstance(value, (int, float)):
         if limit is not None and value > limit:
             return f"{path} is {value}, more than the maximum {limit}"
-    elif shape.type_name == "string" and isinstance(value, str):
-        if limit is not None and len(value) > limit:
-            return f"{path} is longer than {limit} characters"
+    elif shape.type_name == "string" and isinstance(value, str) and limit is not None and len(value) > limit:
+        return f"{path} is longer than {limit} characters"
     return None

@@ -6,6 +6,7 @@ waiting for an execution without polling). It imports no moto; any other AWS cli
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -53,10 +54,8 @@ def decode_record(item: dict[str, Any]) -> dict[str, Any]:
     record = {key: deserializer.deserialize(value) for key, value in item.items()}
     for key in ("image", "results", "resultKeys", "request", "summary", "billing", "skippedReasons", "failures"):
         if isinstance(record.get(key), str):
-            try:
+            with contextlib.suppress(ValueError):
                 record[key] = json.loads(record[key])
-            except ValueError:
-                pass
     for key, value in list(record.items()):
         if hasattr(value, "as_integer_ratio") and not isinstance(value, (int, float)):
             record[key] = int(value) if value == int(value) else float(value)

@@ -9,6 +9,7 @@ the commands that only talk to a stack start fast.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -184,7 +185,8 @@ def ensure_stack(
     if announce:
         note = "" if chosen == wanted else f" (port {wanted} is taken)"
         announce(
-            f"started the local stack at {status['endpoint']}{note} for {state_dir}; it keeps running (`rekoflow down` stops it)"
+            f"started the local stack at {status['endpoint']}{note} for {state_dir}; "
+            "it keeps running (`rekoflow down` stops it)"
         )
     return status
 
@@ -218,7 +220,5 @@ def stop_stack(state_dir: Path, timeout_s: float = 30.0) -> dict[str, Any] | Non
 
 def _reap(pid: int) -> None:
     """Collect a stack this process started (else it lingers as a zombie and looks alive)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

@@ -192,7 +192,10 @@ class FakeRekognition:
             self._raw.clear()
 
     def pause_after(self, operation: str, calls: int) -> None:
-        """Answer ``calls`` more calls of ``operation`` (counting those made so far), then hold the rest until ``resume``."""
+        """Answer ``calls`` more calls of ``operation`` (counting those made so far).
+
+        Then hold the rest until ``resume``.
+        """
         with self._lock:
             self._resumed.clear()
             self._pause[operation] = self.count(operation) + calls

@@ -33,7 +33,8 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
         "--rekognition-endpoint",
         metavar="URL",
         default=os.environ.get("REKOFLOW_REKOGNITION_ENDPOINT"),
-        help="Rekognition for the workflow's Lambdas (default: the local engine, on the stack's endpoint; env REKOFLOW_REKOGNITION_ENDPOINT)",
+        help="Rekognition for the workflow's Lambdas "
+        "(default: the local engine, on the stack's endpoint; env REKOFLOW_REKOGNITION_ENDPOINT)",
     )
     parser.add_argument(
         "--retry-time-scale",

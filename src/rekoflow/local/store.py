@@ -273,7 +273,8 @@ class Store:
         self._write(
             [
                 (
-                    "INSERT OR REPLACE INTO executions (arn, state_machine_arn, name, status, start_date, description) VALUES (?, ?, ?, 'RUNNING', ?, ?)",
+                    "INSERT OR REPLACE INTO executions (arn, state_machine_arn, name, status, start_date, description) "
+                    "VALUES (?, ?, ?, 'RUNNING', ?, ?)",
                     (arn, state_machine_arn, name, start_date, dumps(description)),
                 )
             ]
@@ -294,7 +295,8 @@ class Store:
             [
                 ("INSERT OR IGNORE INTO definitions VALUES (?, ?)", (sha, definition)),
                 (
-                    "UPDATE executions SET status = ?, stop_date = ?, description = ?, history = ?, map_runs = ?, definition_sha = ? WHERE arn = ?",
+                    "UPDATE executions SET status = ?, stop_date = ?, description = ?, history = ?, map_runs = ?, "
+                    "definition_sha = ? WHERE arn = ?",
                     (status, stop_date, dumps(description), dumps(history), dumps(map_runs), sha, arn),
                 ),
             ]
@@ -311,7 +313,8 @@ class Store:
             )
             statements.append(
                 (
-                    "UPDATE executions SET status = 'ABORTED', stop_date = ?, description = ?, interrupted = 1 WHERE arn = ?",
+                    "UPDATE executions SET status = 'ABORTED', stop_date = ?, description = ?, interrupted = 1 "
+                    "WHERE arn = ?",
                     (stop_date, dumps(description), arn),
                 )
             )
@@ -332,7 +335,8 @@ class Store:
     def execution_details(self, arn: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
         """``(history, map runs, definition)`` of a finished execution (loaded on demand: they are large)."""
         rows = self._rows(
-            "SELECT e.history, e.map_runs, d.definition FROM executions e LEFT JOIN definitions d ON d.sha = e.definition_sha WHERE e.arn = ?",
+            "SELECT e.history, e.map_runs, d.definition FROM executions e "
+            "LEFT JOIN definitions d ON d.sha = e.definition_sha WHERE e.arn = ?",
             (arn,),
         )
         if not rows:
@@ -357,7 +361,8 @@ class Store:
 
     def outbox_due(self, now: float, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._rows(
-            "SELECT id, target, payload, attempts, not_before, created FROM outbox WHERE not_before <= ? ORDER BY id LIMIT ?",
+            "SELECT id, target, payload, attempts, not_before, created FROM outbox "
+            "WHERE not_before <= ? ORDER BY id LIMIT ?",
             (now, limit),
         )
         return [_outbox_row(row) for row in rows]

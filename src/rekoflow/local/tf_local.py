@@ -366,9 +366,8 @@ def check_function_environments(
         expected = declarations.function_environment(spec, {**values, "function_name": function_name})
         if deployed != expected:
             differs = sorted(k for k in set(deployed) | set(expected) if deployed.get(k) != expected.get(k))
-            wrong.append(
-                f"{function_name}: {', '.join(f'{k}={deployed.get(k)!r} (declared {expected.get(k)!r})' for k in differs)}"
-            )
+            details = ", ".join(f"{k}={deployed.get(k)!r} (declared {expected.get(k)!r})" for k in differs)
+            wrong.append(f"{function_name}: {details}")
     if wrong:
         raise TfLocalError("deployed environments differ from functions/manifest.json: " + "; ".join(wrong))
     return len(declarations.functions())
@@ -482,12 +481,14 @@ def run_attempt(args: argparse.Namespace, build_dir: Path) -> bool:
             with timer.step("the deployed API and upload trigger"):
                 used = use_the_api_and_the_trigger(emulator, outputs)
                 print(
-                    f"    POST /uploads + S3 POST + POST /analyses + GET: {used['api']['status']}; upload trigger: {used['trigger']} SUCCEEDED"
+                    f"    POST /uploads + S3 POST + POST /analyses + GET: {used['api']['status']}; "
+                    f"upload trigger: {used['trigger']} SUCCEEDED"
                 )
             with timer.step("Custom Labels sweep (idle-stop machine)"):
                 run_sweep(emulator, outputs)
                 print(
-                    f"    {outputs['custom_labels_state_machine_arns']['custom_labels_idle_stop']}: SUCCEEDED, no model in use"
+                    f"    {outputs['custom_labels_state_machine_arns']['custom_labels_idle_stop']}: "
+                    "SUCCEEDED, no model in use"
                 )
             with timer.step("terraform destroy"):
                 output = terraform(

@@ -128,7 +128,7 @@ def dominant_colors(bgr: np.ndarray, max_colors: int = 10, mask: np.ndarray | No
     bins, weights = _histogram(pixels[:, ::-1])  # RGB
     centers, counts = _weighted_kmeans(bins, weights, min(max_colors, 10, len(bins)))
     merged: dict[str, tuple[np.ndarray, float]] = {}
-    for center, count in zip(centers, counts):
+    for center, count in zip(centers, counts, strict=True):
         if count <= 0:
             continue
         name = css_name(center)

@@ -175,7 +175,7 @@ class Backbone:
         tensor = self.spec.prepare(bgr, self.spec.size)
         outputs = self._session.run(self._names, {self._input: tensor})
         parts = []
-        for (_, pools), value in zip(self.spec.features, outputs):
+        for (_, pools), value in zip(self.spec.features, outputs, strict=True):
             # Both backbones answer NCHW: pool over the spatial axes.
             flat = np.asarray(value, dtype=np.float32)[0].reshape(value.shape[1], -1)
             for pool in pools:

@@ -213,7 +213,10 @@ def analyse(
             probabilities = _emotion_probabilities(emotion_model, gray, face)
             happy = float(probabilities[3])
             emotions = sorted(
-                ((name, round(float(p) * 100.0, 4)) for name, p in zip(_FER_TO_REKOGNITION, probabilities)),
+                (
+                    (name, round(float(p) * 100.0, 4))
+                    for name, p in zip(_FER_TO_REKOGNITION, probabilities, strict=False)
+                ),
                 key=lambda item: -item[1],
             )
         smile = eyes = mouth = presence = None

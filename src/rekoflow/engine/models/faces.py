@@ -128,7 +128,7 @@ class _AgeGender:
         gender_probs = self._run(self._gender, bgr, faces, self._gender_spec, mirrored=False)
         labels = self._gender_spec["labels"]
         results = []
-        for ages, genders in zip(age_probs, gender_probs):
+        for ages, genders in zip(age_probs, gender_probs, strict=True):
             low, high = age_range(self._ages, ages)
             best = int(np.argmax(genders))
             results.append(

@@ -51,7 +51,7 @@ class _Yolo:
         )
         height, width = bgr.shape[:2]
         detections = []
-        for box, score, cls in zip(boxes, scores, classes):
+        for box, score, cls in zip(boxes, scores, classes, strict=False):
             x1, y1, x2, y2 = (float(v) for v in box)
             x1, x2 = max(0.0, x1), min(float(width), x2)
             y1, y2 = max(0.0, y1), min(float(height), y2)

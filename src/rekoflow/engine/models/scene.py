@@ -225,9 +225,7 @@ _classifier = Lazy(_Classifier)
 
 
 def available() -> bool:
-    if not is_installed(_PACKAGE) or not is_installed("onnx"):
-        return False
-    return True
+    return is_installed(_PACKAGE) and is_installed("onnx")
 
 
 def classify(bgr: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ so its pieces are only used for geometry: consecutive pieces are merged until th
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from dataclasses import dataclass
 
@@ -73,7 +74,7 @@ class _Ocr:
             return []
         pieces_per_line = result.word_results or [() for _ in result.txts]
         lines = []
-        for text, score, box, pieces in zip(result.txts, result.scores, result.boxes, pieces_per_line):
+        for text, score, box, pieces in zip(result.txts, result.scores, result.boxes, pieces_per_line, strict=False):
             # PP-OCR's dictionary has full-width forms ("ＬＴ"): NFKC folds them to the letters they are.
             text = unicodedata.normalize("NFKC", text)
             pieces = [(unicodedata.normalize("NFKC", p_text), p_score, p_box) for p_text, p_score, p_box in pieces]
@@ -195,7 +196,7 @@ def _close_letter_spacing(line: Line) -> Line:
 
 
 def _regroup(run: list[Word]) -> list[Word]:
-    gaps = [float(b.polygon[:, 0].min() - a.polygon[:, 0].max()) for a, b in zip(run, run[1:])]
+    gaps = [float(b.polygon[:, 0].min() - a.polygon[:, 0].max()) for a, b in itertools.pairwise(run)]
     height = float(np.median([np.ptp(w.polygon[:, 1]) for w in run]))
     breaks = {k for k, gap in enumerate(gaps) if gap > float(np.median(gaps)) + _WORD_BREAK * height}
     groups, current = [], [run[0]]

@@ -63,7 +63,7 @@ def face_basics(face: faces.Face, image: DecodedImage) -> dict[str, Any]:
         # YuNet's first eye is the image-left one, which is Rekognition's eyeLeft.
         "Landmarks": [
             {"Type": kind, "X": _ratio(px / image.width), "Y": _ratio(py / image.height)}
-            for kind, (px, py) in zip(_LANDMARK_TYPES, face.landmarks)
+            for kind, (px, py) in zip(_LANDMARK_TYPES, face.landmarks, strict=True)
         ],
         "Pose": {"Roll": round(roll, 4), "Yaw": round(yaw, 4), "Pitch": round(pitch, 4)},
         "Quality": {"Brightness": q.brightness, "Sharpness": q.sharpness},

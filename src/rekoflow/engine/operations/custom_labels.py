@@ -260,7 +260,7 @@ def detect_custom_labels(params: dict[str, Any], ctx: Context) -> dict[str, Any]
     image = ctx.image(params)
     probabilities = head.probabilities(embeddings.embed(image.bgr))[0]
     min_confidence = float(params.get("MinConfidence", DEFAULT_MIN_CONFIDENCE))
-    found = sorted(zip(head.labels, probabilities), key=lambda pair: -pair[1])
+    found = sorted(zip(head.labels, probabilities, strict=True), key=lambda pair: -pair[1])
     labels = [{"Name": name, "Confidence": round(float(p) * 100, 4)} for name, p in found if p * 100 >= min_confidence]
     if "MaxResults" in params:
         labels = labels[: int(params["MaxResults"])]

@@ -35,7 +35,7 @@ def detect_faces(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         else [None] * len(found)
     )
     details = []
-    for face, age, more in zip(found, ages, extra):
+    for face, age, more in zip(found, ages, extra, strict=True):
         detail: dict[str, Any] = {"BoundingBox": face_box(face, image)}
         if age is not None and "AGE_RANGE" in requested:
             detail["AgeRange"] = {"Low": age.age_low, "High": age.age_high}
@@ -107,7 +107,7 @@ def compare_faces(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     attributes = face_attributes.analyse(target_image.bgr, targets)
     matches: list[dict[str, Any]] = []
     unmatched: list[dict[str, Any]] = []
-    for face, attrs in zip(targets, attributes):
+    for face, attrs in zip(targets, attributes, strict=True):
         similarity = faces.similarity_percent(float(source_vec @ faces.embed(target_image.bgr, face)))
         compared = _compared(face, target_image, attrs)
         if similarity >= threshold:

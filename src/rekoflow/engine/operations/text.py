@@ -90,7 +90,7 @@ def _in_region(x: float, y: float, region: dict[str, Any]) -> bool:
 
 def _point_in_polygon(x: float, y: float, points: list[tuple[float, float]]) -> bool:
     inside = False
-    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1]):
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
         if (y1 > y) != (y2 > y) and x < (x2 - x1) * (y - y1) / (y2 - y1) + x1:
             inside = not inside
     return inside

@@ -76,7 +76,7 @@ def create(
     for key, spec in sorted(api["resources"].items(), key=lambda item: item[1]["parent"] != ""):
         parent = root if spec["parent"] == "" else resources[spec["parent"]]
         resources[key] = apigateway.create_resource(restApiId=api_id, parentId=parent, pathPart=spec["path_part"])["id"]
-    for method_name, spec in api["methods"].items():
+    for spec in api["methods"].values():
         resource_id = resources[spec["resource"]]
         http_method = spec["http_method"]
         apigateway.put_method(

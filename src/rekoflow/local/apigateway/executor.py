@@ -283,7 +283,10 @@ class ApiExecutor:
             headers={
                 "X-Amz-Target": target,
                 "Content-Type": content_type,
-                "Authorization": f"AWS4-HMAC-SHA256 Credential=apigateway/{time.strftime('%Y%m%d')}/{self.region}/{match.group('service')}/aws4_request",
+                "Authorization": (
+                    "AWS4-HMAC-SHA256 Credential=apigateway/"
+                    f"{time.strftime('%Y%m%d')}/{self.region}/{match.group('service')}/aws4_request"
+                ),
             },
         )
         try:

@@ -37,7 +37,10 @@ def message(error: ValidationError) -> str:
         return f"object has missing required properties ({_json(missing)})"
     if keyword == "type":
         allowed = sorted(value if isinstance(value, list) else [value])
-        return f"instance type ({_type_name(instance)}) does not match any allowed primitive type (allowed: {_json(allowed)})"
+        return (
+            f"instance type ({_type_name(instance)}) does not match any allowed primitive type "
+            f"(allowed: {_json(allowed)})"
+        )
     if keyword == "additionalProperties":
         extra = sorted(set(instance) - set(error.schema.get("properties") or {})) if isinstance(instance, dict) else []
         return f"object instance has properties which are not allowed by the schema: {_json(extra)}"

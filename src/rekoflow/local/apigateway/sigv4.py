@@ -59,7 +59,8 @@ def verify(
         return AuthFailure(
             "INVALID_SIGNATURE",
             "IncompleteSignatureException",
-            f"Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters (AWS4-HMAC-SHA256). Authorization={authorization}",
+            "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters "
+            f"(AWS4-HMAC-SHA256). Authorization={authorization}",
         )
     parts = match.group("credential").split("/")
     if len(parts) != 5 or parts[4] != "aws4_request":
@@ -118,8 +119,8 @@ def verify(
         return AuthFailure(
             "INVALID_SIGNATURE",
             "InvalidSignatureException",
-            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key "
-            "and signing method. Consult the service documentation for details.",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         )
     return Caller(access_key=access_key, region=region)
 

@@ -34,8 +34,9 @@ def install_distributed_map_fidelity() -> Undo:
       failures always succeeds. The patch fails the Map Run with
       ``States.ExceedToleratedFailureThreshold`` when a declared threshold is exceeded (no
       threshold declared = none tolerated, as on AWS).
-    - **ResultWriter**: written for a Map Run that failed its tolerated failures too. moto evaluates its ``Parameters`` against the Map's results instead of the
-      state's input (so ``"Prefix.$": "$.batchId"`` fails), and writes only an empty
+    - **ResultWriter**: written for a Map Run that failed its tolerated failures too. moto
+      evaluates its ``Parameters`` against the Map's results instead of the state's input
+      (so ``"Prefix.$": "$.batchId"`` fails), and writes only an empty
       ``manifest.json`` ("TODO: generate result files"). The patch evaluates them against the
       input and writes what AWS writes under ``<Prefix>/<map run id>/``:
       ``SUCCEEDED_0.json`` / ``FAILED_0.json`` (one entry per child workflow execution with
@@ -58,10 +59,10 @@ def _apply_distributed_map_fidelity(patcher: Patcher) -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
         DistributedIterationComponent,
     )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (  # noqa: E501 - moto's module path
         DistributedItemProcessorWorker,
     )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (  # noqa: E501 - moto's module path
         ResourceEvalS3,
     )
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import (

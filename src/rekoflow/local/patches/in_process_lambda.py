@@ -291,7 +291,8 @@ class InProcessLambdaRuntime:
                 json.dumps(
                     {
                         "errorType": "Sandbox.Timedout",
-                        "errorMessage": f"RequestId: {context.aws_request_id} Error: Task timed out after {context.timeout_seconds:.2f} seconds",
+                        "errorMessage": f"RequestId: {context.aws_request_id} "
+                        f"Error: Task timed out after {context.timeout_seconds:.2f} seconds",
                     }
                 ),
                 True,

@@ -148,7 +148,10 @@ def route_in_process(client: Any, app: WSGIApp) -> Any:
 
 
 def install_in_process_function_clients(endpoint_url: str, app: WSGIApp) -> Undo:
-    """Clients the in-process functions make for the stack's endpoint send their requests to ``app``; returns the undo."""
+    """Clients the in-process functions make for the stack's endpoint send their requests to ``app``.
+
+    Returns the undo.
+    """
     stack_endpoint = endpoint_url.rstrip("/")
 
     def apply(patcher: Patcher) -> None:

@@ -30,7 +30,10 @@ _MOTO_FIELDS = {"bucketname"}
 
 def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dict[str, str], str]:
     details = "".join(f"<{k}>{v}</{k}>" for k, v in extra.items())
-    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>{details}<RequestId>local</RequestId></Error>'
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+        f"{details}<RequestId>local</RequestId></Error>"
+    )
     return status, {"Content-Type": "application/xml"}, body
 
 
@@ -55,7 +58,8 @@ def check_post(
         return _error(
             403,
             "AccessDenied",
-            "Bucket POST must contain a field named 'policy'. If it is specified, please check the order of the fields.",
+            "Bucket POST must contain a field named 'policy'. "
+            "If it is specified, please check the order of the fields.",
         )
     credential = lowered.get("x-amz-credential", "").split("/")
     if lowered.get("x-amz-algorithm") != "AWS4-HMAC-SHA256" or len(credential) != 5:
@@ -70,7 +74,8 @@ def check_post(
         return _error(
             403,
             "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.",
         )
     try:
         policy = json.loads(base64.b64decode(encoded))

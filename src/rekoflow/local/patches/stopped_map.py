@@ -20,7 +20,10 @@ from rekoflow.local.patches._base import Patcher, Undo, install
 
 
 def install_stopped_map() -> Undo:
-    """A stopped Map iteration's details read as empty Error/Cause, and a stopped program stays stopped; returns the undo."""
+    """A stopped Map iteration's details read as empty Error/Cause, and a stopped program stays stopped.
+
+    Returns the undo.
+    """
 
     def apply(patcher: Patcher) -> None:
         from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
