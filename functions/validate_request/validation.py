@@ -166,7 +166,10 @@ def _s3_error(error: ClientError, where: str) -> Exception:
         return ImageValidationError(f"{where}: version does not exist")
     if code in ("AccessDenied", "403", "Forbidden"):
         # Without s3:ListBucket, S3 answers 403 for a key that does not exist too.
-        return ImageValidationError(f"{where}: access denied: the object does not exist, or the workflow may not read it (it reads its images bucket only)")
+        return ImageValidationError(
+            f"{where}: access denied: the object does not exist, or the workflow may not read it"
+            " (it reads its images bucket only)"
+        )
     if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
         detail = f"HTTP {status}" + (f" {code}" if code and not code.isdigit() else "")
         return TransientServiceError(f"{where}: S3 failed: {detail}")
