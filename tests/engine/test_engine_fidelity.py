@@ -362,7 +362,7 @@ def test_bomb_costs_little_memory():
     # A fresh interpreter, so ru_maxrss measures this request and not the test session.
     code = (
         "import resource,struct,zlib,sys\n"
-        "sys.path.insert(0, %r)\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from test_engine_fidelity import _png\n"
         "from rekoflow.engine.images import decode\n"
         "from rekoflow.engine.errors import RekognitionError\n"
@@ -371,7 +371,7 @@ def test_bomb_costs_little_memory():
         "try: decode(data)\n"
         "except RekognitionError as e: print(e.code)\n"
         "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss-base)//1024)\n"
-    ) % str(Path(__file__).parent)
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] in {"ImageTooLargeException", "InvalidParameterException"}
     assert int(out[1]) < 300  # MB beyond the process's baseline
