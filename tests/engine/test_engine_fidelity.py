@@ -339,7 +339,7 @@ def _png(width: int, height: int, rows: int) -> bytes:
 def test_decompression_bomb_is_a_400_from_the_header(engine_server, side):
     import base64
 
-    from test_engine_errors import _raw_post
+    from .test_engine_errors import _raw_post
 
     bomb = _png(side, side, rows=16)  # a few KB that declare side x side pixels
     body = json.dumps({"Image": {"Bytes": base64.b64encode(bomb).decode()}}).encode()
@@ -362,8 +362,8 @@ def test_bomb_costs_little_memory():
     # A fresh interpreter, so ru_maxrss measures this request and not the test session.
     code = (
         "import resource,struct,zlib,sys\n"
-        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from test_engine_fidelity import _png\n"
+        f"sys.path.insert(0, {str(Path(__file__).parents[2])!r})\n"
+        "from tests.engine.test_engine_fidelity import _png\n"
         "from rekoflow.engine.images import decode\n"
         "from rekoflow.engine.errors import RekognitionError\n"
         "data=_png(20000,20000,rows=20000)\n"
