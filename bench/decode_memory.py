@@ -62,7 +62,8 @@ threads = [threading.Thread(target=call) for _ in range(3 if case.endswith("x3")
 for t in threads: t.start()
 for t in threads: t.join()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"case": case, "bytes": len(data), "outcomes": outcomes, "request_mb": round((peak - baseline) / 1024)}))
+request_mb = round((peak - baseline) / 1024)
+print(json.dumps({"case": case, "bytes": len(data), "outcomes": outcomes, "request_mb": request_mb}))
 """
 
 CASES = [

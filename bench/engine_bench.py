@@ -12,7 +12,9 @@ part. Writes Markdown tables to stdout and to bench/results/engine.md.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
+import operator
 import os
 import platform
 import statistics
@@ -151,7 +153,7 @@ def _dominant_colour_rows(repeats: int = 30) -> list[str]:
 
     rows = [
         "",
-        "Dominant colours, in-process, median of %d calls:" % repeats,
+        f"Dominant colours, in-process, median of {repeats} calls:",
         "",
         "| photo | whole image (10 colours) ms | instance crop 200x200 (3 colours) ms |",
         "|---|---:|---:|",
@@ -159,8 +161,8 @@ def _dominant_colour_rows(repeats: int = 30) -> list[str]:
     for name in ("chelsea", "coffee", "astronaut"):
         bgr = np.ascontiguousarray(getattr(data, name)()[:, :, ::-1])
         crop = np.ascontiguousarray(bgr[50:250, 100:300])
-        whole = median_ms(lambda: colors.dominant_colors(bgr, 10))
-        instance = median_ms(lambda: colors.dominant_colors(crop, 3))
+        whole = median_ms(functools.partial(colors.dominant_colors, bgr, 10))
+        instance = median_ms(functools.partial(colors.dominant_colors, crop, 3))
         rows.append(f"| {name} {bgr.shape[1]}x{bgr.shape[0]} | {whole:.1f} | {instance:.1f} |")
     return rows
 
@@ -170,7 +172,7 @@ def _http_rows(requests: int) -> list[tuple[str, float, float, float, float]]:
     with EngineServer() as server:
         clients = [_client(server.url), _client(server.url)]
         for name, method, params in _cases():
-            call = lambda c: getattr(c, method)(**params)  # noqa: E731
+            call = operator.methodcaller(method, **params)
             for client in clients:
                 call(client)  # loads the models and opens the connection
             latencies = []
@@ -182,7 +184,7 @@ def _http_rows(requests: int) -> list[tuple[str, float, float, float, float]]:
             sequential = requests / (time.perf_counter() - start)
             start = time.perf_counter()
             with ThreadPoolExecutor(max_workers=2) as pool:
-                list(pool.map(lambda i: call(clients[i % 2]), range(requests)))
+                list(pool.map(call, [clients[i % 2] for i in range(requests)]))
             concurrent = requests / (time.perf_counter() - start)
             rows.append((name, statistics.median(latencies), _p95(latencies), sequential, concurrent))
             print(f"  measured {name}", flush=True)

@@ -315,7 +315,9 @@ def main() -> None:
             measured["cached_larger"] = run_batch(larger, state, concurrency, fresh=False)
             memory[f"cached batch ({3 * count})"] = memory_kib(pid)
 
-            batch_arn = f"{status['resources']['stateMachines']['batch_analysis'].replace(':stateMachine:', ':execution:')}:{measured['fresh'][0]['batchId']}"
+            machines = status["resources"]["stateMachines"]
+            batch_executions = machines["batch_analysis"].replace(":stateMachine:", ":execution:")
+            batch_arn = f"{batch_executions}:{measured['fresh'][0]['batchId']}"
             child_prefix = f"{measured['fresh'][0]['batchId']}-"
             children = [
                 e["executionArn"]
@@ -328,13 +330,14 @@ def main() -> None:
             measured["batch_transitions"] = transitions(sfn, batch_arn)
             measured["child_transitions"] = statistics.mean(transitions(sfn, arn) for arn in children[:5])
 
+            image_executions = machines["image_analysis"].replace(":stateMachine:", ":execution:")
             warm, executions, sequential, parallel = [], [], [], []
             for _ in range(repeats):
                 sequential.append(raw.single(photos[0][1], parallel=False))
                 parallel.append(raw.single(photos[0][1], parallel=True))
                 elapsed, record = analyze(single_photo, state, work / "out")
                 warm.append(elapsed)
-                arn = f"{status['resources']['stateMachines']['image_analysis'].replace(':stateMachine:', ':execution:')}:{record['requestId']}"
+                arn = f"{image_executions}:{record['requestId']}"
                 executions.append(execution_seconds(sfn, arn))
             measured.update(
                 warm=warm, execution=executions, raw_single_sequential=sequential, raw_single_parallel=parallel
@@ -373,24 +376,35 @@ def report(
 
     throughput = "\n".join(
         [
-            f"| throughput: {count} distinct photos, labels, concurrency {concurrency} | images/s | / raw engine | target |",
+            f"| throughput: {count} distinct photos, labels, concurrency {concurrency} "
+            "| images/s | / raw engine | target |",
             "|---|---:|---:|---|",
-            f"| raw engine: DetectLabels in this process, {concurrency} threads, mean of 3 (each before a fresh batch) | {raw_rate:.2f} | 1.00x | |",
-            f"| `rekoflow batch --no-cache` (fresh: every image analysed), mean of 3 | {fresh_rate:.2f} | {fresh_rate / raw_rate:.2f}x | >= 0.8x: {verdict(fresh_rate >= 0.8 * raw_rate)} |",
-            f"| `rekoflow batch` again (cached: no model call), median of 3 (best {max(cached_rates):.1f}) | {cached_rate:.1f} | - | >= 25/s: {verdict(cached_rate >= 25)} |",
+            f"| raw engine: DetectLabels in this process, {concurrency} threads, mean of 3 (each before a fresh batch) "
+            f"| {raw_rate:.2f} | 1.00x | |",
+            f"| `rekoflow batch --no-cache` (fresh: every image analysed), mean of 3 | {fresh_rate:.2f} "
+            f"| {fresh_rate / raw_rate:.2f}x | >= 0.8x: {verdict(fresh_rate >= 0.8 * raw_rate)} |",
+            f"| `rekoflow batch` again (cached: no model call), median of 3 (best {max(cached_rates):.1f}) "
+            f"| {cached_rate:.1f} | - | >= 25/s: {verdict(cached_rate >= 25)} |",
             f"| `rekoflow batch` over the folder x3 ({3 * count} images, cached) | {larger_rate:.1f} | - | |",
         ]
     )
     single = "\n".join(
         [
-            f"| one photo, {SINGLE_ANALYSES} (astronaut), median of {len(m['execution'])} (raw measured right before each) | seconds | / raw, one after the other | / raw, at once | target |",
+            f"| one photo, {SINGLE_ANALYSES} (astronaut), median of {len(m['execution'])} "
+            "(raw measured right before each) | seconds | / raw, one after the other | / raw, at once | target |",
             "|---|---:|---:|---:|---|",
             f"| raw engine: the three calls one after the other | {raw_seq:.2f} | 1.00x | {raw_seq / raw_par:.2f}x | |",
-            f"| raw engine: the three calls at once (as the workflow's Map runs them) | {raw_par:.2f} | {raw_par / raw_seq:.2f}x | 1.00x | |",
-            f"| one execution (its history: start to end) | {execution:.2f} | {execution / raw_seq:.2f}x | {execution / raw_par:.2f}x | <= 1.25x: {verdict(execution <= 1.25 * raw_seq)} |",
-            f"| `rekoflow analyze`, stack running (warm) | {warm:.2f} | {warm / raw_seq:.2f}x | {warm / raw_par:.2f}x | <= 1.5x: {verdict(warm <= 1.5 * raw_seq)} |",
-            f"| `rekoflow analyze`, no stack running (cold: starts one, loads models) | {median(m['cold']):.2f} | {median(m['cold']) / raw_seq:.2f}x | - | |",
-            f"| stack start: `rekoflow up --detach` until it answers (before model loading), median of {len(m['start'])} | {median(m['start']):.2f} | - | - | <= 3 s: {verdict(median(m['start']) <= 3)} |",
+            f"| raw engine: the three calls at once (as the workflow's Map runs them) | {raw_par:.2f} "
+            f"| {raw_par / raw_seq:.2f}x | 1.00x | |",
+            f"| one execution (its history: start to end) | {execution:.2f} | {execution / raw_seq:.2f}x "
+            f"| {execution / raw_par:.2f}x | <= 1.25x: {verdict(execution <= 1.25 * raw_seq)} |",
+            f"| `rekoflow analyze`, stack running (warm) | {warm:.2f} | {warm / raw_seq:.2f}x "
+            f"| {warm / raw_par:.2f}x | <= 1.5x: {verdict(warm <= 1.5 * raw_seq)} |",
+            f"| `rekoflow analyze`, no stack running (cold: starts one, loads models) | {median(m['cold']):.2f} "
+            f"| {median(m['cold']) / raw_seq:.2f}x | - | |",
+            "| stack start: `rekoflow up --detach` until it answers (before model loading), "
+            f"median of {len(m['start'])} | {median(m['start']):.2f} | - | - "
+            f"| <= 3 s: {verdict(median(m['start']) <= 3)} |",
         ]
     )
     transitions_table = "\n".join(
@@ -399,25 +413,30 @@ def report(
             "|---|---:|",
             f"| one execution, {SINGLE_ANALYSES} | {m['single_transitions']} |",
             f"| a batch child (labels) | {m['child_transitions']:.0f} |",
-            f"| the batch execution itself ({count} images; its Map Run's iterations run as the children) | {m['batch_transitions']} |",
+            f"| the batch execution itself ({count} images; its Map Run's iterations run as the children) "
+            f"| {m['batch_transitions']} |",
         ]
     )
     rows = ["| stack process memory | RSS MiB | peak MiB |", "|---|---:|---:|"]
     for phase, values in memory.items():
         rows.append(f"| {phase} | {values['VmRSS'] / 1024:.0f} | {values['VmHWM'] / 1024:.0f} |")
-    fresh_growth = (memory[f"fresh batch ({count}) #3"]["VmRSS"] - memory[f"fresh batch ({count}) #2"]["VmRSS"]) / count
+    fresh_rss = memory[f"fresh batch ({count}) #3"]["VmRSS"] - memory[f"fresh batch ({count}) #2"]["VmRSS"]
+    fresh_growth = fresh_rss / count
     cached_x3 = memory[f"cached batch ({count}) x3"]["VmRSS"]
     per_image = (memory[f"cached batch ({3 * count})"]["VmRSS"] - cached_x3) / (3 * count)
     rows.append(
-        f"| growth per image, third fresh batch (the first two fill the engine's and allocator's pools) | {fresh_growth:.0f} KiB | |"
+        "| growth per image, third fresh batch (the first two fill the engine's and allocator's pools) "
+        f"| {fresh_growth:.0f} KiB | |"
     )
     rows.append(
-        f"| growth per image over the larger cached batch | {per_image:.0f} KiB | flat: {verdict(max(per_image, fresh_growth) < 64)} |"
+        f"| growth per image over the larger cached batch | {per_image:.0f} KiB "
+        f"| flat: {verdict(max(per_image, fresh_growth) < 64)} |"
     )
     memory_table = "\n".join(rows)
     machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load average during the run "
-        f"min {min(load):.1f} / median {median(load):.1f} / max {max(load):.1f} (the machine is shared: ratios are within this run)"
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"1-minute load average during the run min {min(load):.1f} / median {median(load):.1f} / max {max(load):.1f} "
+        "(the machine is shared: ratios are within this run)"
     )
     text = "\n\n".join([throughput, single, transitions_table, memory_table, machine]) + "\n"
     print(text)

@@ -38,7 +38,9 @@ def measure(runtime: LocalWorkflow, images: list[dict], use_cache: bool) -> list
 def row(name: str, durations: list[float]) -> str:
     ordered = sorted(durations)
     p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
-    return f"| {name} | {len(durations)} | {statistics.median(durations) * 1000:.0f} | {p95 * 1000:.0f} | {len(durations) / sum(durations):.1f} |"
+    median = statistics.median(durations)
+    rate = len(durations) / sum(durations)
+    return f"| {name} | {len(durations)} | {median * 1000:.0f} | {p95 * 1000:.0f} | {rate:.1f} |"
 
 
 def main() -> None:

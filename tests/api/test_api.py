@@ -110,7 +110,8 @@ def test_without_a_request_id_api_gateways_request_id_names_the_execution(workfl
             "instance type (string) does not match any allowed primitive type",
         ),
         (
-            '{"image": {"bucket": "b", "key": "k"}, "analyses": ["labels"], "options": {"labels": {"minConfidence": NaN}}}',
+            '{"image": {"bucket": "b", "key": "k"}, "analyses": ["labels"], '
+            '"options": {"labels": {"minConfidence": NaN}}}',
             "Invalid JSON",
         ),
         ("not json at all", "Invalid JSON"),

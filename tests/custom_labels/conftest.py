@@ -200,7 +200,8 @@ def entered_states(runtime: Any, arn: str) -> list[str]:
 
 
 def child_executions(runtime: Any, template: str, parent_arn: str) -> list[str]:
-    """The executions of ``template`` that ``parent_arn`` started (their input names it, as Step Functions links them)."""
+    """The executions of ``template`` that ``parent_arn`` started (their input names it, as Step Functions
+    links them)."""
     return [
         d["executionArn"]
         for d in executions(

@@ -49,9 +49,8 @@ def validate(value: Any, shape, path: str = "$") -> list[str]:
     elif kind == "boolean":
         if not isinstance(value, bool):
             problems.append(f"{path}: expected boolean")
-    elif kind == "blob":
-        if not isinstance(value, str):
-            problems.append(f"{path}: expected base64 string")
+    elif kind == "blob" and not isinstance(value, str):
+        problems.append(f"{path}: expected base64 string")
     return problems
 
 

@@ -68,7 +68,7 @@ def test_jpeg_with_a_large_segment_before_the_frame_is_read_in_growing_windows()
     reads = Reads(image_bytes(300, 200, "JPEG", exif_padding=2_000_000))
     assert inspect_image(reads, len(reads.data)) == ImageInfo("JPEG", 300, 200)
     lengths = [length for _, length in reads.calls[:-1]]  # the last read is the tail's
-    assert lengths[0] == READ_WINDOW_BYTES and all(b > a for a, b in zip(lengths[1:], lengths[2:]))
+    assert lengths[0] == READ_WINDOW_BYTES and all(b > a for a, b in zip(lengths[1:], lengths[2:], strict=False))
     assert len(reads.calls) <= MAX_HEADER_READS
 
 

@@ -19,14 +19,14 @@ TABLE = "leases-test"
 
 
 def ask(holder: str, **changes) -> ml.LeaseSettings:
-    settings = dict(
-        holder=holder,
-        lease_seconds=30,
-        poll_interval_seconds=10,
-        idle_stop_seconds=100,
-        requests_per_inference_unit=2,
-        inference_units=1,
-    )
+    settings = {
+        "holder": holder,
+        "lease_seconds": 30,
+        "poll_interval_seconds": 10,
+        "idle_stop_seconds": 100,
+        "requests_per_inference_unit": 2,
+        "inference_units": 1,
+    }
     settings.update(changes)
     return ml.LeaseSettings(**settings)
 

@@ -53,7 +53,8 @@ def test_schema_file_is_valid_draft4_and_is_the_one_loaded():
             "analyses": ["custom"],
             "options": {
                 "custom": {
-                    "projectVersionArn": "arn:aws:rekognition:us-east-1:123456789012:project/cats/version/cats.v1/1700000000000"
+                    "projectVersionArn": "arn:aws:rekognition:us-east-1:123456789012:"
+                    "project/cats/version/cats.v1/1700000000000"
                 }
             },
         },

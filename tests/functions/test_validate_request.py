@@ -316,7 +316,8 @@ def test_a_head_that_fails_on_the_server_is_transient(s3, monkeypatch):
         ),
         (
             {"custom": {}},
-            "options.custom needs projectVersionArn (an existing model version) or training (to train one) when analyses includes 'custom'",
+            "options.custom needs projectVersionArn (an existing model version) or training (to train one) "
+            "when analyses includes 'custom'",
         ),
     ],
 )

@@ -176,9 +176,12 @@ def _zip(text: str) -> bytes:
 
 
 def _lambda_and_role(url: str):
-    kwargs = dict(
-        endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    kwargs = {
+        "endpoint_url": url,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
     iam = boto3.client("iam", **kwargs)
     role = iam.create_role(
         RoleName="fn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})

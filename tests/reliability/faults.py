@@ -55,7 +55,9 @@ def s3_get_error(key_part: str, code: str = "InternalError", status: int = 500, 
     def matches(environ: dict[str, Any], body: bytes) -> bool:
         return environ.get("REQUEST_METHOD") in ("GET", "HEAD") and key_part in environ.get("PATH_INFO", "")
 
-    payload = f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>injected {code}</Message></Error>".encode()
+    payload = (
+        f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>injected {code}</Message></Error>"
+    ).encode()
     return Rule(matches, status, payload, {"Content-Type": "application/xml"}, times)
 
 

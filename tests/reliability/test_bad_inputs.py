@@ -159,10 +159,8 @@ def test_input_that_is_not_an_object_ends_with_a_record(workflow, rekognition, p
 def test_non_finite_numbers_are_refused_by_the_schema(workflow, rekognition, literal, shown):
     """Python's JSON parser accepts NaN; NaN defeats minimum/maximum, so the schema refuses it by name."""
     image = fresh_image(workflow)
-    raw = '{"image": %s, "analyses": ["labels"], "options": {"labels": {"minConfidence": %s}}}' % (
-        json.dumps(image),
-        literal,
-    )
+    options = f'{{"labels": {{"minConfidence": {literal}}}}}'
+    raw = f'{{"image": {json.dumps(image)}, "analyses": ["labels"], "options": {options}}}'
     name, arn = start_raw(workflow, None, raw=raw)
     assert_failed_with_record(workflow, name, arn, REQUEST_ERROR, f"options.labels.minConfidence: {shown}")
     assert rekognition.calls == []

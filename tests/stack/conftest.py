@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -67,10 +68,8 @@ def stack_process(tmp_path, fake_rekognition):
     yield start
     process.stop_stack(state)
     for pid in started:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
 
 
 def aws_cli() -> Path:

@@ -61,7 +61,8 @@ def test_a_state_folder_of_rekoflow_0_1_is_imported_once(tmp_path, fake_rekognit
                     "status": "SUCCEEDED",
                     "input": "{}",
                     "output": "{}",
-                    "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:rekoflow-local-image-analysis",
+                    "stateMachineArn": "arn:aws:states:us-east-1:123456789012:"
+                    "stateMachine:rekoflow-local-image-analysis",
                     "startDate": "2026-11-01T10:00:00+00:00",
                     "stopDate": "2026-11-01T10:00:02+00:00",
                 },

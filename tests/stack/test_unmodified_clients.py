@@ -124,8 +124,8 @@ import boto3  # nothing but the environment says where AWS is
 images, table, machine = sys.argv[1:4]
 s3, sfn, dynamodb = boto3.client("s3"), boto3.client("stepfunctions"), boto3.client("dynamodb")
 s3.put_object(Bucket=images, Key="boto3/photo.png", Body=open(sys.argv[4], "rb").read())
-arn = sfn.start_execution(stateMachineArn=machine, name="boto3-1", input=json.dumps(
-    {"requestId": "boto3-1", "image": {"bucket": images, "key": "boto3/photo.png"}, "analyses": ["labels"]}))["executionArn"]
+request = {"requestId": "boto3-1", "image": {"bucket": images, "key": "boto3/photo.png"}, "analyses": ["labels"]}
+arn = sfn.start_execution(stateMachineArn=machine, name="boto3-1", input=json.dumps(request))["executionArn"]
 for _ in range(600):
     status = sfn.describe_execution(executionArn=arn)["status"]
     if status != "RUNNING":

@@ -51,9 +51,9 @@ def consumers(stack: Stack) -> dict[str, tuple[str, str]]:
 
     for name, function in stack.functions.items():
         add(function["role"], "lambda.amazonaws.com", f"function {name}")
-    for arn, (_, machine) in stack.machines.items():
+    for _, machine in stack.machines.values():
         add(machine["role_arn"], "states.amazonaws.com", f"state machine {machine['name']}")
-    for addr, integration in stack.r.of_type("aws_api_gateway_integration").items():
+    for integration in stack.r.of_type("aws_api_gateway_integration").values():
         if integration.get("credentials"):
             add(integration["credentials"], "apigateway.amazonaws.com", "API integrations")
     for account in stack.r.of_type("aws_api_gateway_account").values():
@@ -71,7 +71,7 @@ def required(stack: Stack) -> dict[str, set]:
     manifest = _manifest()
     for name, function in stack.functions.items():
         needs.setdefault(function["role"], set()).update(stack.function_needs(name, manifest[name]))
-    for arn, (addr, machine) in stack.machines.items():
+    for addr, machine in stack.machines.values():
         needs.setdefault(machine["role_arn"], set()).update(stack.machine_needs(addr, machine))
     for role, grants in stack.api_needs().items():
         needs.setdefault(role, set()).update(grants)
@@ -116,7 +116,8 @@ def access_problems(stack: Stack) -> list[str]:
             for op, key, values in condition:
                 if key not in ASSUME_ROLE_CONTEXT[service]:
                     problems.append(
-                        f"{addr} ({what}): trust condition {op} {key} can never match: {service} does not send {key} when it assumes a role"
+                        f"{addr} ({what}): trust condition {op} {key} can never match: "
+                        f"{service} does not send {key} when it assumes a role"
                     )
                 elif key == "aws:sourceaccount" and values != (stack.account,):
                     problems.append(f"{addr} ({what}): aws:SourceAccount {values} is not this account")

@@ -1,8 +1,9 @@
 """The API Gateway mapping templates of terraform/api/, rendered as API Gateway renders them.
 
 API Gateway's Velocity is the local stack's (rekoflow.local.apigateway.vtl: airspeed plus $input,
-$util, $context, $stageVariables), which also executes the API itself (tests/api/). The request template's output must be a valid StartExecution request whose input the
-request schema and the state machine accept; the GetItem response template must turn real records
+$util, $context, $stageVariables), which also executes the API itself (tests/api/). The request
+template's output must be a valid StartExecution request whose input the request schema and the
+state machine accept; the GetItem response template must turn real records
 (written by real executions on the local stack) into valid JSON carrying the record's content.
 """
 

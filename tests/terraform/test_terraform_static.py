@@ -323,7 +323,8 @@ def test_every_manifest_key_is_known_to_terraform():
     for name, spec in MANIFEST.items():
         unknown = set(spec) - known
         assert not unknown, (
-            f"manifest entry {name}: Terraform grants nothing for {sorted(unknown)}; add them to iam.tf and manifest_known_keys"
+            f"manifest entry {name}: Terraform grants nothing for {sorted(unknown)}; "
+            "add them to iam.tf and manifest_known_keys"
         )
     # every known flag really maps to a grant in the per-function policy
     for flag in known - NON_FLAG_KEYS:
@@ -363,7 +364,8 @@ def test_state_machine_roles_invoke_exactly_the_functions_their_asl_names():
     statements = {name: _by_sid(_policy_documents()[name]) for name in ("image_analysis", "batch_analysis")}
     for name in ("image", "batch"):
         assert _list(statements[f"{name}_analysis"]["InvokeFunctions"]["resources"]) == [
-            f"${{flatten([for k in local.{name}_function_keys : ['${{local.function_arns[k]}}', '${{local.function_arns[k]}}:*']])}}"
+            f"${{flatten([for k in local.{name}_function_keys : "
+            "['${local.function_arns[k]}', '${local.function_arns[k]}:*']])}"
         ]
     hcl_regex = '"\\\\$\\\\{([a-z0-9_]+)_function_arn\\\\}"'
     assert TEXT["locals.tf"].count(f"regexall({hcl_regex}, local.image_asl_raw)") == 1
@@ -378,7 +380,8 @@ def test_state_machine_roles_invoke_exactly_the_functions_their_asl_names():
     # the Custom Labels machines' roles invoke what their ASL names, derived the same way (locals.tf)
     custom = _by_sid(_policy_documents()["custom_labels"])
     assert _list(custom["InvokeFunctions"]["resources"]) == [
-        "${flatten([for k in local.custom_labels_function_keys[each.key] : ['${local.function_arns[k]}', '${local.function_arns[k]}:*']])}"
+        "${flatten([for k in local.custom_labels_function_keys[each.key] : "
+        "['${local.function_arns[k]}', '${local.function_arns[k]}:*']])}"
     ]
     assert TEXT["locals.tf"].count(f"regexall({hcl_regex}, raw)") == 1
 

@@ -182,9 +182,9 @@ class Renderer:
         if mirror:
             rc = self.work / "terraformrc"
             rc.write_text(
-                'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n'
+                f'provider_installation {{\n  filesystem_mirror {{\n    path    = "{mirror}"\n'
                 '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n'
-                '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n' % mirror
+                '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n'
             )
             self.env["TF_CLI_CONFIG_FILE"] = str(rc)
         result = subprocess.run(
