@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -305,6 +306,10 @@ def from_aws(execution_arn: str, sfn: Any = None) -> Trace:
     return from_api(execution_arn, sfn or boto3.client("stepfunctions"))
 
 
+# Any partition: a deployed definition has arn:aws-us-gov:... or arn:aws-cn:... in GovCloud and China.
+_STARTS_EXECUTION = re.compile(r"^arn:[a-z-]+:states:::states:startExecution")
+
+
 def _child_state_machine_arn(definition: str | dict[str, Any]) -> str | None:
     """The state machine a batch's iterations start (the ``states:startExecution`` Task's target inside
     its Map; a batch with custom also starts the Custom Labels lease machine, outside the Map)."""
@@ -313,7 +318,7 @@ def _child_state_machine_arn(definition: str | dict[str, Any]) -> str | None:
     while pending:
         node, in_map = pending.pop()
         for state in node.get("States", {}).values():
-            if in_map and str(state.get("Resource", "")).startswith("arn:aws:states:::states:startExecution"):
+            if in_map and _STARTS_EXECUTION.match(str(state.get("Resource", ""))):
                 return state.get("Parameters", {}).get("StateMachineArn")
             pending.extend((inner, in_map or state.get("Type") == "Map") for inner in _inner(state))
     return None

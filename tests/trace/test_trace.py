@@ -201,3 +201,18 @@ def test_aws_trace_of_a_batch_reads_the_map_run(state_dir):
 def test_aws_trace_needs_an_arn():
     with pytest.raises(tracing.TraceError, match="execution ARN"):
         tracing.from_aws("trace-fail", sfn=object())
+
+
+def test_a_batchs_child_machine_is_found_in_any_partition():
+    from rekoflow import asl
+    from rekoflow.paths import project_root
+    from rekoflow.trace import _child_state_machine_arn
+
+    template = (project_root() / "statemachines" / "batch_analysis.asl.json").read_text()
+    for partition in ("aws", "aws-us-gov", "aws-cn"):
+        child = f"arn:{partition}:states:us-gov-west-1:123456789012:stateMachine:image-analysis"
+        # Every other placeholder (function ARNs, buckets, ...) as a same-partition stand-in.
+        variables = {name: f"arn:{partition}:x:::{name}" for name in asl.placeholders(template)}
+        variables.update(partition=partition, image_analysis_state_machine_arn=child)
+        definition = asl.render(template, variables)
+        assert _child_state_machine_arn(definition) == child
