@@ -1,5 +1,4 @@
 # A schedule (disabled by default) that starts the batch state machine over var.batch_prefix.
-# Created only when statemachines/batch_analysis.asl.json exists.
 resource "aws_sqs_queue" "scheduler_dlq" {
   name                      = "${var.name_prefix}-batch-schedule-dlq"
   message_retention_seconds = 1209600

@@ -160,7 +160,7 @@ variable "sfn_include_execution_data" {
 }
 
 variable "batch_schedule_enabled" {
-  description = "Whether the EventBridge Scheduler schedule that starts the batch state machine is enabled (created only when statemachines/batch_analysis.asl.json exists)."
+  description = "Whether the EventBridge Scheduler schedule that starts the batch state machine is enabled."
   type        = bool
   default     = false
 }
