@@ -12,6 +12,7 @@ from rekoflow.commands.common import (
     CommandError,
     add_stack_arguments,
     analysis_types,
+    bounded_int,
     check_file,
     check_identifier,
     finite_float,
@@ -84,10 +85,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--idle-stop",
-        type=int,
+        type=bounded_int(0, 86400),  # the schema's options.custom.idleStopSeconds
         default=None,
         metavar="SECONDS",
-        help="stop the model once no request has used it for this long (default 900)",
+        help="stop the model once no request has used it for this long, 0-86400 (default 900)",
     )
 
 
@@ -96,8 +97,6 @@ def custom_options(args: argparse.Namespace) -> dict[str, Any]:
     minutes: poll every 2 s, not the production 60 s) and the lifecycle flags the user gave."""
     if args.keep_running and args.auto_stop:
         raise CommandError("--keep-running and --auto-stop contradict each other")
-    if args.idle_stop is not None and not 0 <= args.idle_stop <= 86400:
-        raise CommandError("--idle-stop must be between 0 and 86400 seconds")
     options: dict[str, Any] = {"projectVersionArn": args.model, "pollIntervalSeconds": 2, "maxPolls": 300}
     if args.keep_running or args.auto_stop:
         options["keepRunning"] = bool(args.keep_running)
