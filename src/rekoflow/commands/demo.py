@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from rekoflow.commands.analyze import add_analyze_arguments, analyze_file
+from rekoflow.commands.common import console as make_console
+from rekoflow.commands.common import printable
 
 SAMPLE = "sample_astronaut.jpg"
 
@@ -26,9 +28,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console  # imported when used (see rekoflow.commands.analyze)
+    if args.json:
+        return analyze_file(args, None)
+    from rich.markup import escape  # imported when used (see rekoflow.commands.analyze)
 
-    console = Console()
-    if not args.json:
-        console.print(f"[bold]rekoflow demo[/bold]: {args.image} through the image-analysis state machine, offline\n")
+    # The console `rekoflow analyze` uses: lines are not wrapped when the output is not a terminal.
+    console = make_console()
+    path = escape(printable(str(args.image)))
+    console.print(f"[bold]rekoflow demo[/bold]: {path} through the image-analysis state machine, offline\n")
     return analyze_file(args, console)
