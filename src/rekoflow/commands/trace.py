@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rekoflow.commands.common import CommandError, add_stack_arguments, open_stack
+from rekoflow.commands.common import console as make_console
 from rekoflow.records import batch_record_key
 
 
@@ -31,11 +32,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console  # rich and the tracer are imported when used (see rekoflow.commands.analyze)
+    from rekoflow import trace as tracing  # imported when used (see rekoflow.commands.analyze)
 
-    from rekoflow import trace as tracing
-
-    console = Console()
+    console = make_console()
     if not args.execution and not args.last:
         raise CommandError("name an execution (name or ARN) or use --last")
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rekoflow.commands.common import IMAGE_SUFFIXES, CommandError, add_stack_arguments, open_stack
+from rekoflow.commands.common import console as make_console
 from rekoflow.records import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -162,10 +163,8 @@ def progress(stack: Any, arn: str) -> tuple[str, str, int, str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    # soft_wrap: an ARN is printed whole even when the output is not a terminal (rich wraps at 80 columns then).
-    console = Console(soft_wrap=True)
+    # An ARN is printed whole when the output is not a terminal (rich would wrap it at 80 columns).
+    console = make_console()
     if not 0 <= args.min_f1 <= 1:
         raise CommandError("--min-f1 must be between 0 and 1")
     if args.test_split is not None and not 0 < args.test_split < 1:
