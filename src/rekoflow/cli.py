@@ -10,6 +10,7 @@ import sys
 
 from rekoflow import __version__
 from rekoflow.commands.common import CommandError
+from rekoflow.local.client import StackRequestError
 
 # Each command is a module in rekoflow.commands with register(subparsers); its parser sets `handler`.
 HELPER_MODULES = {"common"}
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args) or 0)
-    except CommandError as error:
+    except (CommandError, StackRequestError) as error:
         from rekoflow.commands.common import printable
 
         # One line, and nothing a terminal would act on (escapes from file names or causes are shown, not sent).

@@ -56,6 +56,22 @@ def test_second_run_is_served_from_the_saved_cache(cli, tmp_path, capsys, rekogn
     assert rekognition.count("DetectLabels") == calls
 
 
+def test_a_request_id_used_again_gives_that_analysis_or_a_one_line_refusal(cli, tmp_path, capsys, rekognition):
+    photo = write(tmp_path, "same.png", image_bytes(310, 200, color=(4, 5, 6)))
+    assert cli("analyze", str(photo), "--analyses", "labels", "--json", "--request-id", "again-1") == 0
+    first = json.loads(capsys.readouterr().out)
+    calls = rekognition.count("DetectLabels")
+    # The same request under the same id: that execution's record, nothing analysed again.
+    assert cli("analyze", str(photo), "--analyses", "labels", "--json", "--request-id", "again-1") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["executionArn"] == first["executionArn"] and rekognition.count("DetectLabels") == calls
+    # Another request under that id: refused in one line (no traceback), naming the id.
+    assert cli("analyze", str(photo), "--analyses", "text", "--request-id", "again-1") == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("rekoflow analyze: again-1 already names an execution with another input (SUCCEEDED")
+
+
 def test_human_summary(cli, tmp_path, capsys):
     photo = write(tmp_path, "p.jpg", image_bytes(300, 200, "JPEG"))
     target = write(tmp_path, "t.jpg", image_bytes(200, 300, "JPEG"))

@@ -25,7 +25,7 @@ from rekoflow.commands.common import (
 from rekoflow.commands.common import (
     console as make_console,
 )
-from rekoflow.local.client import StackRequestError, new_request_id
+from rekoflow.local.client import new_request_id
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -145,11 +145,8 @@ def analyze_file(args: argparse.Namespace, console: Console | None) -> int:
     # This process's boto3 clients are made by another thread while this one uploads and waits on the
     # stack (botocore loads their models in ~0.2 s; the upload itself needs none).
     ready = stack.prepare("stepfunctions", "dynamodb")
-    try:
-        image = stack.upload(args.image, key=upload_key(args.image))
-        target = stack.upload(args.target, key=upload_key(args.target)) if args.target else None
-    except StackRequestError as error:
-        raise CommandError(str(error)) from error
+    image = stack.upload(args.image, key=upload_key(args.image))
+    target = stack.upload(args.target, key=upload_key(args.target)) if args.target else None
     request = build_request(args, analyses, image, target)
     with _status(console, f"analysing {printable(args.image.name)}: {', '.join(analyses)}..."):
         result = stack.wait(stack.start_analysis(request), timeout_s=args.timeout)

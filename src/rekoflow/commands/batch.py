@@ -29,7 +29,7 @@ from rekoflow.commands.common import (
 from rekoflow.commands.common import (
     console as make_console,
 )
-from rekoflow.local.client import StackClient, StackRequestError
+from rekoflow.local.client import StackClient
 from rekoflow.records import batch_record_key
 
 if TYPE_CHECKING:
@@ -105,11 +105,8 @@ def upload_folder(stack: StackClient, folder: Path) -> tuple[str, str, int]:
     for path in files:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     prefix = f"folders/{digest.hexdigest()[:16]}/"
-    try:
-        for path in files:
-            stack.upload(path, key=prefix + path.relative_to(folder).as_posix())
-    except StackRequestError as error:
-        raise CommandError(str(error)) from error
+    for path in files:
+        stack.upload(path, key=prefix + path.relative_to(folder).as_posix())
     return stack.images_bucket, prefix, len(files)
 
 

@@ -180,10 +180,30 @@ class StackClient:
             raise StackRequestError(f"cannot upload to s3://{bucket}/{key}: {code}") from None
 
     def start_execution(self, template: str, payload: dict[str, Any], name: str) -> str:
-        # allow_nan=False: JSON has no NaN/Infinity (Step Functions refuses them; Python would write them).
-        return self.sfn.start_execution(
-            stateMachineArn=self.state_machines[template], name=name, input=json.dumps(payload, allow_nan=False)
-        )["executionArn"]
+        """Start ``template`` as ``name``; the ARN. The name is the idempotency key: the same input under
+        a name already used gives that execution (running or ended); another input is refused."""
+        from botocore.exceptions import ClientError
+
+        machine = self.state_machines[template]
+        try:
+            # allow_nan=False: JSON has no NaN/Infinity (Step Functions refuses them; Python would write them).
+            return self.sfn.start_execution(
+                stateMachineArn=machine, name=name, input=json.dumps(payload, allow_nan=False)
+            )["executionArn"]
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code != "ExecutionAlreadyExists":
+                message = error.response.get("Error", {}).get("Message", str(error))
+                raise StackRequestError(f"cannot start {name}: {code}: {message}") from None
+        # Step Functions answers ExecutionAlreadyExists for an ended execution even with the same input.
+        arn = machine.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        earlier = self.sfn.describe_execution(executionArn=arn)
+        if json.loads(earlier.get("input") or "null") != payload:
+            raise StackRequestError(
+                f"{name} already names an execution with another input ({earlier['status']}, started "
+                f"{earlier['startDate']:%Y-%m-%d %H:%M:%S}): give another id, or the same request to see its result"
+            )
+        return arn
 
     def start_analysis(self, request: dict[str, Any]) -> str:
         """Start one execution; its name is the request id (generated when absent) for idempotency."""
