@@ -38,6 +38,27 @@ def run_batches(tmp_path, rekognition, capsys):
     assert len(rekognition.calls) == calls
     assert main(["batch", str(folder), "--batch-id", "cli-three", *common]) == 0
     assert "4 of 4 from cache (no Rekognition calls)" in capsys.readouterr().out
+    # The same batch under an id used before: that batch's summary (its execution has ended, so no
+    # event will come: within --timeout, not after it), nothing analysed again.
+    assert main(["batch", str(folder), "--batch-id", "cli-two", "--json", "--timeout", "60", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["batchId"] == "cli-two" and len(rekognition.calls) == calls
+    # Another batch under it: one line.
+    assert (
+        main(
+            [
+                "batch",
+                str(folder),
+                "--batch-id",
+                "cli-two",
+                "--analyses",
+                "text",
+                "--state-dir",
+                str(tmp_path / "state"),
+            ]
+        )
+        == 1
+    )
+    assert "rekoflow batch: cli-two already names an execution with another input" in capsys.readouterr().err
 
 
 def test_batch_command_rejects_a_bad_batch_id(tmp_path, capsys):

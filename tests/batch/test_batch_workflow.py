@@ -74,7 +74,7 @@ def test_every_image_has_a_record_and_broken_ones_say_why(workflow, batch_runs):
         image = record.get("image") or record["request"]["image"]
         by_key[image["key"].removeprefix("photos/")] = record
     failed = {key for key, record in by_key.items() if record["status"] == "FAILED"}
-    assert failed == BROKEN
+    assert failed == BROKEN, {key: (by_key[key].get("error"), by_key[key].get("cause")) for key in failed - BROKEN}
     reasons = {
         "truncated.jpg": "image is truncated: the JPEG ends at byte 100, before its frame header",
         "gif-renamed.jpg": "not a PNG or JPEG image (GIF)",

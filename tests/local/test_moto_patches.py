@@ -303,3 +303,46 @@ def test_a_handler_that_outlives_its_timeout_is_answered_with_sandbox_timedout(t
     assert errored and error["errorType"] == "Sandbox.Timedout"
     assert error["errorMessage"].endswith("Task timed out after 0.20 seconds")
     assert [record.errored for record in runtime.invocations] == [True]
+
+
+def test_concurrent_invocations_publish_their_own_powertools_metrics(monkeypatch, capsys):
+    """Two invocations at once (threads, as the in-process runtime runs them): each flush publishes
+    exactly its own metric, and none fails because the other cleared a shared set."""
+    import threading
+
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.metrics.metrics import Metrics as MetricsClass
+
+    # What the patch relies on: Powertools keeps the sets as class-level dicts shared by all instances.
+    shared = moto_patches.powertools_metrics.SHARED_SETS
+    assert all(isinstance(vars(MetricsClass)[name], dict) for name in shared)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "rekoflow-tests")
+    undo = moto_patches.install_thread_local_metrics()
+    try:
+        first, second = Metrics(service="first"), Metrics(service="second")
+        both_added = threading.Barrier(2)
+        errors = []
+
+        def invocation(metrics, name):
+            try:
+                metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+                both_added.wait(timeout=30)  # both sets hold a metric before either flushes
+                metrics.flush_metrics(raise_on_empty_metrics=True)
+            except Exception as error:  # noqa: BLE001 - collected for the assertion below
+                errors.append(error)
+
+        threads = [threading.Thread(target=invocation, args=a) for a in ((first, "FirstDone"), (second, "SecondDone"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+        published = {
+            blob["service"]: [m["Name"] for m in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]] for blob in blobs
+        }
+        assert published == {"first": ["FirstDone"], "second": ["SecondDone"]}
+    finally:
+        undo()
+    assert all(isinstance(vars(MetricsClass)[name], dict) for name in shared)

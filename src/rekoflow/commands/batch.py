@@ -309,6 +309,8 @@ def run(args: argparse.Namespace) -> int:
     # Follow the batch from the stack's events (executions that ended), not by listing executions.
     events = stack.ended_executions(prefix=batch_id, after=stack.event_sequence(), timeout_s=0.5)
     arn = stack.start_execution("batch_analysis", batch_input, batch_id)
+    # The same batch under an id used before is that execution: if it has ended, no event will come.
+    ended_before = stack.describe(arn).status != "RUNNING"
     tracker = ChildTracker(batch_id)
     columns = [
         TextColumn("[bold]{task.description}"),
@@ -326,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
     with Progress(*columns, console=console, disable=args.json, transient=False) as progress:
         task = progress.add_task(f"batch {batch_id}", total=expected or None, succeeded=0, failed=0, cached=0)
         deadline = started + args.timeout
-        for ended in events:
+        for ended in () if ended_before else events:
             counts = tracker.add(ended)
             progress.update(
                 task,

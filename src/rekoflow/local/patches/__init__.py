@@ -7,6 +7,7 @@ changes what it relies on. Every ``install_*`` returns its undo.
 - ``botocore_regions``: region lists computed once per process (start-up);
 - ``interpreter_imports``: the interpreter's Batch enum without importing moto's EC2 (start-up);
 - ``in_process_lambda``: Lambda code runs in this process (no Docker here);
+- ``powertools_metrics``: Powertools' metric sets per invocation thread (concurrent invocations);
 - ``interpreter_clients``: one shared boto3 client per service for the Step Functions interpreter;
 - ``in_process_transport``: the stack's own clients (and its functions') reach it without a socket;
 - ``nested_executions``: ``states:startExecution[.sync[:2]]`` Task states;
@@ -49,6 +50,7 @@ from rekoflow.local.patches.interpreter_imports import install_batch_enum_withou
 from rekoflow.local.patches.interpreter_threads import install_live_thread_registry
 from rekoflow.local.patches.nested_executions import install_nested_executions
 from rekoflow.local.patches.parse_cache import install_parse_cache, trusted_definitions
+from rekoflow.local.patches.powertools_metrics import install_thread_local_metrics
 from rekoflow.local.patches.request_dispatch import install_request_dispatch_caches
 from rekoflow.local.patches.retry_waits import scale_retry_waits
 from rekoflow.local.patches.s3_post_policy import install_post_policy_checks
@@ -87,6 +89,7 @@ __all__ = [
     "install_region_memo",
     "install_shared_interpreter_clients",
     "install_stopped_map",
+    "install_thread_local_metrics",
     "install_stack_patches",
     "install_terraform_compat",
     "restore",
@@ -124,6 +127,7 @@ def install_stack_patches(
         undo.append(install_terraform_compat())
         undo.append(install_bucket_cors())
         undo.append(install_in_process_lambda(runtime))
+        undo.append(install_thread_local_metrics())
         undo.append(install_shared_interpreter_clients(endpoint_url, wsgi_app))
         if wsgi_app is not None:
             undo.append(install_in_process_function_clients(endpoint_url, wsgi_app))
