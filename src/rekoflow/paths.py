@@ -34,6 +34,11 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
+def read_request_schema() -> dict[str, Any]:
+    """The request schema validate_request checks (read once per process; do not change the dict)."""
+    return _read_json((functions_dir() / "rekoflow_common" / "schemas" / "analysis_request.schema.json").resolve())
+
+
 def read_manifest(functions: Path | None = None) -> dict[str, Any]:
     """``functions/manifest.json`` (read once per process): the functions and their environment."""
     return _read_json(((functions or functions_dir()) / "manifest.json").resolve())

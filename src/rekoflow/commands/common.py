@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rekoflow.local.client import StackClient
 from rekoflow.local.process import StackProcessError, default_state_dir
+from rekoflow.paths import read_request_schema
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
@@ -58,19 +59,10 @@ def upload_key(path: Path) -> str:
 # ----- arguments checked before any work starts (docs/reliability.md, "CLI") -------------------------
 
 
-def request_schema() -> dict:
-    """The request schema, the one file validate_request uses (functions/rekoflow_common/schemas)."""
-    import json
-
-    from rekoflow.paths import functions_dir
-
-    return json.loads((functions_dir() / "rekoflow_common" / "schemas" / "analysis_request.schema.json").read_text())
-
-
 def analysis_types() -> list[str]:
     """The analyses a request may ask for, in the schema's order: the one list (tests/functions/test_schema.py
     ties the options, the prices and the state machine's Choice to it)."""
-    return list(request_schema()["properties"]["analyses"]["items"]["enum"])
+    return list(read_request_schema()["properties"]["analyses"]["items"]["enum"])
 
 
 def parse_analyses(text: str, *, target: object = None, model: str | None = None, batch: bool = False) -> list[str]:
@@ -100,7 +92,7 @@ def check_identifier(value: str, field: str, option: str) -> str:
     """``value`` matches the schema's pattern for ``field`` (requestId, batchId), or a one-line error."""
     import re
 
-    pattern = request_schema()["properties"][field]["pattern"]
+    pattern = read_request_schema()["properties"][field]["pattern"]
     if not re.fullmatch(pattern, value):
         shown = printable(value if len(value) <= 60 else value[:60] + "...")
         raise CommandError(

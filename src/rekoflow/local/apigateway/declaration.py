@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rekoflow import asl
-from rekoflow.paths import functions_dir, project_root
+from rekoflow.paths import project_root, read_request_schema
 
 
 def api_dir() -> Path:
@@ -36,8 +36,8 @@ def template(name: str, variables: Mapping[str, str]) -> str:
 
 def model_schema(name: str) -> dict[str, Any]:
     """A model's JSON Schema, as terraform/locals.tf gives it to API Gateway (draft-04, no ``$id``)."""
-    schemas = {"analysis_request": functions_dir() / "rekoflow_common" / "schemas" / "analysis_request.schema.json"}
-    schema = json.loads(schemas[name].read_text())
+    schemas = {"analysis_request": read_request_schema}
+    schema = schemas[name]()
     schema = {k: v for k, v in schema.items() if k not in ("$schema", "$id", "id")}
     return {**schema, "$schema": "http://json-schema.org/draft-04/schema#"}
 
